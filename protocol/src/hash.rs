@@ -1,0 +1,145 @@
+//! Identifiers and the ResultDigest: BLAKE3-256 everywhere.
+//!
+//! The ResultDigest is what a worker's Ed25519 attestation signs and what the
+//! program recomputes on chain, so its preimage is frozen: exactly
+//! `job_id || bundle_hash || output_hash || runtime_id`, 128 bytes, no tags,
+//! no length prefixes.
+
+/// A BLAKE3-256 hash (and the 32-byte identifiers built from one).
+pub type Hash = [u8; 32];
+
+/// BLAKE3-256 of `data`.
+pub fn blake3(data: &[u8]) -> Hash {
+    *::blake3::hash(data).as_bytes()
+}
+
+/// `bundle_hash = blake3(bundle bytes)`: the bundle's content address.
+pub fn bundle_hash(bundle_bytes: &[u8]) -> Hash {
+    blake3(bundle_bytes)
+}
+
+/// `output_hash = blake3(output bytes)`: the output's content address.
+pub fn output_hash(output: &[u8]) -> Hash {
+    blake3(output)
+}
+
+/// The job id clients derive: `blake3(client || nonce_u64_le || bundle_hash)`,
+/// so that reposting the same bundle gives a new job.
+pub fn job_id(client: &[u8; 32], nonce: u64, bundle_hash: &Hash) -> Hash {
+    let mut h = ::blake3::Hasher::new();
+    h.update(client);
+    h.update(&nonce.to_le_bytes());
+    h.update(bundle_hash);
+    *h.finalize().as_bytes()
+}
+
+/// `runtime_id = blake3(descriptor)`, where the descriptor is one ASCII
+/// string pinning everything that changes results or fuel, e.g.
+/// `edgerun-runtime/1;wasmi=2.0.0;abi=1;fuel=<schedule name>`.
+pub fn runtime_id(descriptor: &str) -> Hash {
+    blake3(descriptor.as_bytes())
+}
+
+/// Length of the ResultDigest preimage.
+pub const RESULT_DIGEST_PREIMAGE_LEN: usize = 128;
+
+/// The 128 bytes the ResultDigest hashes.
+pub fn result_digest_preimage(
+    job_id: &Hash,
+    bundle_hash: &Hash,
+    output_hash: &Hash,
+    runtime_id: &Hash,
+) -> [u8; RESULT_DIGEST_PREIMAGE_LEN] {
+    let mut pre = [0u8; RESULT_DIGEST_PREIMAGE_LEN];
+    pre[..32].copy_from_slice(job_id);
+    pre[32..64].copy_from_slice(bundle_hash);
+    pre[64..96].copy_from_slice(output_hash);
+    pre[96..].copy_from_slice(runtime_id);
+    pre
+}
+
+/// `ResultDigest = blake3(job_id || bundle_hash || output_hash || runtime_id)`:
+/// the 32 bytes a worker's attestation signs.
+pub fn result_digest(
+    job_id: &Hash,
+    bundle_hash: &Hash,
+    output_hash: &Hash,
+    runtime_id: &Hash,
+) -> Hash {
+    blake3(&result_digest_preimage(
+        job_id,
+        bundle_hash,
+        output_hash,
+        runtime_id,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_digest_is_blake3_of_the_four_fields_concatenated() {
+        let (j, b, o, r) = ([1u8; 32], [2u8; 32], [3u8; 32], [4u8; 32]);
+        let mut concat = [0u8; 128];
+        concat[..32].fill(1);
+        concat[32..64].fill(2);
+        concat[64..96].fill(3);
+        concat[96..].fill(4);
+        assert_eq!(
+            result_digest(&j, &b, &o, &r),
+            *::blake3::hash(&concat).as_bytes()
+        );
+    }
+
+    #[test]
+    fn result_digest_depends_on_every_field_and_its_position() {
+        let base = result_digest(&[1; 32], &[2; 32], &[3; 32], &[4; 32]);
+        assert_ne!(base, result_digest(&[9; 32], &[2; 32], &[3; 32], &[4; 32]));
+        assert_ne!(base, result_digest(&[1; 32], &[9; 32], &[3; 32], &[4; 32]));
+        assert_ne!(base, result_digest(&[1; 32], &[2; 32], &[9; 32], &[4; 32]));
+        assert_ne!(base, result_digest(&[1; 32], &[2; 32], &[3; 32], &[9; 32]));
+        // Swapping two fields changes the digest: no field is symmetric.
+        assert_ne!(base, result_digest(&[2; 32], &[1; 32], &[3; 32], &[4; 32]));
+    }
+
+    #[test]
+    fn job_id_hashes_client_nonce_le_and_bundle_hash() {
+        let client = [7u8; 32];
+        let bundle = [8u8; 32];
+        let mut pre = [0u8; 72];
+        pre[..32].copy_from_slice(&client);
+        pre[32..40].copy_from_slice(&0x0102_0304_0506_0708u64.to_le_bytes());
+        pre[40..].copy_from_slice(&bundle);
+        assert_eq!(
+            job_id(&client, 0x0102_0304_0506_0708, &bundle),
+            *::blake3::hash(&pre).as_bytes()
+        );
+    }
+
+    #[test]
+    fn reposting_the_same_bundle_with_a_new_nonce_gives_a_new_job() {
+        let bundle = bundle_hash(b"bundle");
+        assert_ne!(job_id(&[1; 32], 0, &bundle), job_id(&[1; 32], 1, &bundle));
+        assert_ne!(job_id(&[1; 32], 0, &bundle), job_id(&[2; 32], 0, &bundle));
+    }
+
+    #[test]
+    fn runtime_id_is_blake3_of_the_descriptor() {
+        let d = "edgerun-runtime/1;wasmi=2.0.0;abi=1;fuel=v1";
+        assert_eq!(runtime_id(d), *::blake3::hash(d.as_bytes()).as_bytes());
+        assert_ne!(
+            runtime_id(d),
+            runtime_id("edgerun-runtime/1;wasmi=2.0.1;abi=1;fuel=v1")
+        );
+    }
+
+    #[test]
+    fn blake3_known_answer() {
+        // BLAKE3 of the empty input, from the BLAKE3 specification's vectors.
+        assert_eq!(
+            output_hash(b"")[..8],
+            [0xaf, 0x13, 0x49, 0xb9, 0xf5, 0xf9, 0xa1, 0xa6]
+        );
+    }
+}

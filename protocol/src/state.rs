@@ -1,0 +1,474 @@
+//! Account layouts (program-derived addresses) and their seeds.
+//!
+//! Each account's data is Anchor's 8-byte `sha256("account:<Name>")[..8]`
+//! discriminator followed by the layout's bytes (see [`crate::layout`]).
+
+use crate::layout::{Bool, Pubkey, U16, U32, U64};
+use crate::limits::Limits;
+use crate::tier::MAX_COMMITTEE_SIZE;
+
+/// PDA seed prefixes.
+pub mod seeds {
+    /// `["config"]`
+    pub const CONFIG: &[u8] = b"config";
+    /// `["worker_stake", worker]`
+    pub const WORKER_STAKE: &[u8] = b"worker_stake";
+    /// `["job", job_id]`
+    pub const JOB: &[u8] = b"job";
+    /// `["job_result", job_id, worker]`
+    pub const JOB_RESULT: &[u8] = b"job_result";
+    /// `["output", job_id]`
+    pub const OUTPUT: &[u8] = b"output";
+}
+
+/// How many runtime ids the config can allow at once.
+pub const MAX_ALLOWED_RUNTIMES: usize = 8;
+/// Length of the output pointer (a UTF-8 URL, zero-padded).
+pub const POINTER_LEN: usize = 128;
+
+crate::layout! {
+    /// Everything the admin sets: the argument of initialize_config and
+    /// update_config, and the body of [`GlobalConfig`].
+    pub struct ConfigParams {
+        pub admin: Pubkey,
+        /// Signs assign_workers and reassign_missing.
+        pub scheduler_authority: Pubkey,
+        /// Signs set_job_seed.
+        pub randomness_authority: Pubkey,
+        /// Receives fees, remainders, slashes and penalties.
+        pub treasury: Pubkey,
+        pub protocol_fee_bps: U16,
+        pub min_worker_stake_lamports: U64,
+        /// Slots after quorum before finalize may run.
+        pub challenge_window_slots: U64,
+        /// Slots after quorum for a winner to declare the output (default 900).
+        pub da_window_slots: U64,
+        /// Taken from a non-submitter after its lock is released (default 50_000).
+        pub non_response_slash_lamports: U64,
+        pub committee_tiering_enabled: Bool,
+        /// Default 9.
+        pub max_committee_size: u8,
+        /// Used when tiering is off (default 3/2).
+        pub default_committee_size: u8,
+        pub default_quorum: u8,
+        /// Caps on job limits at post_job.
+        pub max_memory_bytes: U32,
+        pub max_instructions: U64,
+        pub max_output_bytes: U32,
+        /// Slots an assigned committee has to submit (the round deadline).
+        pub submit_window_slots: U64,
+        /// Upper bound of a job's lifetime, chosen by the client at post_job.
+        pub max_job_ttl_slots: U64,
+        pub allowed_runtime_ids: [[u8; 32]; MAX_ALLOWED_RUNTIMES],
+        pub allowed_runtime_count: u8,
+        /// When set, post_job and assign_workers refuse; settlement goes on.
+        pub paused: Bool,
+    }
+}
+
+crate::layout! {
+    /// `["config"]`: the protocol's parameters.
+    pub struct GlobalConfig {
+        pub params: ConfigParams,
+        pub bump: u8,
+    }
+}
+
+/// WorkerStake status codes.
+pub mod worker_status {
+    pub const ACTIVE: u8 = 0;
+}
+
+crate::layout! {
+    /// `["worker_stake", worker]`: holds the worker's staked lamports
+    /// (account lamports = rent floor + `total_stake`).
+    pub struct WorkerStake {
+        pub worker: Pubkey,
+        pub total_stake: U64,
+        /// Part of `total_stake` backing current assignments.
+        pub locked_stake: U64,
+        pub status: u8,
+        pub registered_slot: U64,
+        pub bump: u8,
+    }
+}
+
+/// Job status codes.
+pub mod job_status {
+    pub const POSTED: u8 = 0;
+    pub const SEEDED: u8 = 1;
+    pub const ASSIGNED: u8 = 2;
+    pub const QUORUM_REACHED: u8 = 3;
+    pub const AWAITING_DA: u8 = 4;
+    pub const FINALIZED: u8 = 5;
+    pub const CANCELLED: u8 = 6;
+    pub const SLASHED: u8 = 7;
+
+    /// The status's name as the protocol spells it.
+    pub const fn name(status: u8) -> &'static str {
+        match status {
+            POSTED => "Posted",
+            SEEDED => "Seeded",
+            ASSIGNED => "Assigned",
+            QUORUM_REACHED => "QuorumReached",
+            AWAITING_DA => "AwaitingDA",
+            FINALIZED => "Finalized",
+            CANCELLED => "Cancelled",
+            SLASHED => "Slashed",
+            _ => "Unknown",
+        }
+    }
+}
+
+/// Flags of a [`Submission`] slot.
+pub mod submission_flags {
+    /// The slot's worker submitted `output_hash` this round.
+    pub const SUBMITTED: u8 = 1;
+    /// The slot's lock was released and its payout, slash or penalty applied.
+    pub const SETTLED: u8 = 2;
+    /// The slot's worker paid the non-response penalty.
+    pub const PENALIZED: u8 = 4;
+}
+
+crate::layout! {
+    /// One row of a Job's submission table, parallel to `assigned_workers`.
+    pub struct Submission {
+        pub output_hash: [u8; 32],
+        pub flags: u8,
+    }
+}
+
+impl Submission {
+    pub const fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+crate::layout! {
+    /// `["job", job_id]`: a posted job; holds the escrow
+    /// (account lamports = rent floor + `escrow_lamports`).
+    pub struct Job {
+        pub job_id: [u8; 32],
+        pub client: Pubkey,
+        pub escrow_lamports: U64,
+        pub bundle_hash: [u8; 32],
+        pub runtime_id: [u8; 32],
+        pub limits: Limits,
+        /// From the tier at post time.
+        pub committee_size: u8,
+        pub quorum: u8,
+        pub created_slot: U64,
+        /// The current round's submission deadline (0 until assigned).
+        pub deadline_slot: U64,
+        /// After this slot a job without quorum can be cancelled and refunded.
+        pub expiry_slot: U64,
+        pub seed: [u8; 32],
+        pub seed_set: Bool,
+        pub assigned_workers: [Pubkey; MAX_COMMITTEE_SIZE as usize],
+        pub assigned_count: u8,
+        pub required_lock_lamports: U64,
+        pub winning_output_hash: [u8; 32],
+        pub quorum_reached_slot: U64,
+        pub da_deadline_slot: U64,
+        pub status: u8,
+        /// Selection draws used so far (committee plus replacements): where
+        /// the next replacement draw starts.
+        pub draws: u8,
+        pub submissions: [Submission; MAX_COMMITTEE_SIZE as usize],
+        pub bump: u8,
+    }
+}
+
+crate::layout! {
+    /// `["job_result", job_id, worker]`: a worker's signed evidence.
+    pub struct JobResult {
+        pub job_id: [u8; 32],
+        pub worker: Pubkey,
+        pub output_hash: [u8; 32],
+        /// Ed25519 signature over the ResultDigest.
+        pub attestation_sig: [u8; 64],
+        pub submitted_slot: U64,
+        pub bump: u8,
+    }
+}
+
+crate::layout! {
+    /// `["output", job_id]`: where the agreed output is published.
+    pub struct OutputAvailability {
+        pub job_id: [u8; 32],
+        pub output_hash: [u8; 32],
+        pub publisher: Pubkey,
+        /// UTF-8 URL of the output, zero-padded.
+        pub pointer: [u8; POINTER_LEN],
+        pub published_slot: U64,
+        pub bump: u8,
+    }
+}
+
+crate::accounts!(
+    GlobalConfig,
+    WorkerStake,
+    Job,
+    JobResult,
+    OutputAvailability
+);
+
+/// Why a pointer cannot be stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PointerError {
+    #[error("output pointer is {len} bytes; the maximum is 128: use a shorter URL")]
+    TooLong { len: usize },
+    #[error("output pointer is empty or contains a NUL byte")]
+    Invalid,
+}
+
+/// Zero-pads a URL into the 128-byte pointer field.
+pub fn encode_pointer(url: &str) -> Result<[u8; POINTER_LEN], PointerError> {
+    let bytes = url.as_bytes();
+    if bytes.len() > POINTER_LEN {
+        return Err(PointerError::TooLong { len: bytes.len() });
+    }
+    if bytes.is_empty() || bytes.contains(&0) {
+        return Err(PointerError::Invalid);
+    }
+    let mut out = [0u8; POINTER_LEN];
+    out[..bytes.len()].copy_from_slice(bytes);
+    Ok(out)
+}
+
+/// The URL in a pointer field (up to the first zero byte), if valid UTF-8.
+pub fn decode_pointer(pointer: &[u8; POINTER_LEN]) -> Option<&str> {
+    let end = pointer.iter().position(|&b| b == 0).unwrap_or(POINTER_LEN);
+    core::str::from_utf8(&pointer[..end])
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+impl ConfigParams {
+    /// Whether `runtime_id` is in the allowed list.
+    pub fn allows_runtime(&self, runtime_id: &[u8; 32]) -> bool {
+        let n = (self.allowed_runtime_count as usize).min(MAX_ALLOWED_RUNTIMES);
+        self.allowed_runtime_ids[..n].contains(runtime_id)
+    }
+}
+
+impl Job {
+    /// The assigned workers.
+    pub fn assigned(&self) -> &[Pubkey] {
+        &self.assigned_workers[..(self.assigned_count as usize).min(MAX_COMMITTEE_SIZE as usize)]
+    }
+
+    /// Index of `worker` in the assigned table.
+    pub fn slot_of(&self, worker: &Pubkey) -> Option<usize> {
+        self.assigned().iter().position(|w| w == worker)
+    }
+
+    /// How many of this round's submissions carry `output_hash`.
+    pub fn votes_for(&self, output_hash: &[u8; 32]) -> usize {
+        self.submissions[..self.assigned().len()]
+            .iter()
+            .filter(|s| s.has(submission_flags::SUBMITTED) && &s.output_hash == output_hash)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{self, Account, Layout};
+    use bytemuck::Zeroable;
+
+    #[test]
+    fn discriminators_are_sha256_of_account_names() {
+        use sha2::{Digest, Sha256};
+        for (name, disc) in [
+            ("GlobalConfig", GlobalConfig::DISCRIMINATOR),
+            ("WorkerStake", WorkerStake::DISCRIMINATOR),
+            ("Job", Job::DISCRIMINATOR),
+            ("JobResult", JobResult::DISCRIMINATOR),
+            ("OutputAvailability", OutputAvailability::DISCRIMINATOR),
+        ] {
+            let h = Sha256::digest(std::format!("account:{name}").as_bytes());
+            assert_eq!(disc, h[..8], "{name}");
+        }
+    }
+
+    #[test]
+    fn layouts_have_the_documented_sizes() {
+        // Sizes are part of the protocol: a change here is a migration.
+        assert_eq!(Limits::LEN, 16);
+        assert_eq!(Submission::LEN, 33);
+        assert_eq!(WorkerStake::LEN, 32 + 8 + 8 + 1 + 8 + 1);
+        assert_eq!(JobResult::LEN, 32 + 32 + 32 + 64 + 8 + 1);
+        assert_eq!(OutputAvailability::LEN, 32 + 32 + 32 + 128 + 8 + 1);
+        assert_eq!(
+            Job::LEN,
+            32 + 32
+                + 8
+                + 32
+                + 32
+                + 16
+                + 1
+                + 1
+                + 8
+                + 8
+                + 8
+                + 32
+                + 1
+                + 9 * 32
+                + 1
+                + 8
+                + 32
+                + 8
+                + 8
+                + 1
+                + 1
+                + 9 * 33
+                + 1
+        );
+        assert_eq!(Job::SPACE, 8 + Job::LEN);
+    }
+
+    #[test]
+    fn fields_are_at_borsh_offsets() {
+        let mut job = Job::zeroed();
+        job.escrow_lamports.set(0x1122_3344_5566_7788);
+        job.status = job_status::ASSIGNED;
+        job.limits = Limits::new(1, 2, 3);
+        let bytes = job.as_bytes();
+        // Borsh order: job_id [32], client [32], escrow u64 LE.
+        assert_eq!(&bytes[64..72], &0x1122_3344_5566_7788u64.to_le_bytes());
+        assert_eq!(&bytes[136..140], &1u32.to_le_bytes());
+        let offset: usize = Job::FIELDS
+            .iter()
+            .take_while(|f| f.name != "status")
+            .map(|f| idl_size(&f.ty))
+            .sum();
+        assert_eq!(bytes[offset], job_status::ASSIGNED);
+    }
+
+    fn idl_size(ty: &layout::IdlTy) -> usize {
+        use layout::IdlTy::*;
+        match ty {
+            U8 | Bool => 1,
+            U16 => 2,
+            U32 => 4,
+            U64 => 8,
+            Pubkey => 32,
+            Array(t, n) => idl_size(t) * n,
+            Defined("Limits") => Limits::LEN,
+            Defined("Submission") => Submission::LEN,
+            Defined("ConfigParams") => ConfigParams::LEN,
+            Defined(other) => panic!("unknown type {other}"),
+        }
+    }
+
+    #[test]
+    fn field_lists_add_up_to_the_struct_size() {
+        for (fields, len) in [
+            (ConfigParams::FIELDS, ConfigParams::LEN),
+            (GlobalConfig::FIELDS, GlobalConfig::LEN),
+            (WorkerStake::FIELDS, WorkerStake::LEN),
+            (Job::FIELDS, Job::LEN),
+            (JobResult::FIELDS, JobResult::LEN),
+            (OutputAvailability::FIELDS, OutputAvailability::LEN),
+        ] {
+            assert_eq!(fields.iter().map(|f| idl_size(&f.ty)).sum::<usize>(), len);
+        }
+    }
+
+    #[test]
+    fn views_check_size_and_discriminator_and_init_refuses_twice() {
+        let mut data = std::vec![0u8; WorkerStake::SPACE];
+        assert_eq!(
+            layout::view::<WorkerStake>(&data),
+            Err(layout::LayoutError::WrongDiscriminator {
+                name: "WorkerStake"
+            })
+        );
+        let ws = layout::init::<WorkerStake>(&mut data).unwrap();
+        ws.total_stake.set(42);
+        assert_eq!(
+            layout::view::<WorkerStake>(&data)
+                .unwrap()
+                .total_stake
+                .get(),
+            42
+        );
+        assert_eq!(
+            layout::init::<WorkerStake>(&mut data),
+            Err(layout::LayoutError::AlreadyInitialized {
+                name: "WorkerStake"
+            })
+        );
+        // A Job's bytes are not a WorkerStake, whatever the size.
+        let mut job = std::vec![0u8; Job::SPACE];
+        layout::init::<Job>(&mut job).unwrap();
+        assert!(layout::view::<WorkerStake>(&job).is_err());
+        assert_eq!(
+            layout::view::<WorkerStake>(&data[..10]),
+            Err(layout::LayoutError::WrongSize {
+                name: "WorkerStake",
+                expected: WorkerStake::SPACE,
+                found: 10
+            })
+        );
+        assert_eq!(
+            layout::account_bytes(layout::view::<WorkerStake>(&data).unwrap()),
+            data
+        );
+    }
+
+    #[test]
+    fn pointers_are_zero_padded_utf8() {
+        let p = encode_pointer("http://127.0.0.1:8080/v1/outputs/ab").unwrap();
+        assert_eq!(
+            decode_pointer(&p),
+            Some("http://127.0.0.1:8080/v1/outputs/ab")
+        );
+        assert_eq!(
+            encode_pointer(&"x".repeat(129)),
+            Err(PointerError::TooLong { len: 129 })
+        );
+        assert!(encode_pointer(&"x".repeat(128)).is_ok());
+        assert_eq!(encode_pointer(""), Err(PointerError::Invalid));
+        assert_eq!(decode_pointer(&[0; POINTER_LEN]), None);
+    }
+
+    #[test]
+    fn job_counts_votes_among_assigned_submitters_only() {
+        let mut job = Job::zeroed();
+        job.assigned_count = 3;
+        for i in 0..3 {
+            job.assigned_workers[i] = Pubkey([i as u8 + 1; 32]);
+        }
+        job.submissions[0] = Submission {
+            output_hash: [7; 32],
+            flags: submission_flags::SUBMITTED,
+        };
+        job.submissions[2] = Submission {
+            output_hash: [7; 32],
+            flags: submission_flags::SUBMITTED,
+        };
+        // Beyond assigned_count: ignored.
+        job.submissions[3] = Submission {
+            output_hash: [7; 32],
+            flags: submission_flags::SUBMITTED,
+        };
+        assert_eq!(job.votes_for(&[7; 32]), 2);
+        assert_eq!(job.slot_of(&Pubkey([3; 32])), Some(2));
+        assert_eq!(job.slot_of(&Pubkey([4; 32])), None);
+    }
+
+    #[test]
+    fn config_allows_only_listed_runtimes() {
+        let mut p = ConfigParams::zeroed();
+        p.allowed_runtime_ids[0] = [1; 32];
+        p.allowed_runtime_ids[1] = [2; 32];
+        p.allowed_runtime_count = 1;
+        assert!(p.allows_runtime(&[1; 32]));
+        assert!(!p.allows_runtime(&[2; 32]));
+        p.allowed_runtime_count = 200; // corrupt count: clamped, no panic
+        assert!(p.allows_runtime(&[2; 32]));
+    }
+}
