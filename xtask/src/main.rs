@@ -1,0 +1,94 @@
+//! `cargo xtask`: the project's automation (see docs/xtask.md).
+
+mod paths;
+mod proc;
+mod setup;
+mod test;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "edgerun project automation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install every pinned tool that is missing (idempotent).
+    Setup {
+        /// Stream install output to stderr (it always goes to <tools>/logs/<step>.log).
+        #[arg(short, long)]
+        verbose: bool,
+        /// List the steps and exit.
+        #[arg(long)]
+        list: bool,
+        /// Run only these steps.
+        steps: Vec<String>,
+    },
+    /// Run setup, then every test suite (or only the named ones).
+    Test {
+        /// Do not run setup first.
+        #[arg(long)]
+        skip_setup: bool,
+        /// List the suites and exit.
+        #[arg(long)]
+        list: bool,
+        /// Run only these suites.
+        suites: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    match cli.command {
+        Cmd::Setup {
+            verbose,
+            list,
+            steps,
+        } => {
+            if list {
+                for step in setup::steps() {
+                    println!("{:<20} {}", step.name, step.version);
+                }
+                return Ok(true);
+            }
+            setup::run(&setup::Ctx::new(verbose), &steps)?;
+            Ok(true)
+        }
+        Cmd::Test {
+            skip_setup,
+            list,
+            suites,
+        } => {
+            if list {
+                for suite in test::suites() {
+                    let when = suite
+                        .only_if
+                        .map(|p| format!("  (only if {p} exists)"))
+                        .unwrap_or_default();
+                    println!("{:<20} {}{when}", suite.name, suite.command.join(" "));
+                }
+                return Ok(true);
+            }
+            test::run(skip_setup, &suites)
+        }
+    }
+}
