@@ -100,8 +100,10 @@ crate::layout! {
     pub struct PenalizeNonSubmitters {}
 }
 crate::layout! {
-    /// Remaining accounts: the missing workers' stakes, then their
-    /// replacements' stakes, in draw order.
+    /// Replaces every assigned worker that has not submitted (each must be
+    /// settled by penalize_non_submitters first). Remaining accounts: the
+    /// replacements' WorkerStake accounts, in draw order, one per missing
+    /// slot in assigned-table order.
     pub struct ReassignMissing { pub snapshot_hash: [u8; 32] }
 }
 crate::layout! {
@@ -219,7 +221,7 @@ instructions! {
         [signer("caller"), ro("config"), rw("job"), rw("treasury")] remaining: WORKER_STAKES;
     ReassignMissing = "reassign_missing" (ReassignMissing)
         [signer("scheduler_authority"), ro("config"), rw("job")]
-        remaining: Some("the missing workers' WorkerStake accounts, then their replacements', in draw order (writable)");
+        remaining: Some("the replacements' WorkerStake accounts (writable), in draw order, one per missing slot");
     CancelNoDa = "cancel_no_da" (CancelNoDa)
         [signer("caller"), ro("config"), rw("job"), rw("treasury")] remaining: WORKER_STAKES;
 }

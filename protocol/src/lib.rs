@@ -59,6 +59,7 @@
 //! | [`selection`] | stake-weighted committee selection and the snapshot hash |
 //! | [`layout`], [`state`] | zero-copy, Borsh-compatible account layouts |
 //! | [`instruction`], [`event`] | instruction data and Anchor-style events |
+//! | [`error`] | the program's error codes (from 6000, as Anchor numbers them) |
 //!
 //! Cargo features: `alloc` (encoders returning `Vec`),
 //! `std` (default; implies `alloc`, enables BLAKE3's runtime SIMD detection).
@@ -73,6 +74,7 @@ extern crate std;
 pub mod abi;
 pub mod bundle;
 pub mod economics;
+pub mod error;
 pub mod event;
 pub mod hash;
 pub mod instruction;

@@ -244,7 +244,68 @@ pub fn decode_pointer(pointer: &[u8; POINTER_LEN]) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
+/// Why config parameters are refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("protocol_fee_bps {0} is above 10000")]
+    FeeAboveHundredPercent(u16),
+    #[error("max_committee_size {0} is outside 3..=9")]
+    MaxCommitteeOutOfRange(u8),
+    #[error("default committee: {0}")]
+    DefaultCommittee(#[from] crate::tier::CommitteeError),
+    #[error("allowed_runtime_count {0} is above 8")]
+    TooManyRuntimes(u8),
+    #[error("{0} must be at least 1 slot")]
+    ZeroWindow(&'static str),
+    #[error("{0} must be non-zero")]
+    ZeroCap(&'static str),
+}
+
 impl ConfigParams {
+    /// Checks every rule the program enforces on initialize_config and
+    /// update_config.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fee = self.protocol_fee_bps.get();
+        if u64::from(fee) > crate::economics::BPS_DENOMINATOR {
+            return Err(ConfigError::FeeAboveHundredPercent(fee));
+        }
+        let max = self.max_committee_size;
+        if !(crate::tier::MIN_COMMITTEE_SIZE..=MAX_COMMITTEE_SIZE).contains(&max) {
+            return Err(ConfigError::MaxCommitteeOutOfRange(max));
+        }
+        crate::tier::committee_for(
+            0,
+            false,
+            crate::tier::Committee {
+                size: self.default_committee_size,
+                quorum: self.default_quorum,
+            },
+            max,
+        )?;
+        if self.allowed_runtime_count as usize > MAX_ALLOWED_RUNTIMES {
+            return Err(ConfigError::TooManyRuntimes(self.allowed_runtime_count));
+        }
+        for (name, v) in [
+            ("da_window_slots", self.da_window_slots.get()),
+            ("submit_window_slots", self.submit_window_slots.get()),
+            ("max_job_ttl_slots", self.max_job_ttl_slots.get()),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::ZeroWindow(name));
+            }
+        }
+        for (name, v) in [
+            ("max_memory_bytes", u64::from(self.max_memory_bytes.get())),
+            ("max_instructions", self.max_instructions.get()),
+            ("max_output_bytes", u64::from(self.max_output_bytes.get())),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::ZeroCap(name));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether `runtime_id` is in the allowed list.
     pub fn allows_runtime(&self, runtime_id: &[u8; 32]) -> bool {
         let n = (self.allowed_runtime_count as usize).min(MAX_ALLOWED_RUNTIMES);
@@ -458,6 +519,53 @@ mod tests {
         assert_eq!(job.votes_for(&[7; 32]), 2);
         assert_eq!(job.slot_of(&Pubkey([3; 32])), Some(2));
         assert_eq!(job.slot_of(&Pubkey([4; 32])), None);
+    }
+
+    fn valid_params() -> ConfigParams {
+        let mut p = ConfigParams::zeroed();
+        p.protocol_fee_bps.set(250);
+        p.max_committee_size = 9;
+        p.default_committee_size = 3;
+        p.default_quorum = 2;
+        p.da_window_slots.set(900);
+        p.submit_window_slots.set(150);
+        p.max_job_ttl_slots.set(216_000);
+        p.max_memory_bytes.set(64 << 20);
+        p.max_instructions.set(10_000_000_000);
+        p.max_output_bytes.set(1 << 20);
+        p
+    }
+
+    #[test]
+    fn config_validation_names_the_broken_rule() {
+        assert_eq!(valid_params().validate(), Ok(()));
+        let mut p = valid_params();
+        p.protocol_fee_bps.set(10_001);
+        assert_eq!(
+            p.validate(),
+            Err(ConfigError::FeeAboveHundredPercent(10_001))
+        );
+        let mut p = valid_params();
+        p.max_committee_size = 10;
+        assert_eq!(p.validate(), Err(ConfigError::MaxCommitteeOutOfRange(10)));
+        let mut p = valid_params();
+        p.default_quorum = 1;
+        assert!(matches!(
+            p.validate(),
+            Err(ConfigError::DefaultCommittee(_))
+        ));
+        let mut p = valid_params();
+        p.allowed_runtime_count = 9;
+        assert_eq!(p.validate(), Err(ConfigError::TooManyRuntimes(9)));
+        let mut p = valid_params();
+        p.da_window_slots.set(0);
+        assert_eq!(
+            p.validate(),
+            Err(ConfigError::ZeroWindow("da_window_slots"))
+        );
+        let mut p = valid_params();
+        p.max_instructions.set(0);
+        assert_eq!(p.validate(), Err(ConfigError::ZeroCap("max_instructions")));
     }
 
     #[test]
