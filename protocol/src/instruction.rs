@@ -36,14 +36,22 @@ const fn payer(name: &'static str) -> AccountDef {
 }
 
 crate::layout! {
-    pub struct InitializeConfig { pub params: ConfigParams }
+    pub struct InitializeConfig {
+        pub params: ConfigParams,
+        /// Bump of the `["config"]` PDA (found off chain).
+        pub config_bump: u8,
+    }
 }
 crate::layout! {
     pub struct UpdateConfig { pub params: ConfigParams }
 }
 crate::layout! {
     /// Creates the worker's stake account, depositing `stake_lamports` (may be 0).
-    pub struct RegisterWorker { pub stake_lamports: U64 }
+    pub struct RegisterWorker {
+        pub stake_lamports: U64,
+        /// Bump of the `["worker_stake", worker]` PDA.
+        pub stake_bump: u8,
+    }
 }
 crate::layout! {
     pub struct DepositStake { pub amount: U64 }
@@ -60,6 +68,8 @@ crate::layout! {
         pub escrow_lamports: U64,
         /// The job's lifetime: `expiry_slot = created_slot + ttl_slots`.
         pub ttl_slots: U64,
+        /// Bump of the `["job", job_id]` PDA.
+        pub job_bump: u8,
     }
 }
 crate::layout! {
@@ -82,6 +92,8 @@ crate::layout! {
         /// Ed25519 over the ResultDigest, also carried by the Ed25519
         /// instruction right before this one.
         pub attestation_sig: [u8; 64],
+        /// Bump of the `["job_result", job_id, worker]` PDA.
+        pub result_bump: u8,
     }
 }
 crate::layout! {
@@ -91,6 +103,8 @@ crate::layout! {
     pub struct DeclareOutput {
         pub output_hash: [u8; 32],
         pub pointer: [u8; POINTER_LEN],
+        /// Bump of the `["output", job_id]` PDA.
+        pub output_bump: u8,
     }
 }
 crate::layout! {

@@ -56,6 +56,15 @@ pub trait Layout: Pod {
         bytemuck::bytes_of(self)
     }
 
+    /// Views exactly [`Self::LEN`] bytes in place.
+    fn view(bytes: &[u8]) -> Result<&Self, LayoutError> {
+        bytemuck::try_from_bytes(bytes).map_err(|_| LayoutError::WrongSize {
+            name: Self::NAME,
+            expected: Self::LEN,
+            found: bytes.len(),
+        })
+    }
+
     /// Reads a value from exactly [`Self::LEN`] bytes.
     fn read(bytes: &[u8]) -> Result<Self, LayoutError> {
         bytemuck::try_pod_read_unaligned(bytes).map_err(|_| LayoutError::WrongSize {
