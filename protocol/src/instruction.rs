@@ -299,6 +299,7 @@ mod tests {
         let args = SubmitResult {
             output_hash: [1; 32],
             attestation_sig: [2; 64],
+            result_bump: 255,
         };
         let data = args.to_data();
         assert_eq!(data.len(), Ix::SubmitResult.data_len());
