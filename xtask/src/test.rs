@@ -337,21 +337,25 @@ fn exit_code(status: ExitStatus) -> String {
     }
 }
 
-/// Runs `cmd` in its own process group with stdout streamed through (and
-/// scanned for test counts) and stderr inherited. Returns `None` as the
-/// status if it timed out; the whole group is then killed.
+/// Runs `cmd` in its own process group with its stdout and stderr relayed
+/// to ours line by line (whole lines, so the two streams never split each
+/// other's lines in a merged CI log) and stdout scanned for test counts.
+/// Returns `None` as the status if it timed out; the whole group is then
+/// killed.
 fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<(Option<ExitStatus>, Counts)> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .with_context(|| format!("cannot run `{}`", show(cmd)))?;
     let pgid = child.id();
     let guard = GroupGuard::spawn(pgid);
     let stdout = child.stdout.take().expect("stdout is piped");
-    let reader = thread::spawn(move || stream_and_count(stdout));
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let out_relay = thread::spawn(move || relay(stdout, std::io::stdout(), true));
+    let err_relay = thread::spawn(move || relay(stderr, std::io::stderr(), false));
 
     let start = Instant::now();
     let status = loop {
@@ -372,16 +376,17 @@ fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<(Option<Exit
         thread::sleep(Duration::from_millis(100));
     };
     // Whatever the suite left running (a server, a browser) goes too; this
-    // also closes its copies of the stdout pipe so the reader sees EOF.
+    // also closes its copies of the pipes so the relays see EOF.
     kill_group(pgid);
     drop(guard);
-    let counts = reader.join().unwrap_or_default();
+    let counts = out_relay.join().unwrap_or_default();
+    let _ = err_relay.join();
     Ok((status, counts))
 }
 
-/// Copies the child's stdout to ours line by line, summing test counts.
-fn stream_and_count(stdout: impl Read) -> Counts {
-    let mut reader = BufReader::new(stdout);
+/// Copies `src` to `dst` line by line; if `scan`, sums cargo's test counts.
+fn relay(src: impl Read, mut dst: impl Write, scan: bool) -> Counts {
+    let mut reader = BufReader::new(src);
     let mut counts = Counts::default();
     let mut line = Vec::new();
     loop {
@@ -389,10 +394,9 @@ fn stream_and_count(stdout: impl Read) -> Counts {
         match reader.read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => break,
             Ok(_) => {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(&line);
-                let _ = out.flush();
-                if let Some(c) = parse_test_result(&String::from_utf8_lossy(&line)) {
+                let _ = dst.write_all(&line);
+                let _ = dst.flush();
+                if scan && let Some(c) = parse_test_result(&String::from_utf8_lossy(&line)) {
                     counts.add(c);
                 }
             }
@@ -545,5 +549,15 @@ mod tests {
         assert!(status.is_none());
         assert_eq!(counts, Counts::default());
         assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn relay_copies_and_counts() {
+        let input = b"running 2 tests\ntest result: ok. 2 passed; 0 failed; 1 ignored\nno newline";
+        let mut out = Vec::new();
+        let counts = relay(&input[..], &mut out, true);
+        assert_eq!(out, input);
+        assert_eq!((counts.passed, counts.failed, counts.ignored), (2, 0, 1));
+        assert_eq!(relay(&input[..], Vec::new(), false), Counts::default());
     }
 }
