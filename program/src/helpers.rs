@@ -1,0 +1,169 @@
+//! Shared mechanics of the instructions: signer and account checks, PDA
+//! creation, lamport moves, the clock, and Anchor-style events.
+
+use crate::error::{err, require};
+use edgerun_protocol::error::ProgramErrorCode as E;
+use edgerun_protocol::event::Event;
+use edgerun_protocol::layout::{self, Account, Layout as _};
+use pinocchio::account::RefMut;
+use pinocchio::cpi::{Seed, Signer};
+use pinocchio::error::ProgramError;
+use pinocchio::sysvars::{Sysvar, clock::Clock, rent::Rent};
+use pinocchio::{AccountView, Address, ProgramResult};
+
+/// The System Program.
+pub const SYSTEM_PROGRAM_ID: Address = Address::new_from_array([0; 32]);
+/// The Ed25519 signature-verification precompile,
+/// `Ed25519SigVerify111111111111111111111111111`.
+pub const ED25519_PROGRAM_ID: Address = Address::new_from_array([
+    3, 125, 70, 214, 124, 147, 251, 190, 18, 249, 66, 143, 131, 141, 64, 255, 5, 112, 116, 73, 39, 244, 138, 100, 252,
+    202, 112, 68, 128, 0, 0, 0,
+]);
+
+/// Fails unless `acc` signed the transaction.
+#[inline(always)]
+pub fn require_signer(acc: &AccountView) -> ProgramResult {
+    require(acc.is_signer(), E::MissingSignature)
+}
+
+/// The current slot.
+#[inline(always)]
+pub fn current_slot() -> Result<u64, ProgramError> {
+    Ok(Clock::get()?.slot)
+}
+
+/// Byte equality through the `sol_memcmp_` syscall on chain (far cheaper
+/// than a byte loop in SBF), plain `==` on the host.
+#[inline(always)]
+pub fn mem_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    #[cfg(any(target_os = "solana", target_arch = "bpf"))]
+    {
+        let mut r = 0i32;
+        // SAFETY: both slices are valid for `a.len()` bytes.
+        unsafe { pinocchio::syscalls::sol_memcmp_(a.as_ptr(), b.as_ptr(), a.len() as u64, &mut r) };
+        r == 0
+    }
+    #[cfg(not(any(target_os = "solana", target_arch = "bpf")))]
+    {
+        a == b
+    }
+}
+
+/// Checks that `acc` is the PDA of `seeds` + `bump` (one SHA-256, no curve
+/// search: the bump comes from the instruction or the account).
+#[inline(always)]
+pub fn require_pda<const N: usize>(
+    acc: &AccountView,
+    seeds: &[&[u8]; N],
+    bump: u8,
+    program_id: &Address,
+    code: E,
+) -> ProgramResult {
+    let expected = Address::derive_address(seeds, Some(bump), program_id);
+    require(mem_eq(acc.address().as_ref(), expected.as_ref()), code)
+}
+
+/// Borrows a program account's data as layout `T`, checking the owner and
+/// the discriminator (the program creates each type only at its PDA, so
+/// this also pins the address). Fails with `code` otherwise.
+pub fn load_mut<'a, T: Account>(acc: &'a mut AccountView, program_id: &Address, code: E) -> Result<RefMut<'a, [u8]>, ProgramError> {
+    require(acc.owned_by(program_id), code)?;
+    let data = acc.try_borrow_mut()?;
+    layout::view::<T>(&data).map_err(|_| err(code))?;
+    Ok(data)
+}
+
+/// The layout inside data returned by [`load_mut`].
+#[inline(always)]
+pub fn as_mut<T: Account>(data: &mut [u8]) -> &mut T {
+    bytemuck::from_bytes_mut(&mut data[8..])
+}
+
+/// The layout inside data returned by [`load_mut`], read-only.
+#[inline(always)]
+pub fn as_ref<T: Account>(data: &[u8]) -> &T {
+    bytemuck::from_bytes(&data[8..])
+}
+
+/// Rent-exempt minimum for `space` bytes.
+#[inline(always)]
+pub fn rent_exempt(space: usize) -> Result<u64, ProgramError> {
+    Rent::get()?.try_minimum_balance(space)
+}
+
+/// Creates the PDA `pda` (signed by `seeds`, which include the bump) with
+/// space for `T`, funded with the rent-exempt minimum plus `extra` lamports
+/// from `payer`, owned by this program, and writes `T`'s discriminator.
+///
+/// An address someone pre-funded to block creation is still taken over:
+/// top up, allocate and assign instead of CreateAccount.
+pub fn create_pda<T: Account>(
+    payer: &AccountView,
+    pda: &mut AccountView,
+    program_id: &Address,
+    seeds: &[Seed],
+    extra: u64,
+) -> ProgramResult {
+    require(pda.is_data_empty() && pda.owned_by(&SYSTEM_PROGRAM_ID), E::AlreadyInitialized)?;
+    let rent = rent_exempt(T::SPACE)?;
+    let needed = rent.checked_add(extra).ok_or(err(E::ArithmeticOverflow))?;
+    let signer = [Signer::from(seeds)];
+    if pda.lamports() == 0 {
+        pinocchio_system::instructions::CreateAccount {
+            from: payer,
+            to: pda,
+            lamports: needed,
+            space: T::SPACE as u64,
+            owner: program_id,
+        }
+        .invoke_signed(&signer)?;
+    } else {
+        let top_up = needed.saturating_sub(pda.lamports());
+        if top_up > 0 {
+            pinocchio_system::instructions::Transfer { from: payer, to: pda, lamports: top_up }.invoke()?;
+        }
+        pinocchio_system::instructions::Allocate { account: pda, space: T::SPACE as u64 }.invoke_signed(&signer)?;
+        pinocchio_system::instructions::Assign { account: pda, owner: program_id }.invoke_signed(&signer)?;
+    }
+    let mut data = pda.try_borrow_mut()?;
+    layout::init::<T>(&mut data).map_err(|_| err(E::AlreadyInitialized))?;
+    Ok(())
+}
+
+/// Moves lamports between two accounts; `from` must be owned by this
+/// program (the runtime enforces it).
+#[inline(always)]
+pub fn move_lamports(from: &mut AccountView, to: &mut AccountView, amount: u64) -> ProgramResult {
+    if amount == 0 {
+        return Ok(());
+    }
+    let from_after = from.lamports().checked_sub(amount).ok_or(err(E::ArithmeticOverflow))?;
+    let to_after = to.lamports().checked_add(amount).ok_or(err(E::ArithmeticOverflow))?;
+    from.set_lamports(from_after);
+    to.set_lamports(to_after);
+    Ok(())
+}
+
+/// Largest event buffer (discriminator + fields).
+const MAX_EVENT_LEN: usize = 512;
+
+/// Emits an event as Anchor's `emit!` does: one `sol_log_data` buffer of
+/// discriminator + Borsh bytes.
+pub fn emit<T: Event>(event: &T) {
+    let mut buf = [0u8; MAX_EVENT_LEN];
+    const { assert!(8 + T::LEN <= MAX_EVENT_LEN, "event larger than the log buffer") };
+    let len = 8 + T::LEN;
+    buf[..8].copy_from_slice(&T::DISCRIMINATOR);
+    buf[8..len].copy_from_slice(event.as_bytes());
+    #[cfg(any(target_os = "solana", target_arch = "bpf"))]
+    {
+        let slices: [&[u8]; 1] = [&buf[..len]];
+        // SAFETY: `slices` is a valid array of one slice, as sol_log_data expects.
+        unsafe { pinocchio::syscalls::sol_log_data(slices.as_ptr() as *const u8, 1) };
+    }
+    #[cfg(not(any(target_os = "solana", target_arch = "bpf")))]
+    let _ = &buf[..len];
+}

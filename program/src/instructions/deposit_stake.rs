@@ -1,0 +1,28 @@
+//! deposit_stake: moves lamports from the worker's wallet into its stake.
+
+use super::args;
+use crate::error::{err, require};
+use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, load_mut, require_signer};
+use edgerun_protocol::error::ProgramErrorCode as E;
+use edgerun_protocol::instruction::DepositStake;
+use edgerun_protocol::state::WorkerStake;
+use pinocchio::error::ProgramError;
+use pinocchio::{AccountView, Address, ProgramResult};
+
+pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) -> ProgramResult {
+    let [worker, stake, system, ..] = accounts else {
+        return Err(ProgramError::NotEnoughAccountKeys);
+    };
+    let amount = args::<DepositStake>(data)?.amount.get();
+    require_signer(worker)?;
+    require(system.address() == &SYSTEM_PROGRAM_ID, E::WrongSystemProgram)?;
+    require(amount > 0, E::ZeroAmount)?;
+    {
+        let mut d = load_mut::<WorkerStake>(stake, program_id, E::WrongStakeAccount)?;
+        let s = as_mut::<WorkerStake>(&mut d);
+        require(s.worker.0 == *worker.address().as_array(), E::NotStakeOwner)?;
+        let total = s.total_stake.get().checked_add(amount).ok_or(err(E::ArithmeticOverflow))?;
+        s.total_stake.set(total);
+    }
+    pinocchio_system::instructions::Transfer { from: worker, to: stake, lamports: amount }.invoke()
+}

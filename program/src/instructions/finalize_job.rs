@@ -1,0 +1,83 @@
+//! finalize_job: after the output is declared (and the challenge window has
+//! passed), pays the winners, slashes wrong submitters, penalizes silent
+//! ones, and sends the fee and remainder to the treasury. Permissionless.
+
+use super::settle::{penalize_slot, update_stake};
+use crate::error::{econ, err, require};
+use crate::helpers::{as_mut, as_ref, current_slot, emit, load_mut, mem_eq, move_lamports, require_signer};
+use edgerun_protocol::economics::split_payout;
+use edgerun_protocol::error::ProgramErrorCode as E;
+use edgerun_protocol::event::{JobFinalized, WorkerSlashed};
+use edgerun_protocol::layout::U64;
+use edgerun_protocol::state::{GlobalConfig, Job, OutputAvailability, job_status, submission_flags};
+use pinocchio::error::ProgramError;
+use pinocchio::{AccountView, Address, ProgramResult};
+
+pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8]) -> ProgramResult {
+    let [caller, config, job, output, treasury, stakes @ ..] = accounts else {
+        return Err(ProgramError::NotEnoughAccountKeys);
+    };
+    require_signer(caller)?;
+    let (fee_bps, challenge, penalty) = {
+        let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
+        let p = &as_ref::<GlobalConfig>(&cd).params;
+        require(p.treasury.0 == *treasury.address().as_array(), E::WrongTreasury)?;
+        (p.protocol_fee_bps.get(), p.challenge_window_slots.get(), p.non_response_slash_lamports.get())
+    };
+    let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
+    let j = as_mut::<Job>(&mut jd);
+    require(j.status == job_status::AWAITING_DA, E::WrongJobStatus)?;
+    {
+        require(output.owned_by(program_id), E::OutputNotAvailable)?;
+        let od = load_mut::<OutputAvailability>(output, program_id, E::OutputNotAvailable)?;
+        let o = as_ref::<OutputAvailability>(&od);
+        require(mem_eq(&o.job_id, &j.job_id), E::WrongOutputAccount)?;
+        require(mem_eq(&o.output_hash, &j.winning_output_hash), E::OutputHashMismatch)?;
+        let open_until = o.published_slot.get().saturating_add(challenge);
+        require(current_slot()? >= open_until, E::ChallengeWindowOpen)?;
+    }
+    let n = j.assigned().len();
+    require(stakes.len() == n, E::WrongCommitteeSize)?;
+    let winners = j.votes_for(&j.winning_output_hash);
+    let payout = split_payout(j.escrow_lamports.get(), fee_bps, winners as u8).map_err(econ)?;
+    let lock = j.required_lock_lamports.get();
+    let winning = j.winning_output_hash;
+    let (job_id, escrow) = (j.job_id, j.escrow_lamports.get());
+    j.escrow_lamports.set(0);
+    j.status = job_status::FINALIZED;
+    let mut to_winners: [u64; 9] = [0; 9];
+    for (i, stake) in stakes.iter_mut().enumerate() {
+        let s = j.submissions[i];
+        if s.has(submission_flags::SETTLED) {
+            continue;
+        }
+        let worker = j.assigned_workers[i];
+        if !s.has(submission_flags::SUBMITTED) {
+            penalize_slot(j, i, stake, treasury, program_id, penalty)?;
+        } else if mem_eq(&s.output_hash, &winning) {
+            update_stake(stake, program_id, &worker, |st| st.settle_winner(lock, payout.per_winner).map(|st| (st, 0)))?;
+            to_winners[i] = payout.per_winner;
+            j.submissions[i].flags |= submission_flags::SETTLED;
+        } else {
+            let amount = update_stake(stake, program_id, &worker, |st| st.slash(lock))?;
+            move_lamports(stake, treasury, amount)?;
+            j.submissions[i].flags |= submission_flags::SETTLED;
+            emit(&WorkerSlashed { job_id, worker, amount: U64::new(amount) });
+        }
+    }
+    drop(jd);
+    for (i, stake) in stakes.iter_mut().enumerate() {
+        move_lamports(job, stake, to_winners[i])?;
+    }
+    move_lamports(job, treasury, payout.treasury())?;
+    let paid = to_winners.iter().sum::<u64>() + payout.treasury();
+    require(paid == escrow, E::ArithmeticOverflow).map_err(|_| err(E::ArithmeticOverflow))?;
+    emit(&JobFinalized {
+        job_id,
+        output_hash: winning,
+        winners: winners as u8,
+        per_winner_lamports: U64::new(payout.per_winner),
+        treasury_lamports: U64::new(payout.treasury()),
+    });
+    Ok(())
+}

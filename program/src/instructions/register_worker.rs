@@ -1,0 +1,42 @@
+//! register_worker: creates the worker's `["worker_stake", worker]` PDA,
+//! depositing `stake_lamports` on top of its rent.
+
+use super::args;
+use crate::error::require;
+use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, require_pda, require_signer};
+use edgerun_protocol::error::ProgramErrorCode as E;
+use edgerun_protocol::instruction::RegisterWorker;
+use edgerun_protocol::layout::Pubkey;
+use edgerun_protocol::state::{WorkerStake, seeds, worker_status};
+use pinocchio::cpi::Seed;
+use pinocchio::error::ProgramError;
+use pinocchio::{AccountView, Address, ProgramResult};
+
+pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) -> ProgramResult {
+    let [worker, stake, system, ..] = accounts else {
+        return Err(ProgramError::NotEnoughAccountKeys);
+    };
+    let a: &RegisterWorker = args(data)?;
+    require_signer(worker)?;
+    require(system.address() == &SYSTEM_PROGRAM_ID, E::WrongSystemProgram)?;
+    let key = *worker.address().as_array();
+    require_pda(stake, &[seeds::WORKER_STAKE, &key], a.stake_bump, program_id, E::WrongStakeAccount)?;
+    let bump = [a.stake_bump];
+    let amount = a.stake_lamports.get();
+    create_pda::<WorkerStake>(
+        worker,
+        stake,
+        program_id,
+        &[Seed::from(seeds::WORKER_STAKE), Seed::from(&key), Seed::from(&bump)],
+        amount,
+    )?;
+    let slot = current_slot()?;
+    let mut d = stake.try_borrow_mut()?;
+    let s = as_mut::<WorkerStake>(&mut d);
+    s.worker = Pubkey(key);
+    s.total_stake.set(amount);
+    s.status = worker_status::ACTIVE;
+    s.registered_slot.set(slot);
+    s.bump = a.stake_bump;
+    Ok(())
+}
