@@ -4,7 +4,7 @@
 use crate::error::{err, require};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::Event;
-use edgerun_protocol::layout::{self, Account, Layout as _};
+use edgerun_protocol::layout::{self, Account};
 use pinocchio::account::RefMut;
 use pinocchio::cpi::{Seed, Signer};
 use pinocchio::error::ProgramError;
@@ -69,7 +69,11 @@ pub fn require_pda<const N: usize>(
 /// Borrows a program account's data as layout `T`, checking the owner and
 /// the discriminator (the program creates each type only at its PDA, so
 /// this also pins the address). Fails with `code` otherwise.
-pub fn load_mut<'a, T: Account>(acc: &'a mut AccountView, program_id: &Address, code: E) -> Result<RefMut<'a, [u8]>, ProgramError> {
+pub fn load_mut<'a, T: Account>(
+    acc: &'a mut AccountView,
+    program_id: &Address,
+    code: E,
+) -> Result<RefMut<'a, [u8]>, ProgramError> {
     require(acc.owned_by(program_id), code)?;
     let data = acc.try_borrow_mut()?;
     layout::view::<T>(&data).map_err(|_| err(code))?;
@@ -107,7 +111,10 @@ pub fn create_pda<T: Account>(
     seeds: &[Seed],
     extra: u64,
 ) -> ProgramResult {
-    require(pda.is_data_empty() && pda.owned_by(&SYSTEM_PROGRAM_ID), E::AlreadyInitialized)?;
+    require(
+        pda.is_data_empty() && pda.owned_by(&SYSTEM_PROGRAM_ID),
+        E::AlreadyInitialized,
+    )?;
     let rent = rent_exempt(T::SPACE)?;
     let needed = rent.checked_add(extra).ok_or(err(E::ArithmeticOverflow))?;
     let signer = [Signer::from(seeds)];
@@ -123,10 +130,23 @@ pub fn create_pda<T: Account>(
     } else {
         let top_up = needed.saturating_sub(pda.lamports());
         if top_up > 0 {
-            pinocchio_system::instructions::Transfer { from: payer, to: pda, lamports: top_up }.invoke()?;
+            pinocchio_system::instructions::Transfer {
+                from: payer,
+                to: pda,
+                lamports: top_up,
+            }
+            .invoke()?;
         }
-        pinocchio_system::instructions::Allocate { account: pda, space: T::SPACE as u64 }.invoke_signed(&signer)?;
-        pinocchio_system::instructions::Assign { account: pda, owner: program_id }.invoke_signed(&signer)?;
+        pinocchio_system::instructions::Allocate {
+            account: pda,
+            space: T::SPACE as u64,
+        }
+        .invoke_signed(&signer)?;
+        pinocchio_system::instructions::Assign {
+            account: pda,
+            owner: program_id,
+        }
+        .invoke_signed(&signer)?;
     }
     let mut data = pda.try_borrow_mut()?;
     layout::init::<T>(&mut data).map_err(|_| err(E::AlreadyInitialized))?;

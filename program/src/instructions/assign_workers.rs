@@ -22,7 +22,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     let window = {
         let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
         let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(p.scheduler_authority.0 == *authority.address().as_array(), E::NotSchedulerAuthority)?;
+        require(
+            p.scheduler_authority.0 == *authority.address().as_array(),
+            E::NotSchedulerAuthority,
+        )?;
         require(!p.paused.get(), E::Paused)?;
         p.submit_window_slots.get()
     };
@@ -42,7 +45,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     let deadline = current_slot()?.checked_add(window).ok_or(err(E::ArithmeticOverflow))?;
     j.assigned_workers = workers;
     j.assigned_count = size as u8;
-    j.submissions = [Submission { output_hash: [0; 32], flags: 0 }; MAX_COMMITTEE_SIZE as usize];
+    j.submissions = [Submission {
+        output_hash: [0; 32],
+        flags: 0,
+    }; MAX_COMMITTEE_SIZE as usize];
     j.draws = size as u8;
     j.deadline_slot.set(deadline);
     j.status = job_status::ASSIGNED;

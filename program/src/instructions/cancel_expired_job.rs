@@ -55,6 +55,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         (refund, from, j.job_id)
     };
     move_lamports(job, client, refund)?;
-    emit(&JobCancelled { job_id, refund_lamports: U64::new(refund), from_status });
+    emit(&JobCancelled {
+        job_id,
+        refund_lamports: U64::new(refund),
+        from_status,
+    });
     Ok(())
 }

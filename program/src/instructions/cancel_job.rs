@@ -19,7 +19,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
         let j = as_mut::<Job>(&mut d);
         require(j.client.0 == *client.address().as_array(), E::NotJobClient)?;
-        require(matches!(j.status, job_status::POSTED | job_status::SEEDED), E::WrongJobStatus)?;
+        require(
+            matches!(j.status, job_status::POSTED | job_status::SEEDED),
+            E::WrongJobStatus,
+        )?;
         let from = j.status;
         let refund = j.escrow_lamports.get();
         j.escrow_lamports.set(0);
@@ -27,6 +30,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         (refund, from, j.job_id)
     };
     move_lamports(job, client, refund)?;
-    emit(&JobCancelled { job_id, refund_lamports: U64::new(refund), from_status });
+    emit(&JobCancelled {
+        job_id,
+        refund_lamports: U64::new(refund),
+        from_status,
+    });
     Ok(())
 }

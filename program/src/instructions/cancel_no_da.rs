@@ -38,7 +38,11 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
             j.submissions[i].output_hash = [0; 32];
         }
     }
-    emit(&DaMissed { job_id: j.job_id, output_hash: winning, deadline_slot: j.da_deadline_slot });
+    emit(&DaMissed {
+        job_id: j.job_id,
+        output_hash: winning,
+        deadline_slot: j.da_deadline_slot,
+    });
     j.winning_output_hash = [0; 32];
     j.quorum_reached_slot.set(0);
     j.da_deadline_slot.set(0);

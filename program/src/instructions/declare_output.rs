@@ -3,7 +3,9 @@
 
 use super::args;
 use crate::error::{err, require};
-use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, emit, load_mut, mem_eq, require_pda, require_signer};
+use crate::helpers::{
+    SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, emit, load_mut, mem_eq, require_pda, require_signer,
+};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::OutputDeclared;
 use edgerun_protocol::instruction::DeclareOutput;
@@ -36,7 +38,13 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         j.status = job_status::AWAITING_DA;
         j.job_id
     };
-    require_pda(output, &[seeds::OUTPUT, &job_id], a.output_bump, program_id, E::WrongOutputAccount)?;
+    require_pda(
+        output,
+        &[seeds::OUTPUT, &job_id],
+        a.output_bump,
+        program_id,
+        E::WrongOutputAccount,
+    )?;
     let bump = [a.output_bump];
     create_pda::<OutputAvailability>(
         publisher,
@@ -54,6 +62,11 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     o.pointer = a.pointer;
     o.published_slot.set(slot);
     o.bump = a.output_bump;
-    emit(&OutputDeclared { job_id, output_hash: a.output_hash, publisher: publisher_key, pointer: a.pointer });
+    emit(&OutputDeclared {
+        job_id,
+        output_hash: a.output_hash,
+        publisher: publisher_key,
+        pointer: a.pointer,
+    });
     Ok(())
 }

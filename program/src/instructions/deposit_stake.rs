@@ -21,8 +21,17 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         let mut d = load_mut::<WorkerStake>(stake, program_id, E::WrongStakeAccount)?;
         let s = as_mut::<WorkerStake>(&mut d);
         require(s.worker.0 == *worker.address().as_array(), E::NotStakeOwner)?;
-        let total = s.total_stake.get().checked_add(amount).ok_or(err(E::ArithmeticOverflow))?;
+        let total = s
+            .total_stake
+            .get()
+            .checked_add(amount)
+            .ok_or(err(E::ArithmeticOverflow))?;
         s.total_stake.set(total);
     }
-    pinocchio_system::instructions::Transfer { from: worker, to: stake, lamports: amount }.invoke()
+    pinocchio_system::instructions::Transfer {
+        from: worker,
+        to: stake,
+        lamports: amount,
+    }
+    .invoke()
 }

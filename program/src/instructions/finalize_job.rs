@@ -22,7 +22,11 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
         let p = &as_ref::<GlobalConfig>(&cd).params;
         require(p.treasury.0 == *treasury.address().as_array(), E::WrongTreasury)?;
-        (p.protocol_fee_bps.get(), p.challenge_window_slots.get(), p.non_response_slash_lamports.get())
+        (
+            p.protocol_fee_bps.get(),
+            p.challenge_window_slots.get(),
+            p.non_response_slash_lamports.get(),
+        )
     };
     let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut jd);
@@ -55,14 +59,20 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         if !s.has(submission_flags::SUBMITTED) {
             penalize_slot(j, i, stake, treasury, program_id, penalty)?;
         } else if mem_eq(&s.output_hash, &winning) {
-            update_stake(stake, program_id, &worker, |st| st.settle_winner(lock, payout.per_winner).map(|st| (st, 0)))?;
+            update_stake(stake, program_id, &worker, |st| {
+                st.settle_winner(lock, payout.per_winner).map(|st| (st, 0))
+            })?;
             to_winners[i] = payout.per_winner;
             j.submissions[i].flags |= submission_flags::SETTLED;
         } else {
             let amount = update_stake(stake, program_id, &worker, |st| st.slash(lock))?;
             move_lamports(stake, treasury, amount)?;
             j.submissions[i].flags |= submission_flags::SETTLED;
-            emit(&WorkerSlashed { job_id, worker, amount: U64::new(amount) });
+            emit(&WorkerSlashed {
+                job_id,
+                worker,
+                amount: U64::new(amount),
+            });
         }
     }
     drop(jd);

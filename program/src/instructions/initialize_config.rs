@@ -19,9 +19,21 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     require(system.address() == &SYSTEM_PROGRAM_ID, E::WrongSystemProgram)?;
     require(a.params.admin.0 == *admin.address().as_array(), E::NotAdmin)?;
     a.params.validate().map_err(|_| err(E::InvalidConfig))?;
-    require_pda(config, &[seeds::CONFIG], a.config_bump, program_id, E::WrongConfigAccount)?;
+    require_pda(
+        config,
+        &[seeds::CONFIG],
+        a.config_bump,
+        program_id,
+        E::WrongConfigAccount,
+    )?;
     let bump = [a.config_bump];
-    create_pda::<GlobalConfig>(admin, config, program_id, &[Seed::from(seeds::CONFIG), Seed::from(&bump)], 0)?;
+    create_pda::<GlobalConfig>(
+        admin,
+        config,
+        program_id,
+        &[Seed::from(seeds::CONFIG), Seed::from(&bump)],
+        0,
+    )?;
     let mut d = config.try_borrow_mut()?;
     let c = as_mut::<GlobalConfig>(&mut d);
     c.params = a.params;

@@ -24,7 +24,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
     let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut jd);
     require(
-        matches!(j.status, job_status::ASSIGNED | job_status::QUORUM_REACHED | job_status::AWAITING_DA),
+        matches!(
+            j.status,
+            job_status::ASSIGNED | job_status::QUORUM_REACHED | job_status::AWAITING_DA
+        ),
         E::WrongJobStatus,
     )?;
     require(current_slot()? > j.deadline_slot.get(), E::DeadlineNotPassed)?;

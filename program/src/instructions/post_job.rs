@@ -3,7 +3,9 @@
 
 use super::args;
 use crate::error::{err, require};
-use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, as_ref, create_pda, current_slot, emit, load_mut, require_pda, require_signer};
+use crate::helpers::{
+    SYSTEM_PROGRAM_ID, as_mut, as_ref, create_pda, current_slot, emit, load_mut, require_pda, require_signer,
+};
 use edgerun_protocol::economics::required_lock;
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::JobPosted;
@@ -37,7 +39,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
                 && within(l.max_output_bytes.get().into(), p.max_output_bytes.get().into()),
             E::LimitsAboveCap,
         )?;
-        let default = Committee { size: p.default_committee_size, quorum: p.default_quorum };
+        let default = Committee {
+            size: p.default_committee_size,
+            quorum: p.default_quorum,
+        };
         let committee = committee_for(escrow, p.committee_tiering_enabled.get(), default, p.max_committee_size)
             .map_err(|_| err(E::InvalidConfig))?;
         let lock = required_lock(p.min_worker_stake_lamports.get(), escrow, committee.size);
@@ -45,9 +50,21 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let ttl = a.ttl_slots.get();
     require(ttl >= 1 && ttl <= ttl_max, E::BadTtl)?;
-    require_pda(job, &[seeds::JOB, &a.job_id], a.job_bump, program_id, E::WrongJobAccount)?;
+    require_pda(
+        job,
+        &[seeds::JOB, &a.job_id],
+        a.job_bump,
+        program_id,
+        E::WrongJobAccount,
+    )?;
     let bump = [a.job_bump];
-    create_pda::<Job>(client, job, program_id, &[Seed::from(seeds::JOB), Seed::from(&a.job_id), Seed::from(&bump)], escrow)?;
+    create_pda::<Job>(
+        client,
+        job,
+        program_id,
+        &[Seed::from(seeds::JOB), Seed::from(&a.job_id), Seed::from(&bump)],
+        escrow,
+    )?;
 
     let slot = current_slot()?;
     let expiry = slot.checked_add(ttl).ok_or(err(E::ArithmeticOverflow))?;

@@ -22,7 +22,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     let window = {
         let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
         let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(p.scheduler_authority.0 == *authority.address().as_array(), E::NotSchedulerAuthority)?;
+        require(
+            p.scheduler_authority.0 == *authority.address().as_array(),
+            E::NotSchedulerAuthority,
+        )?;
         p.submit_window_slots.get()
     };
     let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
@@ -39,7 +42,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     }
     require(count > 0, E::NothingToSettle)?;
     require(replacements.len() == count, E::WrongCommitteeSize)?;
-    let draws = (j.draws as usize).checked_add(count).filter(|d| *d <= u8::MAX as usize).ok_or(err(E::ArithmeticOverflow))?;
+    let draws = (j.draws as usize)
+        .checked_add(count)
+        .filter(|d| *d <= u8::MAX as usize)
+        .ok_or(err(E::ArithmeticOverflow))?;
     let deadline = slot.checked_add(window).ok_or(err(E::ArithmeticOverflow))?;
     let lock = j.required_lock_lamports.get();
     let slots: [usize; 9] = {
@@ -55,7 +61,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         require(!j.assigned().contains(&new_worker), E::DuplicateWorker)?;
         let old_worker = j.assigned_workers[i];
         j.assigned_workers[i] = new_worker;
-        j.submissions[i] = Submission { output_hash: [0; 32], flags: 0 };
+        j.submissions[i] = Submission {
+            output_hash: [0; 32],
+            flags: 0,
+        };
         emit(&WorkerReassigned {
             job_id: j.job_id,
             old_worker,

@@ -20,7 +20,13 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     require_signer(worker)?;
     require(system.address() == &SYSTEM_PROGRAM_ID, E::WrongSystemProgram)?;
     let key = *worker.address().as_array();
-    require_pda(stake, &[seeds::WORKER_STAKE, &key], a.stake_bump, program_id, E::WrongStakeAccount)?;
+    require_pda(
+        stake,
+        &[seeds::WORKER_STAKE, &key],
+        a.stake_bump,
+        program_id,
+        E::WrongStakeAccount,
+    )?;
     let bump = [a.stake_bump];
     let amount = a.stake_lamports.get();
     create_pda::<WorkerStake>(

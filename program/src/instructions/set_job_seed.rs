@@ -21,7 +21,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     {
         let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
         let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(p.randomness_authority.0 == *authority.address().as_array(), E::NotRandomnessAuthority)?;
+        require(
+            p.randomness_authority.0 == *authority.address().as_array(),
+            E::NotRandomnessAuthority,
+        )?;
     }
     let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut d);
@@ -30,6 +33,9 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     j.seed = a.seed;
     j.seed_set = Bool::TRUE;
     j.status = job_status::SEEDED;
-    emit(&JobSeeded { job_id: j.job_id, seed: a.seed });
+    emit(&JobSeeded {
+        job_id: j.job_id,
+        seed: a.seed,
+    });
     Ok(())
 }

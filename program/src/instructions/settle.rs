@@ -24,7 +24,11 @@ pub fn update_stake(
     let mut d = load_mut::<WorkerStake>(acc, program_id, E::WrongStakeAccount)?;
     let s = as_mut::<WorkerStake>(&mut d);
     require(s.worker == *worker, E::WrongStakeAccount)?;
-    let (after, out) = f(Stake { total: s.total_stake.get(), locked: s.locked_stake.get() }).map_err(econ)?;
+    let (after, out) = f(Stake {
+        total: s.total_stake.get(),
+        locked: s.locked_stake.get(),
+    })
+    .map_err(econ)?;
     s.total_stake.set(after.total);
     s.locked_stake.set(after.locked);
     Ok(out)
@@ -45,14 +49,20 @@ pub fn penalize_slot(
     let amount = update_stake(stake, program_id, &worker, |s| s.penalize(lock, penalty))?;
     move_lamports(stake, treasury, amount)?;
     job.submissions[i].flags |= submission_flags::SETTLED | submission_flags::PENALIZED;
-    emit(&WorkerPenalized { job_id: job.job_id, worker, amount: U64::new(amount) });
+    emit(&WorkerPenalized {
+        job_id: job.job_id,
+        worker,
+        amount: U64::new(amount),
+    });
     Ok(amount)
 }
 
 /// Releases slot `i`'s lock without moving lamports; marks it settled.
 pub fn release_slot(job: &mut Job, i: usize, stake: &mut AccountView, program_id: &Address) -> ProgramResult {
     let lock = job.required_lock_lamports.get();
-    update_stake(stake, program_id, &job.assigned_workers[i], |s| s.unlock(lock).map(|s| (s, 0)))?;
+    update_stake(stake, program_id, &job.assigned_workers[i], |s| {
+        s.unlock(lock).map(|s| (s, 0))
+    })?;
     job.submissions[i].flags |= submission_flags::SETTLED;
     Ok(())
 }
@@ -62,8 +72,16 @@ pub fn release_slot(job: &mut Job, i: usize, stake: &mut AccountView, program_id
 pub fn lock_new_worker(acc: &mut AccountView, program_id: &Address, lock: u64) -> Result<Pubkey, ProgramError> {
     let mut d = load_mut::<WorkerStake>(acc, program_id, E::WrongStakeAccount)?;
     let s = as_mut::<WorkerStake>(&mut d);
-    require(s.status == edgerun_protocol::state::worker_status::ACTIVE, E::WorkerNotActive)?;
-    let after = Stake { total: s.total_stake.get(), locked: s.locked_stake.get() }.lock(lock).map_err(econ)?;
+    require(
+        s.status == edgerun_protocol::state::worker_status::ACTIVE,
+        E::WorkerNotActive,
+    )?;
+    let after = Stake {
+        total: s.total_stake.get(),
+        locked: s.locked_stake.get(),
+    }
+    .lock(lock)
+    .map_err(econ)?;
     s.locked_stake.set(after.locked);
     Ok(s.worker)
 }

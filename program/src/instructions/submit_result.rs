@@ -42,7 +42,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
         let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
         let j = as_mut::<Job>(&mut d);
         require(
-            matches!(j.status, job_status::ASSIGNED | job_status::QUORUM_REACHED | job_status::AWAITING_DA),
+            matches!(
+                j.status,
+                job_status::ASSIGNED | job_status::QUORUM_REACHED | job_status::AWAITING_DA
+            ),
             E::WrongJobStatus,
         )?;
         let i = j.slot_of(&worker_key).ok_or(err(E::NotAssigned))?;
@@ -57,13 +60,24 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
         j.job_id
     };
 
-    require_pda(result, &[seeds::JOB_RESULT, &job_id, worker_key.as_bytes()], a.result_bump, program_id, E::WrongResultAccount)?;
+    require_pda(
+        result,
+        &[seeds::JOB_RESULT, &job_id, worker_key.as_bytes()],
+        a.result_bump,
+        program_id,
+        E::WrongResultAccount,
+    )?;
     let bump = [a.result_bump];
     create_pda::<JobResult>(
         worker,
         result,
         program_id,
-        &[Seed::from(seeds::JOB_RESULT), Seed::from(&job_id), Seed::from(worker_key.as_bytes()), Seed::from(&bump)],
+        &[
+            Seed::from(seeds::JOB_RESULT),
+            Seed::from(&job_id),
+            Seed::from(worker_key.as_bytes()),
+            Seed::from(&bump),
+        ],
         0,
     )?;
     let mut d = result.try_borrow_mut()?;
@@ -74,7 +88,12 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
     r.attestation_sig = a.attestation_sig;
     r.submitted_slot.set(slot);
     r.bump = a.result_bump;
-    emit(&ResultSubmitted { job_id, worker: worker_key, output_hash: a.output_hash, slot: U64::new(slot) });
+    emit(&ResultSubmitted {
+        job_id,
+        worker: worker_key,
+        output_hash: a.output_hash,
+        slot: U64::new(slot),
+    });
     Ok(())
 }
 
@@ -91,7 +110,9 @@ fn verify_attestation(
     let ixs = Instructions::try_from(ix_sysvar)?;
     let current = ixs.load_current_index();
     require(current > 0, E::Ed25519Missing)?;
-    let ed = ixs.load_instruction_at(current as usize - 1).map_err(|_| err(E::Ed25519Missing))?;
+    let ed = ixs
+        .load_instruction_at(current as usize - 1)
+        .map_err(|_| err(E::Ed25519Missing))?;
     require(ed.get_program_id() == &ED25519_PROGRAM_ID, E::Ed25519Missing)?;
     let ed_data = ed.get_instruction_data();
     require(ed_data.first() == Some(&1), E::Ed25519SignatureCount)?;
@@ -107,7 +128,8 @@ fn verify_attestation(
         } else {
             return Err(err(E::Ed25519BadOffsets));
         };
-        src.get(offset as usize..offset as usize + len).ok_or(err(E::Ed25519BadOffsets))
+        src.get(offset as usize..offset as usize + len)
+            .ok_or(err(E::Ed25519BadOffsets))
     };
     let signature = resolve(u16_at(2), u16_at(0), 64)?;
     let pubkey = resolve(u16_at(6), u16_at(4), 32)?;

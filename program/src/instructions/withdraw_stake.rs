@@ -23,13 +23,19 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         let mut d = load_mut::<WorkerStake>(stake, program_id, E::WrongStakeAccount)?;
         let s = as_mut::<WorkerStake>(&mut d);
         require(s.worker.0 == *worker.address().as_array(), E::NotStakeOwner)?;
-        let st = Stake { total: s.total_stake.get(), locked: s.locked_stake.get() };
+        let st = Stake {
+            total: s.total_stake.get(),
+            locked: s.locked_stake.get(),
+        };
         require(amount <= st.unlocked(), E::WithdrawExceedsUnlocked)?;
         s.total_stake.set(st.total - amount);
     }
     // total_stake excludes the rent floor, so this holds unless lamports
     // were taken some other way; refuse rather than drop below rent.
     let floor = rent_exempt(WorkerStake::SPACE)?;
-    require(stake.lamports().saturating_sub(amount) >= floor, E::WithdrawExceedsUnlocked)?;
+    require(
+        stake.lamports().saturating_sub(amount) >= floor,
+        E::WithdrawExceedsUnlocked,
+    )?;
     move_lamports(stake, worker, amount)
 }
