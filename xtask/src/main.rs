@@ -2,6 +2,7 @@
 
 mod paths;
 mod proc;
+mod program;
 mod setup;
 mod test;
 
@@ -33,6 +34,8 @@ enum Cmd {
         /// Run only these steps.
         steps: Vec<String>,
     },
+    /// Build the on-chain program to <target>/deploy/edgerun_program.so.
+    BuildProgram,
     /// Run setup, then every test suite (or only the named ones).
     Test {
         /// Do not run setup first.
@@ -71,6 +74,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 return Ok(true);
             }
             setup::run(&setup::Ctx::new(verbose), &steps)?;
+            Ok(true)
+        }
+        Cmd::BuildProgram => {
+            program::build()?;
             Ok(true)
         }
         Cmd::Test {

@@ -63,7 +63,10 @@ pub fn suites() -> Vec<Suite> {
             minutes(40),
         ),
         Suite::cargo("workspace-tests", &["test", "--workspace"], minutes(20)),
-        // Later: program build, LiteSVM tests, Node / browser / edge suites.
+        // The on-chain program as SBF bytecode (nightly + sbpf-linker).
+        Suite::cargo("program-build", &["xtask", "build-program"], minutes(20))
+            .only_if_exists("program/Cargo.toml"),
+        // Later: LiteSVM tests, Node / browser / edge suites.
     ]
 }
 

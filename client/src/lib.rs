@@ -1,0 +1,522 @@
+//! Rust client for edgerun's on-chain program: PDA derivation, instruction
+//! builders, the Ed25519 attestation instruction, and account and event
+//! decoding. Every layout, discriminator and account list comes from
+//! `edgerun-protocol`; this crate only adds Solana addresses.
+//!
+//! Instructions are built by one generic function, [`instruction`], which
+//! takes the writable/signer flags from the protocol's account definitions,
+//! so a builder cannot disagree with the program about account order.
+
+pub use edgerun_protocol as protocol;
+use edgerun_protocol::event::AnyEvent;
+use edgerun_protocol::hash::{Hash, result_digest};
+use edgerun_protocol::instruction::{self as ix, InstructionArgs, Ix, submit_result_offsets};
+use edgerun_protocol::layout::{self, Account, U64};
+use edgerun_protocol::limits::Limits;
+use edgerun_protocol::state::{ConfigParams, Job, POINTER_LEN, seeds};
+pub use solana_address::Address;
+use solana_instruction::{AccountMeta, Instruction};
+
+/// The System Program.
+pub const SYSTEM_PROGRAM_ID: Address = Address::new_from_array([0; 32]);
+/// The Instructions sysvar.
+pub const INSTRUCTIONS_SYSVAR_ID: Address =
+    solana_address::address!("Sysvar1nstructions1111111111111111111111111");
+/// The Ed25519 signature-verification precompile.
+pub const ED25519_PROGRAM_ID: Address =
+    solana_address::address!("Ed25519SigVerify111111111111111111111111111");
+
+/// Why an instruction could not be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ClientError {
+    #[error("{ix} takes {expected} fixed accounts, {found} given")]
+    AccountCount {
+        ix: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    #[error("output pointer: {0}")]
+    Pointer(#[from] edgerun_protocol::state::PointerError),
+    #[error("account data: {0}")]
+    Layout(#[from] layout::LayoutError),
+}
+
+/// `["config"]`
+pub fn config_pda(program_id: &Address) -> (Address, u8) {
+    Address::find_program_address(&[seeds::CONFIG], program_id)
+}
+
+/// `["worker_stake", worker]`
+pub fn worker_stake_pda(program_id: &Address, worker: &Address) -> (Address, u8) {
+    Address::find_program_address(&[seeds::WORKER_STAKE, worker.as_ref()], program_id)
+}
+
+/// `["job", job_id]`
+pub fn job_pda(program_id: &Address, job_id: &Hash) -> (Address, u8) {
+    Address::find_program_address(&[seeds::JOB, job_id], program_id)
+}
+
+/// `["job_result", job_id, worker]`
+pub fn job_result_pda(program_id: &Address, job_id: &Hash, worker: &Address) -> (Address, u8) {
+    Address::find_program_address(&[seeds::JOB_RESULT, job_id, worker.as_ref()], program_id)
+}
+
+/// `["output", job_id]`
+pub fn output_pda(program_id: &Address, job_id: &Hash) -> (Address, u8) {
+    Address::find_program_address(&[seeds::OUTPUT, job_id], program_id)
+}
+
+/// Builds any instruction: `fixed` are the accounts of `Ix::accounts()` in
+/// order (flags from the protocol), `remaining` are writable extras.
+pub fn instruction<T: InstructionArgs>(
+    program_id: &Address,
+    args: &T,
+    fixed: &[Address],
+    remaining: &[Address],
+) -> Result<Instruction, ClientError> {
+    let defs = T::IX.accounts();
+    if defs.len() != fixed.len() {
+        return Err(ClientError::AccountCount {
+            ix: T::IX.name(),
+            expected: defs.len(),
+            found: fixed.len(),
+        });
+    }
+    let mut accounts: Vec<AccountMeta> = defs
+        .iter()
+        .zip(fixed)
+        .map(|(d, a)| AccountMeta {
+            pubkey: *a,
+            is_signer: d.signer,
+            is_writable: d.writable,
+        })
+        .collect();
+    accounts.extend(remaining.iter().map(|a| AccountMeta::new(*a, false)));
+    Ok(Instruction {
+        program_id: *program_id,
+        accounts,
+        data: args.to_data(),
+    })
+}
+
+fn stakes(program_id: &Address, workers: &[Address]) -> Vec<Address> {
+    workers
+        .iter()
+        .map(|w| worker_stake_pda(program_id, w).0)
+        .collect()
+}
+
+pub fn initialize_config(
+    program_id: &Address,
+    admin: &Address,
+    params: ConfigParams,
+) -> Instruction {
+    let (config, config_bump) = config_pda(program_id);
+    build(
+        program_id,
+        &ix::InitializeConfig {
+            params,
+            config_bump,
+        },
+        &[*admin, config, SYSTEM_PROGRAM_ID],
+        &[],
+    )
+}
+
+pub fn update_config(program_id: &Address, admin: &Address, params: ConfigParams) -> Instruction {
+    build(
+        program_id,
+        &ix::UpdateConfig { params },
+        &[*admin, config_pda(program_id).0],
+        &[],
+    )
+}
+
+pub fn register_worker(program_id: &Address, worker: &Address, stake_lamports: u64) -> Instruction {
+    let (stake, stake_bump) = worker_stake_pda(program_id, worker);
+    let args = ix::RegisterWorker {
+        stake_lamports: U64::new(stake_lamports),
+        stake_bump,
+    };
+    build(program_id, &args, &[*worker, stake, SYSTEM_PROGRAM_ID], &[])
+}
+
+pub fn deposit_stake(program_id: &Address, worker: &Address, amount: u64) -> Instruction {
+    let stake = worker_stake_pda(program_id, worker).0;
+    build(
+        program_id,
+        &ix::DepositStake {
+            amount: U64::new(amount),
+        },
+        &[*worker, stake, SYSTEM_PROGRAM_ID],
+        &[],
+    )
+}
+
+pub fn withdraw_stake(program_id: &Address, worker: &Address, amount: u64) -> Instruction {
+    let stake = worker_stake_pda(program_id, worker).0;
+    build(
+        program_id,
+        &ix::WithdrawStake {
+            amount: U64::new(amount),
+        },
+        &[*worker, stake],
+        &[],
+    )
+}
+
+/// What a client posts.
+#[derive(Clone, Copy, Debug)]
+pub struct JobSpec {
+    pub job_id: Hash,
+    pub bundle_hash: Hash,
+    pub runtime_id: Hash,
+    pub limits: Limits,
+    pub escrow_lamports: u64,
+    pub ttl_slots: u64,
+}
+
+pub fn post_job(program_id: &Address, client: &Address, spec: &JobSpec) -> Instruction {
+    let (job, job_bump) = job_pda(program_id, &spec.job_id);
+    let args = ix::PostJob {
+        job_id: spec.job_id,
+        bundle_hash: spec.bundle_hash,
+        runtime_id: spec.runtime_id,
+        limits: spec.limits,
+        escrow_lamports: U64::new(spec.escrow_lamports),
+        ttl_slots: U64::new(spec.ttl_slots),
+        job_bump,
+    };
+    build(
+        program_id,
+        &args,
+        &[*client, config_pda(program_id).0, job, SYSTEM_PROGRAM_ID],
+        &[],
+    )
+}
+
+pub fn cancel_job(program_id: &Address, client: &Address, job_id: &Hash) -> Instruction {
+    build(
+        program_id,
+        &ix::CancelJob {},
+        &[*client, job_pda(program_id, job_id).0],
+        &[],
+    )
+}
+
+pub fn cancel_expired_job(
+    program_id: &Address,
+    caller: &Address,
+    job_id: &Hash,
+    client: &Address,
+    treasury: &Address,
+    assigned: &[Address],
+) -> Instruction {
+    let fixed = [
+        *caller,
+        config_pda(program_id).0,
+        job_pda(program_id, job_id).0,
+        *client,
+        *treasury,
+    ];
+    build(
+        program_id,
+        &ix::CancelExpiredJob {},
+        &fixed,
+        &stakes(program_id, assigned),
+    )
+}
+
+pub fn set_job_seed(
+    program_id: &Address,
+    authority: &Address,
+    job_id: &Hash,
+    seed: Hash,
+) -> Instruction {
+    let fixed = [
+        *authority,
+        config_pda(program_id).0,
+        job_pda(program_id, job_id).0,
+    ];
+    build(program_id, &ix::SetJobSeed { seed }, &fixed, &[])
+}
+
+pub fn assign_workers(
+    program_id: &Address,
+    authority: &Address,
+    job_id: &Hash,
+    snapshot_hash: Hash,
+    committee: &[Address],
+) -> Instruction {
+    let fixed = [
+        *authority,
+        config_pda(program_id).0,
+        job_pda(program_id, job_id).0,
+    ];
+    build(
+        program_id,
+        &ix::AssignWorkers { snapshot_hash },
+        &fixed,
+        &stakes(program_id, committee),
+    )
+}
+
+/// What a worker attests: the job's identity and its output hash.
+#[derive(Clone, Copy, Debug)]
+pub struct Attestation {
+    pub job_id: Hash,
+    pub bundle_hash: Hash,
+    pub runtime_id: Hash,
+    pub output_hash: Hash,
+}
+
+impl Attestation {
+    /// The attestation a worker makes for `job`'s bundle and runtime.
+    pub fn for_job(job: &Job, output_hash: Hash) -> Self {
+        Attestation {
+            job_id: job.job_id,
+            bundle_hash: job.bundle_hash,
+            runtime_id: job.runtime_id,
+            output_hash,
+        }
+    }
+
+    pub fn digest(&self) -> Hash {
+        result_digest(
+            &self.job_id,
+            &self.bundle_hash,
+            &self.output_hash,
+            &self.runtime_id,
+        )
+    }
+
+    /// The worker's Ed25519 signature over the digest.
+    pub fn sign(&self, key: &ed25519_dalek::SigningKey) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        key.sign(&self.digest()).to_bytes()
+    }
+}
+
+/// The Ed25519 precompile instruction for a submit_result at transaction
+/// index `submit_index`: pubkey and message inline, the signature read from
+/// the submit_result's own data (so it is carried once).
+pub fn ed25519_instruction(worker: &Address, digest: &Hash, submit_index: u16) -> Instruction {
+    const HEADER: u16 = 2 + 14;
+    let pubkey_offset = HEADER;
+    let message_offset = HEADER + 32;
+    let mut data = Vec::with_capacity(HEADER as usize + 64);
+    data.extend_from_slice(&[1, 0]);
+    for v in [
+        submit_result_offsets::ATTESTATION_SIG as u16,
+        submit_index,
+        pubkey_offset,
+        u16::MAX,
+        message_offset,
+        32,
+        u16::MAX,
+    ] {
+        data.extend_from_slice(&v.to_le_bytes());
+    }
+    data.extend_from_slice(worker.as_ref());
+    data.extend_from_slice(digest);
+    Instruction {
+        program_id: ED25519_PROGRAM_ID,
+        accounts: vec![],
+        data,
+    }
+}
+
+/// submit_result preceded by its Ed25519 instruction; `first_index` is the
+/// position of the Ed25519 instruction in the transaction.
+pub fn submit_result(
+    program_id: &Address,
+    worker: &ed25519_dalek::SigningKey,
+    attestation: &Attestation,
+    first_index: u16,
+) -> [Instruction; 2] {
+    let worker_addr = Address::new_from_array(worker.verifying_key().to_bytes());
+    let (result, result_bump) = job_result_pda(program_id, &attestation.job_id, &worker_addr);
+    let args = ix::SubmitResult {
+        output_hash: attestation.output_hash,
+        attestation_sig: attestation.sign(worker),
+        result_bump,
+    };
+    let fixed = [
+        worker_addr,
+        job_pda(program_id, &attestation.job_id).0,
+        result,
+        INSTRUCTIONS_SYSVAR_ID,
+        SYSTEM_PROGRAM_ID,
+    ];
+    [
+        ed25519_instruction(&worker_addr, &attestation.digest(), first_index + 1),
+        build(program_id, &args, &fixed, &[]),
+    ]
+}
+
+pub fn reach_quorum(program_id: &Address, caller: &Address, job_id: &Hash) -> Instruction {
+    let fixed = [
+        *caller,
+        config_pda(program_id).0,
+        job_pda(program_id, job_id).0,
+    ];
+    build(program_id, &ix::ReachQuorum {}, &fixed, &[])
+}
+
+pub fn declare_output(
+    program_id: &Address,
+    publisher: &Address,
+    job_id: &Hash,
+    output_hash: Hash,
+    url: &str,
+) -> Result<Instruction, ClientError> {
+    let pointer: [u8; POINTER_LEN] = edgerun_protocol::state::encode_pointer(url)?;
+    let (output, output_bump) = output_pda(program_id, job_id);
+    let fixed = [
+        *publisher,
+        job_pda(program_id, job_id).0,
+        output,
+        SYSTEM_PROGRAM_ID,
+    ];
+    Ok(build(
+        program_id,
+        &ix::DeclareOutput {
+            output_hash,
+            pointer,
+            output_bump,
+        },
+        &fixed,
+        &[],
+    ))
+}
+
+pub fn finalize_job(
+    program_id: &Address,
+    caller: &Address,
+    job_id: &Hash,
+    treasury: &Address,
+    assigned: &[Address],
+) -> Instruction {
+    let fixed = [
+        *caller,
+        config_pda(program_id).0,
+        job_pda(program_id, job_id).0,
+        output_pda(program_id, job_id).0,
+        *treasury,
+    ];
+    build(
+        program_id,
+        &ix::FinalizeJob {},
+        &fixed,
+        &stakes(program_id, assigned),
+    )
+}
+
+pub fn penalize_non_submitters(
+    program_id: &Address,
+    caller: &Address,
+    job_id: &Hash,
+    treasury: &Address,
+    assigned: &[Address],
+) -> Instruction {
+    let fixed = [
+        *caller,
+        config_pda(program_id).0,
+        job_pda(program_id, job_id).0,
+        *treasury,
+    ];
+    build(
+        program_id,
+        &ix::PenalizeNonSubmitters {},
+        &fixed,
+        &stakes(program_id, assigned),
+    )
+}
+
+pub fn reassign_missing(
+    program_id: &Address,
+    authority: &Address,
+    job_id: &Hash,
+    snapshot_hash: Hash,
+    replacements: &[Address],
+) -> Instruction {
+    let fixed = [
+        *authority,
+        config_pda(program_id).0,
+        job_pda(program_id, job_id).0,
+    ];
+    build(
+        program_id,
+        &ix::ReassignMissing { snapshot_hash },
+        &fixed,
+        &stakes(program_id, replacements),
+    )
+}
+
+pub fn cancel_no_da(
+    program_id: &Address,
+    caller: &Address,
+    job_id: &Hash,
+    treasury: &Address,
+    assigned: &[Address],
+) -> Instruction {
+    let fixed = [
+        *caller,
+        config_pda(program_id).0,
+        job_pda(program_id, job_id).0,
+        *treasury,
+    ];
+    build(
+        program_id,
+        &ix::CancelNoDa {},
+        &fixed,
+        &stakes(program_id, assigned),
+    )
+}
+
+/// The typed helpers pass exactly the protocol's fixed accounts, so this
+/// cannot fail; the generic [`instruction`] reports mismatches instead.
+fn build<T: InstructionArgs>(
+    program_id: &Address,
+    args: &T,
+    fixed: &[Address],
+    remaining: &[Address],
+) -> Instruction {
+    match instruction(program_id, args, fixed, remaining) {
+        Ok(ix) => ix,
+        Err(e) => unreachable!("typed builder out of sync with the protocol: {e}"),
+    }
+}
+
+/// Decodes an account's data as `T` (discriminator and size checked).
+pub fn decode_account<T: Account>(data: &[u8]) -> Result<T, ClientError> {
+    Ok(*layout::view::<T>(data)?)
+}
+
+/// The edgerun events in a transaction's log messages (`Program data:`
+/// lines, as Anchor clients read them).
+pub fn events_from_logs<S: AsRef<str>>(logs: &[S]) -> Vec<AnyEvent> {
+    use base64::Engine;
+    logs.iter()
+        .filter_map(|l| l.as_ref().strip_prefix("Program data: "))
+        .filter_map(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+        })
+        .filter_map(|bytes| AnyEvent::decode(&bytes))
+        .collect()
+}
+
+/// The assigned-worker addresses of a job.
+pub fn assigned_workers(job: &Job) -> Vec<Address> {
+    job.assigned()
+        .iter()
+        .map(|k| Address::new_from_array(k.0))
+        .collect()
+}
+
+/// Every instruction the program has, for tools that list them.
+pub fn all_instructions() -> &'static [Ix] {
+    &Ix::ALL
+}
