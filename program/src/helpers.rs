@@ -187,3 +187,4 @@ pub fn emit<T: Event>(event: &T) {
     #[cfg(not(any(target_os = "solana", target_arch = "bpf")))]
     let _ = &buf[..len];
 }
+

@@ -26,26 +26,46 @@ pub enum EconomicsError {
 }
 
 /// `required_lock = max(min_worker_stake, escrow * 3 / 2 / committee_size)`:
-/// what each assigned worker locks for the job. Computed in u128, so no
-/// escrow overflows; saturates at `u64::MAX` (unreachable for committees of
-/// 3 or more).
+/// what each assigned worker locks for the job. Exact for every escrow and
+/// saturating at `u64::MAX` (unreachable for committees of 3 or more).
+///
+/// With `d = 2 * committee_size` and `escrow = q * d + r`,
+/// `floor(3 * escrow / d) = 3q + floor(3r / d)`.
+///
+/// The on-chain program runs this, so it uses native 64-bit operations
+/// only: a checked or 128-bit multiply lowers to a `__multi3` libcall on
+/// SBF, which this toolchain miscompiles (docs/protocol.md, "SBF
+/// arithmetic"). Overflow is ruled out by comparison instead.
 pub const fn required_lock(min_worker_stake: u64, escrow_lamports: u64, committee_size: u8) -> u64 {
     let size = if committee_size == 0 {
         1
     } else {
-        committee_size as u128
+        committee_size as u64
     };
-    let share = escrow_lamports as u128 * 3 / 2 / size;
-    let share = if share > u64::MAX as u128 {
+    let d = size + size;
+    let (q, r) = (escrow_lamports / d, escrow_lamports % d);
+    // r < d <= 510, so 3r cannot overflow.
+    let tail = (r + r + r) / d;
+    let share = if q > (u64::MAX - tail) / 3 {
         u64::MAX
     } else {
-        share as u64
+        // q <= (MAX - tail) / 3, so 3q + tail fits.
+        q.wrapping_mul(3) + tail
     };
     if share > min_worker_stake {
         share
     } else {
         min_worker_stake
     }
+}
+
+/// `floor(amount * bps / 10_000)` for `bps <= 10_000`, exact, with native
+/// 64-bit operations only (see [`required_lock`]): with
+/// `amount = q * 10_000 + r`, it is `q * bps + floor(r * bps / 10_000)`.
+/// `q * bps <= amount` and `r * bps < 10^8`, so neither product can wrap.
+const fn bps_of(amount: u64, bps: u16) -> u64 {
+    let (q, r) = (amount / BPS_DENOMINATOR, amount % BPS_DENOMINATOR);
+    q.wrapping_mul(bps as u64) + r.wrapping_mul(bps as u64) / BPS_DENOMINATOR
 }
 
 /// How an escrow is paid out at finalize.
@@ -80,8 +100,7 @@ pub const fn split_payout(
     if winners == 0 {
         return Err(EconomicsError::NoWinners);
     }
-    // fee <= escrow because fee_bps <= 10_000, so the u128 product fits back.
-    let fee = (escrow_lamports as u128 * fee_bps as u128 / BPS_DENOMINATOR as u128) as u64;
+    let fee = bps_of(escrow_lamports, fee_bps);
     let rest = escrow_lamports - fee;
     Ok(Payout {
         fee,
@@ -395,6 +414,8 @@ mod tests {
         #[test]
         fn required_lock_is_at_least_min_and_monotone(min in any::<u64>(), escrow in any::<u64>(), size in 3u8..=9) {
             let lock = required_lock(min, escrow, size);
+            let reference = (escrow as u128 * 3 / 2 / size as u128).max(min as u128);
+            prop_assert_eq!(lock as u128, reference, "u64 formula equals the u128 one");
             prop_assert!(lock >= min);
             prop_assert!(required_lock(min, escrow.saturating_add(1), size) >= lock);
         }

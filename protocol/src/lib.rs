@@ -86,3 +86,9 @@ pub mod state;
 pub mod tier;
 
 pub use hash::Hash;
+
+/// The program's address on the local chain and in the IDL: a fixed,
+/// key-less address (`sha256("edgerun:program-v1")`), so every part agrees
+/// on it without a keypair file. A cluster deployment under another address
+/// passes that address to the clients instead.
+pub const PROGRAM_ID: [u8; 32] = sha256::sha256_concat(b"edgerun:", b"program-v1");

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's automation (see docs/xtask.md).
 
+mod idl;
 mod paths;
 mod proc;
 mod program;
@@ -36,6 +37,20 @@ enum Cmd {
     },
     /// Build the on-chain program to <target>/deploy/edgerun_program.so.
     BuildProgram,
+    /// Compute units of every instruction (3/2 and 9/6 jobs in LiteSVM); writes <target>/cu.json.
+    Cu,
+    /// The lamport-conservation property test at 10,000 random sequences.
+    Soak {
+        /// Number of random instruction sequences.
+        #[arg(long, default_value_t = 10_000)]
+        cases: u32,
+    },
+    /// Generate program/idl/edgerun.json (Anchor format) from the protocol.
+    Idl {
+        /// Fail if the checked-in IDL is stale instead of writing it.
+        #[arg(long)]
+        check: bool,
+    },
     /// Run setup, then every test suite (or only the named ones).
     Test {
         /// Do not run setup first.
@@ -74,6 +89,30 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 return Ok(true);
             }
             setup::run(&setup::Ctx::new(verbose), &steps)?;
+            Ok(true)
+        }
+        Cmd::Cu => {
+            program::build()?;
+            program::cargo_in_repo(&["run", "-q", "-p", "edgerun-tests", "--bin", "cu"], &[])
+        }
+        Cmd::Soak { cases } => {
+            program::build()?;
+            let cases = cases.to_string();
+            program::cargo_in_repo(
+                &[
+                    "test",
+                    "-p",
+                    "edgerun-tests",
+                    "--test",
+                    "program_conservation",
+                    "--",
+                    "--nocapture",
+                ],
+                &[("EDGERUN_CONSERVATION_CASES", cases.as_str())],
+            )
+        }
+        Cmd::Idl { check } => {
+            idl::run(check)?;
             Ok(true)
         }
         Cmd::BuildProgram => {

@@ -67,6 +67,22 @@ pub fn build() -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Runs `cargo <args>` in the host workspace with extra environment;
+/// returns whether it succeeded.
+pub fn cargo_in_repo(args: &[&str], envs: &[(&str, &str)]) -> Result<bool> {
+    let mut cmd = proc::rust_tool("cargo");
+    cmd.current_dir(paths::repo_root())
+        .args(args)
+        .env("CARGO_TARGET_DIR", paths::target_dir());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let status = cmd
+        .status()
+        .with_context(|| format!("running {}", proc::show(&cmd)))?;
+    Ok(status.success())
+}
+
 /// Checks the ELF header: 64-bit little-endian, a shared object for the BPF
 /// or SBF machine. Returns a description.
 fn check_sbf_elf(bytes: &[u8]) -> Result<String> {

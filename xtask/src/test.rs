@@ -56,6 +56,10 @@ pub fn suites() -> Vec<Suite> {
             ],
             minutes(40),
         ),
+        // The on-chain program as SBF bytecode (nightly + sbpf-linker); the
+        // LiteSVM tests in the workspace suites load it.
+        Suite::cargo("program-build", &["xtask", "build-program"], minutes(20))
+            .only_if_exists("program/Cargo.toml"),
         // The cold compile of everything; the next suite then only runs.
         Suite::cargo(
             "workspace-build",
@@ -63,10 +67,7 @@ pub fn suites() -> Vec<Suite> {
             minutes(40),
         ),
         Suite::cargo("workspace-tests", &["test", "--workspace"], minutes(20)),
-        // The on-chain program as SBF bytecode (nightly + sbpf-linker).
-        Suite::cargo("program-build", &["xtask", "build-program"], minutes(20))
-            .only_if_exists("program/Cargo.toml"),
-        // Later: LiteSVM tests, Node / browser / edge suites.
+        // Later: Node / browser / edge suites.
     ]
 }
 

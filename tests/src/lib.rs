@@ -1,0 +1,542 @@
+//! Shared harness for edgerun's cross-part tests.
+//!
+//! [`Chain`] runs the real SBF program (`target/deploy/edgerun_program.so`,
+//! built by `cargo xtask build-program`) in LiteSVM with precompiles, with a
+//! config, authorities, a treasury and funded workers, and tracks every
+//! lamport so tests can assert conservation.
+
+use edgerun_client::{self as client, Address, Attestation, JobSpec};
+use edgerun_protocol::error::ProgramErrorCode;
+use edgerun_protocol::hash::{self, Hash};
+use edgerun_protocol::layout::{self, Account, Bool, Pubkey, U16, U32, U64};
+use edgerun_protocol::limits::Limits;
+use edgerun_protocol::state::{ConfigParams, GlobalConfig, Job, WorkerStake};
+use litesvm::LiteSVM;
+use litesvm::types::{FailedTransactionMetadata, TransactionMetadata};
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+pub use edgerun_protocol::event::AnyEvent;
+
+/// The runtime id every test job uses (allowed in the default config).
+pub const RUNTIME: &str = "edgerun-runtime/1;wasmi=2.0.0;abi=1;fuel=test";
+/// Lamports each test worker starts with in its wallet.
+pub const WORKER_FUNDS: u64 = 100_000_000_000;
+/// Stake each test worker registers with.
+pub const WORKER_STAKE: u64 = 50_000_000_000;
+
+/// Where the built program is: `$EDGERUN_PROGRAM_SO`, else
+/// `<cargo target dir>/deploy/edgerun_program.so`.
+pub fn program_so() -> PathBuf {
+    if let Some(p) = std::env::var_os("EDGERUN_PROGRAM_SO") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("deploy/edgerun_program.so")
+}
+
+/// The default config parameters of a test chain.
+pub fn default_params(
+    admin: &Address,
+    scheduler: &Address,
+    randomness: &Address,
+    treasury: &Address,
+) -> ConfigParams {
+    let mut allowed = [[0u8; 32]; 8];
+    allowed[0] = hash::runtime_id(RUNTIME);
+    ConfigParams {
+        admin: Pubkey(admin.to_bytes()),
+        scheduler_authority: Pubkey(scheduler.to_bytes()),
+        randomness_authority: Pubkey(randomness.to_bytes()),
+        treasury: Pubkey(treasury.to_bytes()),
+        protocol_fee_bps: U16::new(250),
+        min_worker_stake_lamports: U64::new(1_000_000),
+        challenge_window_slots: U64::new(0),
+        da_window_slots: U64::new(900),
+        non_response_slash_lamports: U64::new(50_000),
+        committee_tiering_enabled: Bool::TRUE,
+        max_committee_size: 9,
+        default_committee_size: 3,
+        default_quorum: 2,
+        max_memory_bytes: U32::new(64 << 20),
+        max_instructions: U64::new(10_000_000_000),
+        max_output_bytes: U32::new(1 << 20),
+        submit_window_slots: U64::new(150),
+        max_job_ttl_slots: U64::new(216_000),
+        allowed_runtime_ids: allowed,
+        allowed_runtime_count: 1,
+        paused: Bool::FALSE,
+    }
+}
+
+/// A test worker: its wallet key and its Ed25519 signing key (the same key).
+pub struct Worker {
+    pub key: Keypair,
+    pub signing: ed25519_dalek::SigningKey,
+}
+
+impl Worker {
+    pub fn new() -> Self {
+        let key = Keypair::new();
+        let signing = ed25519_dalek::SigningKey::from_bytes(key.secret_bytes());
+        Worker { key, signing }
+    }
+    pub fn address(&self) -> Address {
+        self.key.pubkey()
+    }
+}
+
+impl Default for Worker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A failed transaction: the program's error code if it returned one.
+#[derive(Debug)]
+pub struct TxFailure {
+    pub code: Option<ProgramErrorCode>,
+    pub meta: Box<FailedTransactionMetadata>,
+}
+
+impl TxFailure {
+    /// The custom error code, for assertions.
+    pub fn code(&self) -> ProgramErrorCode {
+        self.code.unwrap_or_else(|| {
+            panic!(
+                "not a program error: {:?}\n{:#?}",
+                self.meta.err, self.meta.meta.logs
+            )
+        })
+    }
+}
+
+/// A LiteSVM chain with the program, a config and funded parties.
+pub struct Chain {
+    pub svm: LiteSVM,
+    pub program_id: Address,
+    pub admin: Keypair,
+    pub scheduler: Keypair,
+    pub randomness: Keypair,
+    pub treasury: Address,
+    /// Pays fees for permissionless cranks.
+    pub cranker: Keypair,
+    pub client: Keypair,
+    pub workers: Vec<Worker>,
+    /// Every address whose lamports the conservation check sums.
+    pub tracked: BTreeSet<Address>,
+    /// Lamports of the tracked set at the start.
+    pub start_total: u128,
+    /// Transaction fees charged since the start.
+    pub fees: u128,
+    /// The initialize_config transaction.
+    pub init_meta: Option<TransactionMetadata>,
+    nonce: u64,
+}
+
+impl Chain {
+    /// A chain with the program, an initialized config and `workers`
+    /// registered workers, each staked with [`WORKER_STAKE`].
+    pub fn new(workers: usize) -> Self {
+        Self::with_params(workers, |_| {})
+    }
+
+    /// As [`Chain::new`], with config parameters adjusted by `tweak`.
+    pub fn with_params(workers: usize, tweak: impl FnOnce(&mut ConfigParams)) -> Self {
+        let mut svm = LiteSVM::new();
+        let program_id = Address::new_unique();
+        let so = program_so();
+        svm.add_program_from_file(program_id, &so)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "loading {}: {e:?}; run `cargo xtask build-program` first",
+                    so.display()
+                )
+            });
+        let admin = Keypair::new();
+        let scheduler = Keypair::new();
+        let randomness = Keypair::new();
+        let cranker = Keypair::new();
+        let client = Keypair::new();
+        let treasury = Address::new_unique();
+        for k in [&admin, &scheduler, &randomness, &cranker, &client] {
+            svm.airdrop(&k.pubkey(), 1_000_000_000_000)
+                .expect("airdrop");
+        }
+        svm.airdrop(&treasury, 1_000_000_000)
+            .expect("airdrop treasury");
+        let mut chain = Chain {
+            svm,
+            program_id,
+            admin,
+            scheduler,
+            randomness,
+            treasury,
+            cranker,
+            client,
+            workers: Vec::new(),
+            tracked: BTreeSet::new(),
+            start_total: 0,
+            fees: 0,
+            init_meta: None,
+            nonce: 0,
+        };
+        let mut params = default_params(
+            &chain.admin.pubkey(),
+            &chain.scheduler.pubkey(),
+            &chain.randomness.pubkey(),
+            &chain.treasury,
+        );
+        tweak(&mut params);
+        let ix = client::initialize_config(&chain.program_id, &chain.admin.pubkey(), params);
+        let admin = chain.admin.insecure_clone();
+        chain.init_meta = Some(chain.send(&[ix], &[&admin]).expect("initialize_config"));
+        for _ in 0..workers {
+            chain.add_worker(WORKER_STAKE);
+        }
+        for a in [
+            chain.admin.pubkey(),
+            chain.scheduler.pubkey(),
+            chain.randomness.pubkey(),
+            chain.cranker.pubkey(),
+        ] {
+            chain.tracked.insert(a);
+        }
+        chain.tracked.insert(chain.client.pubkey());
+        chain.tracked.insert(chain.treasury);
+        chain
+            .tracked
+            .insert(client::config_pda(&chain.program_id).0);
+        chain.start_total = chain.total_tracked();
+        chain.fees = 0;
+        chain
+    }
+
+    /// Registers a new funded worker with `stake` lamports staked.
+    pub fn add_worker(&mut self, stake: u64) -> usize {
+        self.register_worker(stake).0
+    }
+
+    /// As [`Chain::add_worker`], also returning the register_worker transaction.
+    pub fn register_worker(&mut self, stake: u64) -> (usize, TransactionMetadata) {
+        let w = Worker::new();
+        self.svm
+            .airdrop(&w.address(), WORKER_FUNDS)
+            .expect("airdrop worker");
+        let ix = client::register_worker(&self.program_id, &w.address(), stake);
+        let meta = self.send(&[ix], &[&w.key]).expect("register_worker");
+        self.tracked.insert(w.address());
+        self.tracked
+            .insert(client::worker_stake_pda(&self.program_id, &w.address()).0);
+        // Lamports that entered the tracked set from outside (the airdrop).
+        self.start_total += u128::from(WORKER_FUNDS);
+        self.workers.push(w);
+        (self.workers.len() - 1, meta)
+    }
+
+    /// Sends one transaction paid by the first signer.
+    pub fn send(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<TransactionMetadata, TxFailure> {
+        self.svm.expire_blockhash();
+        let payer = signers[0].pubkey();
+        let tx = Transaction::new_signed_with_payer(
+            ixs,
+            Some(&payer),
+            signers,
+            self.svm.latest_blockhash(),
+        );
+        match self.svm.send_transaction(tx) {
+            Ok(meta) => {
+                self.fees += u128::from(meta.fee);
+                Ok(meta)
+            }
+            Err(failed) => {
+                // A failed transaction still pays its fee.
+                self.fees += u128::from(failed.meta.fee);
+                let code = match &failed.err {
+                    solana_transaction_error::TransactionError::InstructionError(
+                        _,
+                        solana_instruction_error::InstructionError::Custom(c),
+                    ) => ProgramErrorCode::from_code(*c),
+                    _ => None,
+                };
+                Err(TxFailure {
+                    code,
+                    meta: Box::new(failed),
+                })
+            }
+        }
+    }
+
+    /// Sends `ixs` signed by the cranker (permissionless instructions).
+    pub fn crank(&mut self, ixs: &[Instruction]) -> Result<TransactionMetadata, TxFailure> {
+        let k = self.cranker.insecure_clone();
+        self.send(ixs, &[&k])
+    }
+
+    pub fn slot(&self) -> u64 {
+        self.svm.get_sysvar::<solana_clock::Clock>().slot
+    }
+
+    /// Advances the clock by `slots`.
+    pub fn warp(&mut self, slots: u64) {
+        let to = self.slot() + slots;
+        self.svm.warp_to_slot(to);
+    }
+
+    pub fn lamports(&self, a: &Address) -> u64 {
+        self.svm.get_account(a).map_or(0, |acc| acc.lamports)
+    }
+
+    fn total_tracked(&self) -> u128 {
+        self.tracked
+            .iter()
+            .map(|a| u128::from(self.lamports(a)))
+            .sum()
+    }
+
+    /// Every lamport is accounted for: the tracked parties hold what they
+    /// started with minus the fees charged, and no program account is below
+    /// rent exemption.
+    pub fn assert_conserved(&self) {
+        assert_eq!(
+            self.total_tracked() + self.fees,
+            self.start_total,
+            "lamports not conserved (fees {})",
+            self.fees
+        );
+        for a in &self.tracked {
+            if let Some(acc) = self.svm.get_account(a)
+                && acc.owner == self.program_id
+            {
+                let min = self.svm.minimum_balance_for_rent_exemption(acc.data.len());
+                assert!(
+                    acc.lamports >= min,
+                    "{a} below rent exemption: {} < {min}",
+                    acc.lamports
+                );
+            }
+        }
+    }
+
+    /// Reads and decodes a program account.
+    pub fn account<T: Account>(&self, a: &Address) -> T {
+        let acc = self
+            .svm
+            .get_account(a)
+            .unwrap_or_else(|| panic!("no account {a}"));
+        *layout::view::<T>(&acc.data).unwrap_or_else(|e| panic!("decoding {a}: {e}"))
+    }
+
+    pub fn config(&self) -> GlobalConfig {
+        self.account(&client::config_pda(&self.program_id).0)
+    }
+
+    pub fn job(&self, job_id: &Hash) -> Job {
+        self.account(&client::job_pda(&self.program_id, job_id).0)
+    }
+
+    pub fn stake(&self, worker: usize) -> WorkerStake {
+        self.account(&client::worker_stake_pda(&self.program_id, &self.workers[worker].address()).0)
+    }
+
+    /// A job spec with a fresh job id and `escrow` lamports.
+    pub fn spec(&mut self, escrow: u64) -> JobSpec {
+        self.nonce += 1;
+        let bundle_hash = hash::blake3(&self.nonce.to_le_bytes());
+        JobSpec {
+            job_id: hash::job_id(&self.client.pubkey().to_bytes(), self.nonce, &bundle_hash),
+            bundle_hash,
+            runtime_id: hash::runtime_id(RUNTIME),
+            limits: Limits::new(16 << 20, 1_000_000, 4096),
+            escrow_lamports: escrow,
+            ttl_slots: 10_000,
+        }
+    }
+
+    /// Posts a job from the test client; tracks its account.
+    pub fn post(&mut self, spec: &JobSpec) -> Result<TransactionMetadata, TxFailure> {
+        let ix = client::post_job(&self.program_id, &self.client.pubkey(), spec);
+        self.tracked
+            .insert(client::job_pda(&self.program_id, &spec.job_id).0);
+        self.tracked
+            .insert(client::output_pda(&self.program_id, &spec.job_id).0);
+        let c = self.client.insecure_clone();
+        self.send(&[ix], &[&c])
+    }
+
+    pub fn seed(&mut self, job_id: &Hash, seed: Hash) -> Result<TransactionMetadata, TxFailure> {
+        let ix = client::set_job_seed(&self.program_id, &self.randomness.pubkey(), job_id, seed);
+        let k = self.randomness.insecure_clone();
+        self.send(&[ix], &[&k])
+    }
+
+    /// Assigns workers (indexes into `self.workers`).
+    pub fn assign(
+        &mut self,
+        job_id: &Hash,
+        committee: &[usize],
+    ) -> Result<TransactionMetadata, TxFailure> {
+        let addrs: Vec<Address> = committee
+            .iter()
+            .map(|&i| self.workers[i].address())
+            .collect();
+        let ix = client::assign_workers(
+            &self.program_id,
+            &self.scheduler.pubkey(),
+            job_id,
+            [7; 32],
+            &addrs,
+        );
+        let k = self.scheduler.insecure_clone();
+        self.send(&[ix], &[&k])
+    }
+
+    /// Worker `w` submits `output_hash` for the job with a valid attestation.
+    pub fn submit(
+        &mut self,
+        job_id: &Hash,
+        w: usize,
+        output_hash: Hash,
+    ) -> Result<TransactionMetadata, TxFailure> {
+        let job = self.job(job_id);
+        let att = Attestation::for_job(&job, output_hash);
+        let ixs = client::submit_result(&self.program_id, &self.workers[w].signing, &att, 0);
+        let worker = self.workers[w].address();
+        self.tracked
+            .insert(client::job_result_pda(&self.program_id, job_id, &worker).0);
+        let k = self.workers[w].key.insecure_clone();
+        self.send(&ixs, &[&k])
+    }
+
+    pub fn reach_quorum(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
+        let ix = client::reach_quorum(&self.program_id, &self.cranker.pubkey(), job_id);
+        self.crank(&[ix])
+    }
+
+    pub fn declare(
+        &mut self,
+        job_id: &Hash,
+        w: usize,
+        output_hash: Hash,
+    ) -> Result<TransactionMetadata, TxFailure> {
+        let ix = client::declare_output(
+            &self.program_id,
+            &self.workers[w].address(),
+            job_id,
+            output_hash,
+            "http://127.0.0.1:8080/v1/outputs/x",
+        )
+        .expect("pointer");
+        let k = self.workers[w].key.insecure_clone();
+        self.send(&[ix], &[&k])
+    }
+
+    /// The assigned workers' addresses, in table order.
+    pub fn assigned(&self, job_id: &Hash) -> Vec<Address> {
+        client::assigned_workers(&self.job(job_id))
+    }
+
+    pub fn finalize(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
+        let assigned = self.assigned(job_id);
+        let ix = client::finalize_job(
+            &self.program_id,
+            &self.cranker.pubkey(),
+            job_id,
+            &self.treasury,
+            &assigned,
+        );
+        self.crank(&[ix])
+    }
+
+    pub fn penalize(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
+        let assigned = self.assigned(job_id);
+        let ix = client::penalize_non_submitters(
+            &self.program_id,
+            &self.cranker.pubkey(),
+            job_id,
+            &self.treasury,
+            &assigned,
+        );
+        self.crank(&[ix])
+    }
+
+    pub fn reassign(
+        &mut self,
+        job_id: &Hash,
+        replacements: &[usize],
+    ) -> Result<TransactionMetadata, TxFailure> {
+        let addrs: Vec<Address> = replacements
+            .iter()
+            .map(|&i| self.workers[i].address())
+            .collect();
+        let ix = client::reassign_missing(
+            &self.program_id,
+            &self.scheduler.pubkey(),
+            job_id,
+            [8; 32],
+            &addrs,
+        );
+        let k = self.scheduler.insecure_clone();
+        self.send(&[ix], &[&k])
+    }
+
+    pub fn cancel_no_da(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
+        let assigned = self.assigned(job_id);
+        let ix = client::cancel_no_da(
+            &self.program_id,
+            &self.cranker.pubkey(),
+            job_id,
+            &self.treasury,
+            &assigned,
+        );
+        self.crank(&[ix])
+    }
+
+    pub fn cancel_expired(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
+        let assigned = self.assigned(job_id);
+        let client_addr = self.client.pubkey();
+        let ix = client::cancel_expired_job(
+            &self.program_id,
+            &self.cranker.pubkey(),
+            job_id,
+            &client_addr,
+            &self.treasury,
+            &assigned,
+        );
+        self.crank(&[ix])
+    }
+
+    /// Index of the worker with address `a`.
+    pub fn worker_index(&self, a: &Address) -> usize {
+        self.workers
+            .iter()
+            .position(|w| w.address() == *a)
+            .expect("known worker")
+    }
+}
+
+/// Compute units the program itself consumed in a transaction, from the
+/// runtime's `consumed N of M compute units` log line for `program_id`.
+pub fn program_cu(meta: &TransactionMetadata, program_id: &Address) -> u64 {
+    let prefix = format!("Program {program_id} consumed ");
+    meta.logs
+        .iter()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// The edgerun events a transaction emitted.
+pub fn events(meta: &TransactionMetadata) -> Vec<AnyEvent> {
+    client::events_from_logs(&meta.logs)
+}

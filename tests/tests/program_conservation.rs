@@ -1,0 +1,280 @@
+//! Lamport conservation under random use: random sequences of valid and
+//! invalid instructions over several jobs and workers, asserting after every
+//! step that the tracked parties hold what they started with minus the fees
+//! charged, and that no program account is below rent exemption.
+//!
+//! `cargo xtask test` runs 500 sequences; `cargo xtask soak` runs 10,000
+//! (`EDGERUN_CONSERVATION_CASES`).
+
+use edgerun_client as client;
+use edgerun_client::Address;
+use edgerun_protocol::hash::{Hash, output_hash};
+use edgerun_tests::Chain;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use solana_signer::Signer;
+
+const WORKERS: usize = 7;
+const JOBS: usize = 3;
+
+#[derive(Clone, Debug)]
+enum Step {
+    Post {
+        job: usize,
+        escrow: u64,
+        ttl: u64,
+    },
+    Cancel {
+        job: usize,
+    },
+    Seed {
+        job: usize,
+    },
+    Assign {
+        job: usize,
+        first: usize,
+    },
+    Submit {
+        job: usize,
+        worker: usize,
+        good: bool,
+    },
+    ReachQuorum {
+        job: usize,
+    },
+    Declare {
+        job: usize,
+        worker: usize,
+    },
+    Finalize {
+        job: usize,
+    },
+    Penalize {
+        job: usize,
+    },
+    Reassign {
+        job: usize,
+        first: usize,
+    },
+    CancelNoDa {
+        job: usize,
+    },
+    CancelExpired {
+        job: usize,
+    },
+    Warp {
+        slots: u64,
+    },
+    Deposit {
+        worker: usize,
+        amount: u64,
+    },
+    Withdraw {
+        worker: usize,
+        amount: u64,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let job = 0..JOBS;
+    let worker = 0..WORKERS;
+    prop_oneof![
+        3 => (job.clone(), prop_oneof![Just(0u64), 1_000u64..99_999_999, 100_000_000u64..200_000_000], 1u64..2_000)
+            .prop_map(|(job, escrow, ttl)| Step::Post { job, escrow, ttl }),
+        1 => job.clone().prop_map(|job| Step::Cancel { job }),
+        2 => job.clone().prop_map(|job| Step::Seed { job }),
+        2 => (job.clone(), worker.clone()).prop_map(|(job, first)| Step::Assign { job, first }),
+        6 => (job.clone(), worker.clone(), prop::bool::weighted(0.8)).prop_map(|(job, worker, good)| Step::Submit { job, worker, good }),
+        2 => job.clone().prop_map(|job| Step::ReachQuorum { job }),
+        2 => (job.clone(), worker.clone()).prop_map(|(job, worker)| Step::Declare { job, worker }),
+        2 => job.clone().prop_map(|job| Step::Finalize { job }),
+        1 => job.clone().prop_map(|job| Step::Penalize { job }),
+        1 => (job.clone(), worker.clone()).prop_map(|(job, first)| Step::Reassign { job, first }),
+        1 => job.clone().prop_map(|job| Step::CancelNoDa { job }),
+        1 => job.clone().prop_map(|job| Step::CancelExpired { job }),
+        2 => prop_oneof![1u64..20, 100u64..200, 900u64..1_000].prop_map(|slots| Step::Warp { slots }),
+        1 => (worker.clone(), 0u64..5_000_000_000).prop_map(|(worker, amount)| Step::Deposit { worker, amount }),
+        1 => (worker, prop_oneof![0u64..1_000_000, 40_000_000_000u64..60_000_000_000]).prop_map(|(worker, amount)| Step::Withdraw { worker, amount }),
+    ]
+}
+
+struct World {
+    chain: Chain,
+    job_ids: [Hash; JOBS],
+}
+
+impl World {
+    fn new() -> Self {
+        let mut chain = Chain::new(WORKERS);
+        let job_ids = core::array::from_fn(|_| chain.spec(1).job_id);
+        World { chain, job_ids }
+    }
+
+    fn exists(&self, job: usize) -> bool {
+        let a = client::job_pda(&self.chain.program_id, &self.job_ids[job]).0;
+        self.chain
+            .svm
+            .get_account(&a)
+            .is_some_and(|acc| acc.owner == self.chain.program_id)
+    }
+
+    fn assigned(&self, job: usize) -> Vec<Address> {
+        if self.exists(job) {
+            self.chain.assigned(&self.job_ids[job])
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Workers `first, first+1, …` (mod WORKERS) not already assigned.
+    fn pick(&self, job: usize, first: usize, count: usize) -> Vec<usize> {
+        let taken = self.assigned(job);
+        (0..WORKERS)
+            .map(|k| (first + k) % WORKERS)
+            .filter(|&w| !taken.contains(&self.chain.workers[w].address()))
+            .take(count)
+            .collect()
+    }
+
+    fn apply(&mut self, s: &Step) {
+        let pid = self.chain.program_id;
+        let _ = match *s {
+            Step::Post { job, escrow, ttl } => {
+                let mut spec = self.chain.spec(escrow);
+                spec.job_id = self.job_ids[job];
+                spec.ttl_slots = ttl;
+                self.chain.post(&spec)
+            }
+            Step::Cancel { job } => {
+                let ix = client::cancel_job(&pid, &self.chain.client.pubkey(), &self.job_ids[job]);
+                let k = self.chain.client.insecure_clone();
+                self.chain.send(&[ix], &[&k])
+            }
+            Step::Seed { job } => self.chain.seed(&self.job_ids[job], [job as u8; 32]),
+            Step::Assign { job, first } => {
+                let size = if self.exists(job) {
+                    self.chain.job(&self.job_ids[job]).committee_size as usize
+                } else {
+                    3
+                };
+                let committee: Vec<usize> = (0..size).map(|k| (first + k) % WORKERS).collect();
+                self.chain.assign(&self.job_ids[job], &committee)
+            }
+            Step::Submit { job, worker, good } => {
+                if !self.exists(job) {
+                    return;
+                }
+                let out = output_hash(if good { b"good" } else { b"bad" });
+                self.chain.submit(&self.job_ids[job], worker, out)
+            }
+            Step::ReachQuorum { job } => self.chain.reach_quorum(&self.job_ids[job]),
+            Step::Declare { job, worker } => {
+                self.chain
+                    .declare(&self.job_ids[job], worker, output_hash(b"good"))
+            }
+            Step::Finalize { job } => {
+                let assigned = self.assigned(job);
+                let ix = client::finalize_job(
+                    &pid,
+                    &self.chain.cranker.pubkey(),
+                    &self.job_ids[job],
+                    &self.chain.treasury,
+                    &assigned,
+                );
+                self.chain.crank(&[ix])
+            }
+            Step::Penalize { job } => {
+                let assigned = self.assigned(job);
+                let ix = client::penalize_non_submitters(
+                    &pid,
+                    &self.chain.cranker.pubkey(),
+                    &self.job_ids[job],
+                    &self.chain.treasury,
+                    &assigned,
+                );
+                self.chain.crank(&[ix])
+            }
+            Step::Reassign { job, first } => {
+                let missing = if self.exists(job) {
+                    let j = self.chain.job(&self.job_ids[job]);
+                    j.submissions[..j.assigned().len()]
+                        .iter()
+                        .filter(|s| !s.has(edgerun_protocol::state::submission_flags::SUBMITTED))
+                        .count()
+                } else {
+                    1
+                };
+                let repl = self.pick(job, first, missing.max(1));
+                self.chain.reassign(&self.job_ids[job], &repl)
+            }
+            Step::CancelNoDa { job } => {
+                let assigned = self.assigned(job);
+                let ix = client::cancel_no_da(
+                    &pid,
+                    &self.chain.cranker.pubkey(),
+                    &self.job_ids[job],
+                    &self.chain.treasury,
+                    &assigned,
+                );
+                self.chain.crank(&[ix])
+            }
+            Step::CancelExpired { job } => {
+                let assigned = self.assigned(job);
+                let ix = client::cancel_expired_job(
+                    &pid,
+                    &self.chain.cranker.pubkey(),
+                    &self.job_ids[job],
+                    &self.chain.client.pubkey(),
+                    &self.chain.treasury,
+                    &assigned,
+                );
+                self.chain.crank(&[ix])
+            }
+            Step::Warp { slots } => {
+                self.chain.warp(slots);
+                return;
+            }
+            Step::Deposit { worker, amount } => {
+                let k = self.chain.workers[worker].key.insecure_clone();
+                let ix = client::deposit_stake(&pid, &k.pubkey(), amount);
+                self.chain.send(&[ix], &[&k])
+            }
+            Step::Withdraw { worker, amount } => {
+                let k = self.chain.workers[worker].key.insecure_clone();
+                let ix = client::withdraw_stake(&pid, &k.pubkey(), amount);
+                self.chain.send(&[ix], &[&k])
+            }
+        };
+    }
+}
+
+#[test]
+fn lamports_are_conserved_under_random_instruction_sequences() {
+    let cases = std::env::var("EDGERUN_CONSERVATION_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let started = std::time::Instant::now();
+    let steps = std::cell::Cell::new(0usize);
+    runner
+        .run(&proptest::collection::vec(step(), 5..40), |seq| {
+            let mut w = World::new();
+            for s in &seq {
+                w.apply(s);
+                steps.set(steps.get() + 1);
+                w.chain.assert_conserved();
+            }
+            Ok(())
+        })
+        .unwrap();
+    println!(
+        "conservation: {cases} sequences, {} steps in {:.1} s",
+        steps.get(),
+        started.elapsed().as_secs_f64()
+    );
+}
