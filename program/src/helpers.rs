@@ -20,6 +20,18 @@ pub const ED25519_PROGRAM_ID: Address = Address::new_from_array([
     202, 112, 68, 128, 0, 0, 0,
 ]);
 
+/// Whether `acc` is the account of `key` (four u64 comparisons).
+#[inline(always)]
+pub fn is_key(acc: &AccountView, key: &edgerun_protocol::layout::Pubkey) -> bool {
+    edgerun_protocol::layout::Pubkey(*acc.address().as_array()) == *key
+}
+
+/// Whether `acc` is at `address` (four u64 comparisons).
+#[inline(always)]
+pub fn is_address(acc: &AccountView, address: &Address) -> bool {
+    pinocchio::address::address_eq(acc.address(), address)
+}
+
 /// Fails unless `acc` signed the transaction.
 #[inline(always)]
 pub fn require_signer(acc: &AccountView) -> ProgramResult {
@@ -167,24 +179,40 @@ pub fn move_lamports(from: &mut AccountView, to: &mut AccountView, amount: u64) 
     Ok(())
 }
 
-/// Largest event buffer (discriminator + fields).
-const MAX_EVENT_LEN: usize = 512;
+/// An event as Anchor's `emit!` logs it: discriminator, then the Borsh
+/// bytes. Every layout has alignment 1, so this is contiguous and
+/// padding-free: its bytes are the log buffer, with no copy into a scratch
+/// buffer.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Framed<T> {
+    discriminator: [u8; 8],
+    event: T,
+}
 
 /// Emits an event as Anchor's `emit!` does: one `sol_log_data` buffer of
 /// discriminator + Borsh bytes.
+#[inline(always)]
 pub fn emit<T: Event>(event: &T) {
-    let mut buf = [0u8; MAX_EVENT_LEN];
-    const { assert!(8 + T::LEN <= MAX_EVENT_LEN, "event larger than the log buffer") };
-    let len = 8 + T::LEN;
-    buf[..8].copy_from_slice(&T::DISCRIMINATOR);
-    buf[8..len].copy_from_slice(event.as_bytes());
+    let framed = Framed {
+        discriminator: T::DISCRIMINATOR,
+        event: *event,
+    };
+    const { assert!(core::mem::size_of::<Framed<T>>() == 8 + T::LEN && core::mem::align_of::<Framed<T>>() == 1) };
+    // SAFETY: Framed<T> is repr(C) over two alignment-1 Pod values, so its
+    // bytes are fully initialized with no padding (checked above).
+    let bytes = unsafe {
+        core::slice::from_raw_parts(
+            &framed as *const Framed<T> as *const u8,
+            core::mem::size_of::<Framed<T>>(),
+        )
+    };
     #[cfg(any(target_os = "solana", target_arch = "bpf"))]
     {
-        let slices: [&[u8]; 1] = [&buf[..len]];
+        let slices: [&[u8]; 1] = [bytes];
         // SAFETY: `slices` is a valid array of one slice, as sol_log_data expects.
         unsafe { pinocchio::syscalls::sol_log_data(slices.as_ptr() as *const u8, 1) };
     }
     #[cfg(not(any(target_os = "solana", target_arch = "bpf")))]
-    let _ = &buf[..len];
+    let _ = bytes;
 }
-

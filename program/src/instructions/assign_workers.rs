@@ -23,7 +23,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
         let p = &as_ref::<GlobalConfig>(&cd).params;
         require(
-            p.scheduler_authority.0 == *authority.address().as_array(),
+            crate::helpers::is_key(authority, &p.scheduler_authority),
             E::NotSchedulerAuthority,
         )?;
         require(!p.paused.get(), E::Paused)?;

@@ -21,7 +21,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
     let penalty = {
         let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
         let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(p.treasury.0 == *treasury.address().as_array(), E::WrongTreasury)?;
+        require(crate::helpers::is_key(treasury, &p.treasury), E::WrongTreasury)?;
         p.non_response_slash_lamports.get()
     };
     let (refund, from_status, job_id) = {
@@ -35,7 +35,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
             E::WrongJobStatus,
         )?;
         require(current_slot()? > j.expiry_slot.get(), E::ExpiryNotPassed)?;
-        require(j.client.0 == *client.address().as_array(), E::WrongClient)?;
+        require(crate::helpers::is_key(client, &j.client), E::WrongClient)?;
         require(stakes.len() == j.assigned().len(), E::WrongCommitteeSize)?;
         for (i, stake) in stakes.iter_mut().enumerate() {
             let s = j.submissions[i];

@@ -18,7 +18,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
     let (refund, from_status, job_id) = {
         let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
         let j = as_mut::<Job>(&mut d);
-        require(j.client.0 == *client.address().as_array(), E::NotJobClient)?;
+        require(crate::helpers::is_key(client, &j.client), E::NotJobClient)?;
         require(
             matches!(j.status, job_status::POSTED | job_status::SEEDED),
             E::WrongJobStatus,

@@ -21,7 +21,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &DeclareOutput = args(data)?;
     require_signer(publisher)?;
-    require(system.address() == &SYSTEM_PROGRAM_ID, E::WrongSystemProgram)?;
+    require(
+        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
+        E::WrongSystemProgram,
+    )?;
     require(decode_pointer(&a.pointer).is_some(), E::BadPointer)?;
     let publisher_key = Pubkey(*publisher.address().as_array());
     let job_id = {

@@ -15,12 +15,15 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let amount = args::<DepositStake>(data)?.amount.get();
     require_signer(worker)?;
-    require(system.address() == &SYSTEM_PROGRAM_ID, E::WrongSystemProgram)?;
+    require(
+        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
+        E::WrongSystemProgram,
+    )?;
     require(amount > 0, E::ZeroAmount)?;
     {
         let mut d = load_mut::<WorkerStake>(stake, program_id, E::WrongStakeAccount)?;
         let s = as_mut::<WorkerStake>(&mut d);
-        require(s.worker.0 == *worker.address().as_array(), E::NotStakeOwner)?;
+        require(crate::helpers::is_key(worker, &s.worker), E::NotStakeOwner)?;
         let total = s
             .total_stake
             .get()

@@ -21,7 +21,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
     let (fee_bps, challenge, penalty) = {
         let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
         let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(p.treasury.0 == *treasury.address().as_array(), E::WrongTreasury)?;
+        require(crate::helpers::is_key(treasury, &p.treasury), E::WrongTreasury)?;
         (
             p.protocol_fee_bps.get(),
             p.challenge_window_slots.get(),

@@ -16,8 +16,11 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &InitializeConfig = args(data)?;
     require_signer(admin)?;
-    require(system.address() == &SYSTEM_PROGRAM_ID, E::WrongSystemProgram)?;
-    require(a.params.admin.0 == *admin.address().as_array(), E::NotAdmin)?;
+    require(
+        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
+        E::WrongSystemProgram,
+    )?;
+    require(crate::helpers::is_key(admin, &a.params.admin), E::NotAdmin)?;
     a.params.validate().map_err(|_| err(E::InvalidConfig))?;
     require_pda(
         config,

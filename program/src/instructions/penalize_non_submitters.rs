@@ -18,7 +18,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
     let penalty = {
         let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
         let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(p.treasury.0 == *treasury.address().as_array(), E::WrongTreasury)?;
+        require(crate::helpers::is_key(treasury, &p.treasury), E::WrongTreasury)?;
         p.non_response_slash_lamports.get()
     };
     let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;

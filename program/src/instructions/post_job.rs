@@ -23,7 +23,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &PostJob = args(data)?;
     require_signer(client)?;
-    require(system.address() == &SYSTEM_PROGRAM_ID, E::WrongSystemProgram)?;
+    require(
+        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
+        E::WrongSystemProgram,
+    )?;
     let escrow = a.escrow_lamports.get();
     let (committee, lock, ttl_max) = {
         let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;

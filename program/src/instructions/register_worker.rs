@@ -18,7 +18,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &RegisterWorker = args(data)?;
     require_signer(worker)?;
-    require(system.address() == &SYSTEM_PROGRAM_ID, E::WrongSystemProgram)?;
+    require(
+        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
+        E::WrongSystemProgram,
+    )?;
     let key = *worker.address().as_array();
     require_pda(
         stake,

@@ -22,7 +22,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
         let p = &as_ref::<GlobalConfig>(&cd).params;
         require(
-            p.randomness_authority.0 == *authority.address().as_array(),
+            crate::helpers::is_key(authority, &p.randomness_authority),
             E::NotRandomnessAuthority,
         )?;
     }

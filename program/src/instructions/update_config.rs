@@ -17,7 +17,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     require_signer(admin)?;
     let mut d = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
     let c = as_mut::<GlobalConfig>(&mut d);
-    require(c.params.admin.0 == *admin.address().as_array(), E::NotAdmin)?;
+    require(crate::helpers::is_key(admin, &c.params.admin), E::NotAdmin)?;
     a.params.validate().map_err(|_| err(E::InvalidConfig))?;
     c.params = a.params;
     Ok(())

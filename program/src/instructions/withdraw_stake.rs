@@ -22,7 +22,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     {
         let mut d = load_mut::<WorkerStake>(stake, program_id, E::WrongStakeAccount)?;
         let s = as_mut::<WorkerStake>(&mut d);
-        require(s.worker.0 == *worker.address().as_array(), E::NotStakeOwner)?;
+        require(crate::helpers::is_key(worker, &s.worker), E::NotStakeOwner)?;
         let st = Stake {
             total: s.total_stake.get(),
             locked: s.locked_stake.get(),
