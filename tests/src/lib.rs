@@ -218,6 +218,34 @@ impl Chain {
         chain
     }
 
+    /// An independent copy of this chain and its parties (LiteSVM state is
+    /// cloned), so a prepared chain can seed many test cases cheaply.
+    pub fn fork(&self) -> Chain {
+        Chain {
+            svm: self.svm.clone(),
+            program_id: self.program_id,
+            admin: self.admin.insecure_clone(),
+            scheduler: self.scheduler.insecure_clone(),
+            randomness: self.randomness.insecure_clone(),
+            treasury: self.treasury,
+            cranker: self.cranker.insecure_clone(),
+            client: self.client.insecure_clone(),
+            workers: self
+                .workers
+                .iter()
+                .map(|w| Worker {
+                    key: w.key.insecure_clone(),
+                    signing: w.signing.clone(),
+                })
+                .collect(),
+            tracked: self.tracked.clone(),
+            start_total: self.start_total,
+            fees: self.fees,
+            init_meta: self.init_meta.clone(),
+            nonce: self.nonce,
+        }
+    }
+
     /// Registers a new funded worker with `stake` lamports staked.
     pub fn add_worker(&mut self, stake: u64) -> usize {
         self.register_worker(stake).0
@@ -305,8 +333,9 @@ impl Chain {
     }
 
     /// Every lamport is accounted for: the tracked parties hold what they
-    /// started with minus the fees charged, and no program account is below
-    /// rent exemption.
+    /// started with minus the fees charged, no program account is below rent
+    /// exemption, and every stake and job account holds exactly rent plus
+    /// what its data says it holds.
     pub fn assert_conserved(&self) {
         assert_eq!(
             self.total_tracked() + self.fees,
@@ -319,6 +348,25 @@ impl Chain {
                 && acc.owner == self.program_id
             {
                 let min = self.svm.minimum_balance_for_rent_exemption(acc.data.len());
+                // The ledger in the data matches the lamports held.
+                if let Ok(s) = layout::view::<WorkerStake>(&acc.data) {
+                    assert_eq!(
+                        acc.lamports,
+                        min + s.total_stake.get(),
+                        "stake {a}: lamports != rent + total_stake"
+                    );
+                    assert!(
+                        s.locked_stake.get() <= s.total_stake.get(),
+                        "stake {a}: locked above total"
+                    );
+                }
+                if let Ok(j) = layout::view::<Job>(&acc.data) {
+                    assert_eq!(
+                        acc.lamports,
+                        min + j.escrow_lamports.get(),
+                        "job {a}: lamports != rent + escrow"
+                    );
+                }
                 assert!(
                     acc.lamports >= min,
                     "{a} below rent exemption: {} < {min}",

@@ -19,6 +19,11 @@ const JOBS: usize = 3;
 
 #[derive(Clone, Debug)]
 enum Step {
+    /// The natural next instruction for the job's status, steered by `choice`.
+    Advance {
+        job: usize,
+        choice: u8,
+    },
     Post {
         job: usize,
         escrow: u64,
@@ -79,6 +84,7 @@ fn step() -> impl Strategy<Value = Step> {
     let job = 0..JOBS;
     let worker = 0..WORKERS;
     prop_oneof![
+        24 => (job.clone(), any::<u8>()).prop_map(|(job, choice)| Step::Advance { job, choice }),
         3 => (job.clone(), prop_oneof![Just(0u64), 1_000u64..99_999_999, 100_000_000u64..200_000_000], 1u64..2_000)
             .prop_map(|(job, escrow, ttl)| Step::Post { job, escrow, ttl }),
         1 => job.clone().prop_map(|job| Step::Cancel { job }),
@@ -110,6 +116,13 @@ impl World {
         World { chain, job_ids }
     }
 
+    fn fork(&self) -> Self {
+        World {
+            chain: self.chain.fork(),
+            job_ids: self.job_ids,
+        }
+    }
+
     fn exists(&self, job: usize) -> bool {
         let a = client::job_pda(&self.chain.program_id, &self.job_ids[job]).0;
         self.chain
@@ -136,9 +149,91 @@ impl World {
             .collect()
     }
 
-    fn apply(&mut self, s: &Step) {
+    /// The concrete step that moves `job` on from where it stands.
+    fn next_step(&self, job: usize, choice: u8) -> Step {
+        use edgerun_protocol::state::{job_status as st, submission_flags as f};
+        if !self.exists(job) {
+            let escrow = if choice % 4 == 0 {
+                150_000_000
+            } else {
+                1_000_000 + u64::from(choice) * 10_000
+            };
+            return Step::Post {
+                job,
+                escrow,
+                ttl: 300 + u64::from(choice) * 8,
+            };
+        }
+        let j = self.chain.job(&self.job_ids[job]);
+        let slot = self.chain.slot();
+        let first = usize::from(choice) % WORKERS;
+        match j.status {
+            st::POSTED => Step::Seed { job },
+            st::SEEDED => Step::Assign { job, first },
+            st::ASSIGNED => {
+                let n = j.assigned().len();
+                let open = (0..n)
+                    .filter(|&i| j.submissions[i].flags == 0)
+                    .collect::<Vec<_>>();
+                let past = slot > j.deadline_slot.get();
+                if past && (0..n).any(|i| j.submissions[i].flags & (f::SUBMITTED | f::SETTLED) == 0)
+                {
+                    Step::Penalize { job }
+                } else if past && (0..n).any(|i| !j.submissions[i].has(f::SUBMITTED)) {
+                    Step::Reassign { job, first }
+                } else if !open.is_empty() && choice % 8 != 0 {
+                    let slot_i = open[usize::from(choice) % open.len()];
+                    let worker = self
+                        .chain
+                        .worker_index(&Address::new_from_array(j.assigned_workers[slot_i].0));
+                    Step::Submit {
+                        job,
+                        worker,
+                        good: choice % 6 != 0,
+                    }
+                } else if choice % 8 == 0 {
+                    // Let the round deadline lapse.
+                    Step::Warp { slots: 151 }
+                } else {
+                    Step::ReachQuorum { job }
+                }
+            }
+            st::QUORUM_REACHED => {
+                if choice % 5 == 0 {
+                    if slot > j.da_deadline_slot.get() {
+                        Step::CancelNoDa { job }
+                    } else {
+                        Step::Warp { slots: 901 }
+                    }
+                } else {
+                    let winners: Vec<usize> = (0..j.assigned().len())
+                        .filter(|&i| {
+                            j.submissions[i].has(f::SUBMITTED)
+                                && j.submissions[i].output_hash == j.winning_output_hash
+                        })
+                        .collect();
+                    let i = winners[usize::from(choice) % winners.len()];
+                    let worker = self
+                        .chain
+                        .worker_index(&Address::new_from_array(j.assigned_workers[i].0));
+                    Step::Declare { job, worker }
+                }
+            }
+            st::AWAITING_DA => Step::Finalize { job },
+            _ => Step::CancelExpired { job },
+        }
+    }
+
+    /// Applies a step; `Some(ok)` for a transaction, `None` for a clock warp
+    /// or a skipped step.
+    fn apply(&mut self, s: &Step) -> Option<bool> {
+        if let Step::Advance { job, choice } = *s {
+            let next = self.next_step(job, choice);
+            return self.apply(&next);
+        }
         let pid = self.chain.program_id;
-        let _ = match *s {
+        let result = match *s {
+            Step::Advance { .. } => unreachable!("resolved above"),
             Step::Post { job, escrow, ttl } => {
                 let mut spec = self.chain.spec(escrow);
                 spec.job_id = self.job_ids[job];
@@ -162,7 +257,7 @@ impl World {
             }
             Step::Submit { job, worker, good } => {
                 if !self.exists(job) {
-                    return;
+                    return None;
                 }
                 let out = output_hash(if good { b"good" } else { b"bad" });
                 self.chain.submit(&self.job_ids[job], worker, out)
@@ -232,7 +327,7 @@ impl World {
             }
             Step::Warp { slots } => {
                 self.chain.warp(slots);
-                return;
+                return None;
             }
             Step::Deposit { worker, amount } => {
                 let k = self.chain.workers[worker].key.insecure_clone();
@@ -245,6 +340,29 @@ impl World {
                 self.chain.send(&[ix], &[&k])
             }
         };
+        Some(result.is_ok())
+    }
+}
+
+/// The step's kind, for the summary.
+fn kind(s: &Step) -> &'static str {
+    match s {
+        Step::Advance { .. } => "advance",
+        Step::Post { .. } => "post_job",
+        Step::Cancel { .. } => "cancel_job",
+        Step::Seed { .. } => "set_job_seed",
+        Step::Assign { .. } => "assign_workers",
+        Step::Submit { .. } => "submit_result",
+        Step::ReachQuorum { .. } => "reach_quorum",
+        Step::Declare { .. } => "declare_output",
+        Step::Finalize { .. } => "finalize_job",
+        Step::Penalize { .. } => "penalize_non_submitters",
+        Step::Reassign { .. } => "reassign_missing",
+        Step::CancelNoDa { .. } => "cancel_no_da",
+        Step::CancelExpired { .. } => "cancel_expired_job",
+        Step::Warp { .. } => "warp",
+        Step::Deposit { .. } => "deposit_stake",
+        Step::Withdraw { .. } => "withdraw_stake",
     }
 }
 
@@ -261,17 +379,48 @@ fn lamports_are_conserved_under_random_instruction_sequences() {
     });
     let started = std::time::Instant::now();
     let steps = std::cell::Cell::new(0usize);
+    let outcomes =
+        std::cell::RefCell::new(std::collections::BTreeMap::<&str, (usize, usize)>::new());
+    let base = World::new();
     runner
-        .run(&proptest::collection::vec(step(), 5..40), |seq| {
-            let mut w = World::new();
+        .run(&proptest::collection::vec(step(), 10..60), |seq| {
+            let mut w = base.fork();
             for s in &seq {
-                w.apply(s);
+                let concrete = match *s {
+                    Step::Advance { job, choice } => w.next_step(job, choice),
+                    _ => s.clone(),
+                };
+                if let Some(ok) = w.apply(&concrete) {
+                    let mut o = outcomes.borrow_mut();
+                    let e = o.entry(kind(&concrete)).or_default();
+                    e.0 += usize::from(ok);
+                    e.1 += 1;
+                }
                 steps.set(steps.get() + 1);
                 w.chain.assert_conserved();
             }
             Ok(())
         })
         .unwrap();
+    let o = outcomes.borrow();
+    for (k, (ok, all)) in o.iter() {
+        println!("  {k:<24} {ok:>6} succeeded of {all:>6}");
+    }
+    // The sequences must reach settlement, or the property says little.
+    if cases >= 100 {
+        for k in [
+            "submit_result",
+            "finalize_job",
+            "penalize_non_submitters",
+            "cancel_no_da",
+            "cancel_expired_job",
+        ] {
+            assert!(
+                o.get(k).is_some_and(|(ok, _)| *ok > 0),
+                "no successful {k} in {cases} sequences"
+            );
+        }
+    }
     println!(
         "conservation: {cases} sequences, {} steps in {:.1} s",
         steps.get(),
