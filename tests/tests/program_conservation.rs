@@ -153,7 +153,7 @@ impl World {
     fn next_step(&self, job: usize, choice: u8) -> Step {
         use edgerun_protocol::state::{job_status as st, submission_flags as f};
         if !self.exists(job) {
-            let escrow = if choice % 4 == 0 {
+            let escrow = if choice.is_multiple_of(4) {
                 150_000_000
             } else {
                 1_000_000 + u64::from(choice) * 10_000
@@ -181,7 +181,7 @@ impl World {
                     Step::Penalize { job }
                 } else if past && (0..n).any(|i| !j.submissions[i].has(f::SUBMITTED)) {
                     Step::Reassign { job, first }
-                } else if !open.is_empty() && choice % 8 != 0 {
+                } else if !open.is_empty() && !choice.is_multiple_of(8) {
                     let slot_i = open[usize::from(choice) % open.len()];
                     let worker = self
                         .chain
@@ -189,9 +189,9 @@ impl World {
                     Step::Submit {
                         job,
                         worker,
-                        good: choice % 6 != 0,
+                        good: !choice.is_multiple_of(6),
                     }
-                } else if choice % 8 == 0 {
+                } else if choice.is_multiple_of(8) {
                     // Let the round deadline lapse.
                     Step::Warp { slots: 151 }
                 } else {
@@ -199,7 +199,7 @@ impl World {
                 }
             }
             st::QUORUM_REACHED => {
-                if choice % 5 == 0 {
+                if choice.is_multiple_of(5) {
                     if slot > j.da_deadline_slot.get() {
                         Step::CancelNoDa { job }
                     } else {

@@ -45,6 +45,18 @@ pub fn suites() -> Vec<Suite> {
     vec![
         Suite::cargo("fmt", &["fmt", "--all", "--", "--check"], minutes(5)),
         Suite::cargo(
+            "program-fmt",
+            &[
+                "fmt",
+                "--manifest-path",
+                "program/Cargo.toml",
+                "--",
+                "--check",
+            ],
+            minutes(5),
+        )
+        .only_if_exists("program/Cargo.toml"),
+        Suite::cargo(
             "clippy",
             &[
                 "clippy",
