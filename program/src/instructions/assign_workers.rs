@@ -3,12 +3,12 @@
 
 use super::{args, settle};
 use crate::error::{err, require};
-use crate::helpers::{as_mut, as_ref, current_slot, emit, load_mut, require_signer};
+use crate::helpers::{as_mut, current_slot, emit, load_mut, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::WorkersAssigned;
 use edgerun_protocol::instruction::AssignWorkers;
 use edgerun_protocol::layout::{Pubkey, U64};
-use edgerun_protocol::state::{GlobalConfig, Job, Submission, job_status};
+use edgerun_protocol::state::{Job, Submission, job_status};
 use edgerun_protocol::tier::MAX_COMMITTEE_SIZE;
 use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
@@ -19,16 +19,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &AssignWorkers = args(data)?;
     require_signer(authority)?;
-    let window = {
-        let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
-        let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(
-            crate::helpers::is_key(authority, &p.scheduler_authority),
-            E::NotSchedulerAuthority,
-        )?;
-        require(!p.paused.get(), E::Paused)?;
-        p.submit_window_slots.get()
-    };
+    let window = settle::scheduler_round(config, authority, program_id, true)?;
     let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut d);
     require(j.seed_set.get(), E::SeedNotSet)?;

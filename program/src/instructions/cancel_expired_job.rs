@@ -5,11 +5,9 @@
 
 use super::settle::{penalize_slot, release_slot};
 use crate::error::require;
-use crate::helpers::{as_mut, as_ref, current_slot, emit, load_mut, move_lamports, require_signer};
+use crate::helpers::{as_mut, current_slot, load_mut, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
-use edgerun_protocol::event::JobCancelled;
-use edgerun_protocol::layout::U64;
-use edgerun_protocol::state::{GlobalConfig, Job, job_status, submission_flags};
+use edgerun_protocol::state::{Job, job_status, submission_flags};
 use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
 
@@ -18,13 +16,8 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         return Err(ProgramError::NotEnoughAccountKeys);
     };
     require_signer(caller)?;
-    let penalty = {
-        let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
-        let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(crate::helpers::is_key(treasury, &p.treasury), E::WrongTreasury)?;
-        p.non_response_slash_lamports.get()
-    };
-    let (refund, from_status, job_id) = {
+    let penalty = super::settle::settlement_params(config, treasury, program_id)?.non_response_penalty;
+    let refund = {
         let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
         let j = as_mut::<Job>(&mut jd);
         require(
@@ -48,17 +41,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
                 penalize_slot(j, i, stake, treasury, program_id, penalty)?;
             }
         }
-        let from = j.status;
-        let refund = j.escrow_lamports.get();
-        j.escrow_lamports.set(0);
-        j.status = job_status::CANCELLED;
-        (refund, from, j.job_id)
+        super::settle::cancel(j)
     };
-    move_lamports(job, client, refund)?;
-    emit(&JobCancelled {
-        job_id,
-        refund_lamports: U64::new(refund),
-        from_status,
-    });
-    Ok(())
+    refund.pay(job, client)
 }

@@ -5,10 +5,10 @@
 
 use super::settle::penalize_slot;
 use crate::error::require;
-use crate::helpers::{as_mut, as_ref, current_slot, emit, load_mut, mem_eq, require_signer};
+use crate::helpers::{as_mut, current_slot, emit, load_mut, mem_eq, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::DaMissed;
-use edgerun_protocol::state::{GlobalConfig, Job, job_status, submission_flags};
+use edgerun_protocol::state::{Job, job_status, submission_flags};
 use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
 
@@ -17,12 +17,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         return Err(ProgramError::NotEnoughAccountKeys);
     };
     require_signer(caller)?;
-    let penalty = {
-        let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
-        let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(crate::helpers::is_key(treasury, &p.treasury), E::WrongTreasury)?;
-        p.non_response_slash_lamports.get()
-    };
+    let penalty = super::settle::settlement_params(config, treasury, program_id)?.non_response_penalty;
     let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut jd);
     require(j.status == job_status::QUORUM_REACHED, E::WrongJobStatus)?;

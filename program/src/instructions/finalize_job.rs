@@ -9,7 +9,7 @@ use edgerun_protocol::economics::split_payout;
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::{JobFinalized, WorkerSlashed};
 use edgerun_protocol::layout::U64;
-use edgerun_protocol::state::{GlobalConfig, Job, OutputAvailability, job_status, submission_flags};
+use edgerun_protocol::state::{Job, OutputAvailability, job_status, submission_flags};
 use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
 
@@ -18,16 +18,11 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         return Err(ProgramError::NotEnoughAccountKeys);
     };
     require_signer(caller)?;
-    let (fee_bps, challenge, penalty) = {
-        let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
-        let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(crate::helpers::is_key(treasury, &p.treasury), E::WrongTreasury)?;
-        (
-            p.protocol_fee_bps.get(),
-            p.challenge_window_slots.get(),
-            p.non_response_slash_lamports.get(),
-        )
-    };
+    let super::settle::SettlementParams {
+        non_response_penalty: penalty,
+        fee_bps,
+        challenge_window_slots: challenge,
+    } = super::settle::settlement_params(config, treasury, program_id)?;
     let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut jd);
     require(j.status == job_status::AWAITING_DA, E::WrongJobStatus)?;

@@ -4,12 +4,12 @@
 
 use super::{args, settle};
 use crate::error::{err, require};
-use crate::helpers::{as_mut, as_ref, current_slot, emit, load_mut, require_signer};
+use crate::helpers::{as_mut, current_slot, emit, load_mut, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::WorkerReassigned;
 use edgerun_protocol::instruction::ReassignMissing;
 use edgerun_protocol::layout::U64;
-use edgerun_protocol::state::{GlobalConfig, Job, Submission, job_status, submission_flags};
+use edgerun_protocol::state::{Job, Submission, job_status, submission_flags};
 use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
 
@@ -19,15 +19,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &ReassignMissing = args(data)?;
     require_signer(authority)?;
-    let window = {
-        let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
-        let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(
-            crate::helpers::is_key(authority, &p.scheduler_authority),
-            E::NotSchedulerAuthority,
-        )?;
-        p.submit_window_slots.get()
-    };
+    let window = settle::scheduler_round(config, authority, program_id, false)?;
     let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut jd);
     require(j.status == job_status::ASSIGNED, E::WrongJobStatus)?;

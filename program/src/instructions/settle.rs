@@ -1,15 +1,15 @@
-//! Stake settlement shared by assign_workers, finalize_job,
-//! penalize_non_submitters, reassign_missing, cancel_no_da and
-//! cancel_expired_job: the arithmetic is `edgerun_protocol::economics`; this
-//! applies it to WorkerStake accounts and moves the lamports.
+//! What several instructions share: stake settlement (the arithmetic is
+//! `edgerun_protocol::economics`; this applies it to WorkerStake accounts
+//! and moves the lamports), the config checks of the settling and the
+//! scheduling instructions, and cancellation with refund.
 
 use crate::error::{econ, require};
-use crate::helpers::{as_mut, emit, load_mut, move_lamports};
+use crate::helpers::{as_mut, as_ref, emit, is_key, load_mut, move_lamports};
 use edgerun_protocol::economics::{EconomicsError, Stake};
 use edgerun_protocol::error::ProgramErrorCode as E;
-use edgerun_protocol::event::WorkerPenalized;
+use edgerun_protocol::event::{JobCancelled, WorkerPenalized};
 use edgerun_protocol::layout::{Pubkey, U64};
-use edgerun_protocol::state::{Job, WorkerStake, submission_flags};
+use edgerun_protocol::state::{GlobalConfig, Job, WorkerStake, job_status, submission_flags};
 use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
 
@@ -84,4 +84,76 @@ pub fn lock_new_worker(acc: &mut AccountView, program_id: &Address, lock: u64) -
     .map_err(econ)?;
     s.locked_stake.set(after.locked);
     Ok(s.worker)
+}
+
+/// The config parameters settlement needs.
+pub struct SettlementParams {
+    pub non_response_penalty: u64,
+    pub fee_bps: u16,
+    pub challenge_window_slots: u64,
+}
+
+/// Reads the settlement parameters, checking that `treasury` is the
+/// config's treasury.
+pub fn settlement_params(
+    config: &mut AccountView,
+    treasury: &AccountView,
+    program_id: &Address,
+) -> Result<SettlementParams, ProgramError> {
+    let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
+    let p = &as_ref::<GlobalConfig>(&cd).params;
+    require(is_key(treasury, &p.treasury), E::WrongTreasury)?;
+    Ok(SettlementParams {
+        non_response_penalty: p.non_response_slash_lamports.get(),
+        fee_bps: p.protocol_fee_bps.get(),
+        challenge_window_slots: p.challenge_window_slots.get(),
+    })
+}
+
+/// Checks that `authority` is the scheduler authority (and, for new
+/// assignments, that the protocol is not paused); returns the round length
+/// `submit_window_slots`.
+pub fn scheduler_round(
+    config: &mut AccountView,
+    authority: &AccountView,
+    program_id: &Address,
+    refuse_when_paused: bool,
+) -> Result<u64, ProgramError> {
+    let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
+    let p = &as_ref::<GlobalConfig>(&cd).params;
+    require(is_key(authority, &p.scheduler_authority), E::NotSchedulerAuthority)?;
+    require(!(refuse_when_paused && p.paused.get()), E::Paused)?;
+    Ok(p.submit_window_slots.get())
+}
+
+/// A cancelled job's refund, taken from its escrow.
+pub struct Refund {
+    job_id: [u8; 32],
+    amount: u64,
+    from_status: u8,
+}
+
+/// Cancels the job: its whole escrow becomes the client's refund.
+pub fn cancel(j: &mut Job) -> Refund {
+    let refund = Refund {
+        job_id: j.job_id,
+        amount: j.escrow_lamports.get(),
+        from_status: j.status,
+    };
+    j.escrow_lamports.set(0);
+    j.status = job_status::CANCELLED;
+    refund
+}
+
+impl Refund {
+    /// Pays the refund from the job account to the client; emits JobCancelled.
+    pub fn pay(self, job: &mut AccountView, client: &mut AccountView) -> ProgramResult {
+        move_lamports(job, client, self.amount)?;
+        emit(&JobCancelled {
+            job_id: self.job_id,
+            refund_lamports: U64::new(self.amount),
+            from_status: self.from_status,
+        });
+        Ok(())
+    }
 }
