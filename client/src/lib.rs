@@ -419,18 +419,50 @@ pub fn penalize_non_submitters(
     treasury: &Address,
     assigned: &[Address],
 ) -> Instruction {
+    settle_with_treasury(
+        program_id,
+        &ix::PenalizeNonSubmitters {},
+        caller,
+        job_id,
+        treasury,
+        assigned,
+    )
+}
+
+pub fn cancel_no_da(
+    program_id: &Address,
+    caller: &Address,
+    job_id: &Hash,
+    treasury: &Address,
+    assigned: &[Address],
+) -> Instruction {
+    settle_with_treasury(
+        program_id,
+        &ix::CancelNoDa {},
+        caller,
+        job_id,
+        treasury,
+        assigned,
+    )
+}
+
+/// The permissionless settling instructions that take
+/// `[caller, config, job, treasury]` + the assigned workers' stakes.
+fn settle_with_treasury<T: InstructionArgs>(
+    program_id: &Address,
+    args: &T,
+    caller: &Address,
+    job_id: &Hash,
+    treasury: &Address,
+    assigned: &[Address],
+) -> Instruction {
     let fixed = [
         *caller,
         config_pda(program_id).0,
         job_pda(program_id, job_id).0,
         *treasury,
     ];
-    build(
-        program_id,
-        &ix::PenalizeNonSubmitters {},
-        &fixed,
-        &stakes(program_id, assigned),
-    )
+    build(program_id, args, &fixed, &stakes(program_id, assigned))
 }
 
 pub fn reassign_missing(
@@ -450,27 +482,6 @@ pub fn reassign_missing(
         &ix::ReassignMissing { snapshot_hash },
         &fixed,
         &stakes(program_id, replacements),
-    )
-}
-
-pub fn cancel_no_da(
-    program_id: &Address,
-    caller: &Address,
-    job_id: &Hash,
-    treasury: &Address,
-    assigned: &[Address],
-) -> Instruction {
-    let fixed = [
-        *caller,
-        config_pda(program_id).0,
-        job_pda(program_id, job_id).0,
-        *treasury,
-    ];
-    build(
-        program_id,
-        &ix::CancelNoDa {},
-        &fixed,
-        &stakes(program_id, assigned),
     )
 }
 

@@ -434,17 +434,22 @@ impl Chain {
         job_id: &Hash,
         committee: &[usize],
     ) -> Result<TransactionMetadata, TxFailure> {
-        let addrs: Vec<Address> = committee
-            .iter()
-            .map(|&i| self.workers[i].address())
-            .collect();
         let ix = client::assign_workers(
             &self.program_id,
             &self.scheduler.pubkey(),
             job_id,
             [7; 32],
-            &addrs,
+            &self.addresses(committee),
         );
+        self.as_scheduler(ix)
+    }
+
+    /// The addresses of workers given by index.
+    pub fn addresses(&self, workers: &[usize]) -> Vec<Address> {
+        workers.iter().map(|&i| self.workers[i].address()).collect()
+    }
+
+    fn as_scheduler(&mut self, ix: Instruction) -> Result<TransactionMetadata, TxFailure> {
         let k = self.scheduler.insecure_clone();
         self.send(&[ix], &[&k])
     }
@@ -507,8 +512,21 @@ impl Chain {
     }
 
     pub fn penalize(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
+        self.settle(job_id, client::penalize_non_submitters)
+    }
+
+    pub fn cancel_no_da(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
+        self.settle(job_id, client::cancel_no_da)
+    }
+
+    /// A permissionless settling instruction over the job's assigned stakes.
+    fn settle(
+        &mut self,
+        job_id: &Hash,
+        build: fn(&Address, &Address, &Hash, &Address, &[Address]) -> Instruction,
+    ) -> Result<TransactionMetadata, TxFailure> {
         let assigned = self.assigned(job_id);
-        let ix = client::penalize_non_submitters(
+        let ix = build(
             &self.program_id,
             &self.cranker.pubkey(),
             job_id,
@@ -523,31 +541,14 @@ impl Chain {
         job_id: &Hash,
         replacements: &[usize],
     ) -> Result<TransactionMetadata, TxFailure> {
-        let addrs: Vec<Address> = replacements
-            .iter()
-            .map(|&i| self.workers[i].address())
-            .collect();
         let ix = client::reassign_missing(
             &self.program_id,
             &self.scheduler.pubkey(),
             job_id,
             [8; 32],
-            &addrs,
+            &self.addresses(replacements),
         );
-        let k = self.scheduler.insecure_clone();
-        self.send(&[ix], &[&k])
-    }
-
-    pub fn cancel_no_da(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
-        let assigned = self.assigned(job_id);
-        let ix = client::cancel_no_da(
-            &self.program_id,
-            &self.cranker.pubkey(),
-            job_id,
-            &self.treasury,
-            &assigned,
-        );
-        self.crank(&[ix])
+        self.as_scheduler(ix)
     }
 
     pub fn cancel_expired(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
