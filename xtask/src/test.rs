@@ -78,7 +78,11 @@ pub fn suites() -> Vec<Suite> {
             &["test", "--workspace", "--no-run"],
             minutes(40),
         ),
-        Suite::cargo("workspace-tests", &["test", "--workspace", "--no-fail-fast"], minutes(20)),
+        Suite::cargo(
+            "workspace-tests",
+            &["test", "--workspace", "--no-fail-fast"],
+            minutes(20),
+        ),
         // Later: Node / browser / edge suites.
     ]
 }
