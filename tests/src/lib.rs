@@ -10,14 +10,15 @@ use edgerun_protocol::error::ProgramErrorCode;
 use edgerun_protocol::hash::{self, Hash};
 use edgerun_protocol::layout::{self, Account, Bool, Pubkey, U16, U32, U64};
 use edgerun_protocol::limits::Limits;
-use edgerun_protocol::state::{ConfigParams, GlobalConfig, Job, WorkerStake};
+use edgerun_protocol::state::{ConfigParams, GlobalConfig, Job, WorkerStake, job_status};
 use litesvm::LiteSVM;
 use litesvm::types::{FailedTransactionMetadata, TransactionMetadata};
+use solana_account::Account as SolAccount;
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 pub use edgerun_protocol::event::AnyEvent;
@@ -149,6 +150,26 @@ impl Chain {
 
     /// As [`Chain::new`], with config parameters adjusted by `tweak`.
     pub fn with_params(workers: usize, tweak: impl FnOnce(&mut ConfigParams)) -> Self {
+        let mut chain = Self::without_config();
+        let mut params = chain.default_params();
+        tweak(&mut params);
+        let ix = client::initialize_config(&chain.program_id, &chain.admin.pubkey(), params);
+        let admin = chain.admin.insecure_clone();
+        chain.init_meta = Some(chain.send(&[ix], &[&admin]).expect("initialize_config"));
+        for _ in 0..workers {
+            chain.add_worker(WORKER_STAKE);
+        }
+        chain
+            .tracked
+            .insert(client::config_pda(&chain.program_id).0);
+        chain.start_total = chain.total_tracked();
+        chain.fees = 0;
+        chain
+    }
+
+    /// A chain with the program and funded parties but no config yet (for
+    /// initialize_config's own tests). The config PDA is not tracked.
+    pub fn without_config() -> Self {
         let mut svm = LiteSVM::new();
         let program_id = Address::new_unique();
         let so = program_so();
@@ -187,35 +208,28 @@ impl Chain {
             init_meta: None,
             nonce: 0,
         };
-        let mut params = default_params(
-            &chain.admin.pubkey(),
-            &chain.scheduler.pubkey(),
-            &chain.randomness.pubkey(),
-            &chain.treasury,
-        );
-        tweak(&mut params);
-        let ix = client::initialize_config(&chain.program_id, &chain.admin.pubkey(), params);
-        let admin = chain.admin.insecure_clone();
-        chain.init_meta = Some(chain.send(&[ix], &[&admin]).expect("initialize_config"));
-        for _ in 0..workers {
-            chain.add_worker(WORKER_STAKE);
-        }
         for a in [
             chain.admin.pubkey(),
             chain.scheduler.pubkey(),
             chain.randomness.pubkey(),
             chain.cranker.pubkey(),
+            chain.client.pubkey(),
+            chain.treasury,
         ] {
             chain.tracked.insert(a);
         }
-        chain.tracked.insert(chain.client.pubkey());
-        chain.tracked.insert(chain.treasury);
-        chain
-            .tracked
-            .insert(client::config_pda(&chain.program_id).0);
         chain.start_total = chain.total_tracked();
-        chain.fees = 0;
         chain
+    }
+
+    /// [`default_params`] for this chain's authorities and treasury.
+    pub fn default_params(&self) -> ConfigParams {
+        default_params(
+            &self.admin.pubkey(),
+            &self.scheduler.pubkey(),
+            &self.randomness.pubkey(),
+            &self.treasury,
+        )
     }
 
     /// An independent copy of this chain and its parties (LiteSVM state is
@@ -282,6 +296,12 @@ impl Chain {
             signers,
             self.svm.latest_blockhash(),
         );
+        self.send_transaction(tx)
+    }
+
+    /// Sends a transaction built by the caller (with a recent blockhash from
+    /// `self.svm`), counting its fee.
+    pub fn send_transaction(&mut self, tx: Transaction) -> Result<TransactionMetadata, TxFailure> {
         match self.svm.send_transaction(tx) {
             Ok(meta) => {
                 self.fees += u128::from(meta.fee);
@@ -321,11 +341,18 @@ impl Chain {
         self.svm.warp_to_slot(to);
     }
 
+    /// Advances the clock to `slot` (not before now).
+    pub fn warp_to(&mut self, slot: u64) {
+        assert!(slot >= self.slot(), "cannot warp back to {slot}");
+        self.svm.warp_to_slot(slot);
+    }
+
     pub fn lamports(&self, a: &Address) -> u64 {
         self.svm.get_account(a).map_or(0, |acc| acc.lamports)
     }
 
-    fn total_tracked(&self) -> u128 {
+    /// Lamports held by the tracked set now.
+    pub fn total_tracked(&self) -> u128 {
         self.tracked
             .iter()
             .map(|a| u128::from(self.lamports(a)))
@@ -376,6 +403,70 @@ impl Chain {
         }
     }
 
+    /// A new keypair funded with 10 SOL from outside and tracked, to sign
+    /// as someone without any role.
+    pub fn stranger(&mut self) -> Keypair {
+        let k = Keypair::new();
+        let lamports = 10_000_000_000;
+        self.svm
+            .airdrop(&k.pubkey(), lamports)
+            .expect("airdrop stranger");
+        self.tracked.insert(k.pubkey());
+        self.start_total += u128::from(lamports);
+        k
+    }
+
+    /// Every tracked account as it is now (`None` if it does not exist).
+    pub fn snapshot(&self) -> BTreeMap<Address, Option<SolAccount>> {
+        self.tracked
+            .iter()
+            .map(|a| (*a, self.svm.get_account(a)))
+            .collect()
+    }
+
+    /// Runs `send`, which must send one transaction that fails, and checks
+    /// that it changed nothing: every tracked account is as before except
+    /// the fee payer, which lost exactly the fee; accounts tracked only
+    /// since (PDAs the transaction would have created) do not exist; and
+    /// lamports are conserved. Returns the failure.
+    pub fn refused(
+        &mut self,
+        send: impl FnOnce(&mut Chain) -> Result<TransactionMetadata, TxFailure>,
+    ) -> TxFailure {
+        let before = self.snapshot();
+        let failure = match send(self) {
+            Ok(meta) => panic!("the transaction succeeded:\n{:#?}", meta.logs),
+            Err(f) => f,
+        };
+        let fee = failure.meta.meta.fee;
+        let mut fee_payers = 0;
+        for (a, now) in self.snapshot() {
+            let was = before.get(&a).cloned().flatten();
+            match (&was, &now) {
+                (Some(w), Some(n)) if w != n => {
+                    let mut paid = w.clone();
+                    paid.lamports -= fee;
+                    assert_eq!(&paid, n, "{a} changed by a failed transaction");
+                    fee_payers += 1;
+                }
+                _ => assert_eq!(was, now, "{a} changed by a failed transaction"),
+            }
+        }
+        assert!(fee_payers <= 1, "{fee_payers} accounts paid the fee");
+        self.assert_conserved();
+        failure
+    }
+
+    /// [`Chain::refused`], asserting the program's error code.
+    pub fn refuses(
+        &mut self,
+        code: ProgramErrorCode,
+        send: impl FnOnce(&mut Chain) -> Result<TransactionMetadata, TxFailure>,
+    ) {
+        let failure = self.refused(send);
+        assert_eq!(failure.code(), code, "logs: {:#?}", failure.meta.meta.logs);
+    }
+
     /// Reads and decodes a program account.
     pub fn account<T: Account>(&self, a: &Address) -> T {
         let acc = self
@@ -413,19 +504,41 @@ impl Chain {
 
     /// Posts a job from the test client; tracks its account.
     pub fn post(&mut self, spec: &JobSpec) -> Result<TransactionMetadata, TxFailure> {
-        let ix = client::post_job(&self.program_id, &self.client.pubkey(), spec);
-        self.tracked
-            .insert(client::job_pda(&self.program_id, &spec.job_id).0);
-        self.tracked
-            .insert(client::output_pda(&self.program_id, &spec.job_id).0);
+        let ix = self.post_ix(spec);
         let c = self.client.insecure_clone();
         self.send(&[ix], &[&c])
     }
 
+    /// post_job from the test client; tracks the job and output PDAs.
+    pub fn post_ix(&mut self, spec: &JobSpec) -> Instruction {
+        self.tracked
+            .insert(client::job_pda(&self.program_id, &spec.job_id).0);
+        self.tracked
+            .insert(client::output_pda(&self.program_id, &spec.job_id).0);
+        client::post_job(&self.program_id, &self.client.pubkey(), spec)
+    }
+
+    /// The test client cancels its job (cancel_job).
+    pub fn cancel(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
+        let ix = self.cancel_ix(job_id);
+        let c = self.client.insecure_clone();
+        self.send(&[ix], &[&c])
+    }
+
+    /// cancel_job by the test client.
+    pub fn cancel_ix(&self, job_id: &Hash) -> Instruction {
+        client::cancel_job(&self.program_id, &self.client.pubkey(), job_id)
+    }
+
     pub fn seed(&mut self, job_id: &Hash, seed: Hash) -> Result<TransactionMetadata, TxFailure> {
-        let ix = client::set_job_seed(&self.program_id, &self.randomness.pubkey(), job_id, seed);
+        let ix = self.seed_ix(job_id, seed);
         let k = self.randomness.insecure_clone();
         self.send(&[ix], &[&k])
+    }
+
+    /// set_job_seed by the randomness authority.
+    pub fn seed_ix(&self, job_id: &Hash, seed: Hash) -> Instruction {
+        client::set_job_seed(&self.program_id, &self.randomness.pubkey(), job_id, seed)
     }
 
     /// Assigns workers (indexes into `self.workers`).
@@ -434,14 +547,19 @@ impl Chain {
         job_id: &Hash,
         committee: &[usize],
     ) -> Result<TransactionMetadata, TxFailure> {
-        let ix = client::assign_workers(
+        let ix = self.assign_ix(job_id, committee);
+        self.as_scheduler(ix)
+    }
+
+    /// assign_workers by the scheduler authority.
+    pub fn assign_ix(&self, job_id: &Hash, committee: &[usize]) -> Instruction {
+        client::assign_workers(
             &self.program_id,
             &self.scheduler.pubkey(),
             job_id,
             [7; 32],
             &self.addresses(committee),
-        );
-        self.as_scheduler(ix)
+        )
     }
 
     /// The addresses of workers given by index.
@@ -449,7 +567,8 @@ impl Chain {
         workers.iter().map(|&i| self.workers[i].address()).collect()
     }
 
-    fn as_scheduler(&mut self, ix: Instruction) -> Result<TransactionMetadata, TxFailure> {
+    /// Sends `ix` signed by the scheduler authority.
+    pub fn as_scheduler(&mut self, ix: Instruction) -> Result<TransactionMetadata, TxFailure> {
         let k = self.scheduler.insecure_clone();
         self.send(&[ix], &[&k])
     }
@@ -461,19 +580,38 @@ impl Chain {
         w: usize,
         output_hash: Hash,
     ) -> Result<TransactionMetadata, TxFailure> {
-        let job = self.job(job_id);
-        let att = Attestation::for_job(&job, output_hash);
-        let ixs = client::submit_result(&self.program_id, &self.workers[w].signing, &att, 0);
+        let ixs = self.submit_ixs(job_id, w, output_hash);
+        self.as_worker(w, &ixs)
+    }
+
+    /// Worker `w`'s Ed25519 instruction and submit_result (at transaction
+    /// indexes 0 and 1); tracks the JobResult PDA.
+    pub fn submit_ixs(&mut self, job_id: &Hash, w: usize, output_hash: Hash) -> [Instruction; 2] {
+        let att = Attestation::for_job(&self.job(job_id), output_hash);
         let worker = self.workers[w].address();
         self.tracked
             .insert(client::job_result_pda(&self.program_id, job_id, &worker).0);
+        client::submit_result(&self.program_id, &self.workers[w].signing, &att, 0)
+    }
+
+    /// Sends `ixs` signed (and paid) by worker `w`.
+    pub fn as_worker(
+        &mut self,
+        w: usize,
+        ixs: &[Instruction],
+    ) -> Result<TransactionMetadata, TxFailure> {
         let k = self.workers[w].key.insecure_clone();
-        self.send(&ixs, &[&k])
+        self.send(ixs, &[&k])
     }
 
     pub fn reach_quorum(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
-        let ix = client::reach_quorum(&self.program_id, &self.cranker.pubkey(), job_id);
+        let ix = self.reach_quorum_ix(job_id);
         self.crank(&[ix])
+    }
+
+    /// reach_quorum by the cranker.
+    pub fn reach_quorum_ix(&self, job_id: &Hash) -> Instruction {
+        client::reach_quorum(&self.program_id, &self.cranker.pubkey(), job_id)
     }
 
     pub fn declare(
@@ -482,16 +620,20 @@ impl Chain {
         w: usize,
         output_hash: Hash,
     ) -> Result<TransactionMetadata, TxFailure> {
-        let ix = client::declare_output(
+        let ix = self.declare_ix(job_id, w, output_hash);
+        self.as_worker(w, &[ix])
+    }
+
+    /// declare_output by worker `w`, with a valid pointer.
+    pub fn declare_ix(&self, job_id: &Hash, w: usize, output_hash: Hash) -> Instruction {
+        client::declare_output(
             &self.program_id,
             &self.workers[w].address(),
             job_id,
             output_hash,
             "http://127.0.0.1:8080/v1/outputs/x",
         )
-        .expect("pointer");
-        let k = self.workers[w].key.insecure_clone();
-        self.send(&[ix], &[&k])
+        .expect("pointer")
     }
 
     /// The assigned workers' addresses, in table order.
@@ -500,40 +642,54 @@ impl Chain {
     }
 
     pub fn finalize(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
-        let assigned = self.assigned(job_id);
-        let ix = client::finalize_job(
+        let ix = self.finalize_ix(job_id);
+        self.crank(&[ix])
+    }
+
+    /// finalize_job by the cranker over the job's assigned stakes.
+    pub fn finalize_ix(&self, job_id: &Hash) -> Instruction {
+        client::finalize_job(
             &self.program_id,
             &self.cranker.pubkey(),
             job_id,
             &self.treasury,
-            &assigned,
-        );
-        self.crank(&[ix])
+            &self.assigned(job_id),
+        )
     }
 
     pub fn penalize(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
-        self.settle(job_id, client::penalize_non_submitters)
+        let ix = self.penalize_ix(job_id);
+        self.crank(&[ix])
+    }
+
+    /// penalize_non_submitters by the cranker over the job's assigned stakes.
+    pub fn penalize_ix(&self, job_id: &Hash) -> Instruction {
+        self.settle_ix(job_id, client::penalize_non_submitters)
     }
 
     pub fn cancel_no_da(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
-        self.settle(job_id, client::cancel_no_da)
+        let ix = self.cancel_no_da_ix(job_id);
+        self.crank(&[ix])
+    }
+
+    /// cancel_no_da by the cranker over the job's assigned stakes.
+    pub fn cancel_no_da_ix(&self, job_id: &Hash) -> Instruction {
+        self.settle_ix(job_id, client::cancel_no_da)
     }
 
     /// A permissionless settling instruction over the job's assigned stakes.
-    fn settle(
-        &mut self,
+    fn settle_ix(
+        &self,
         job_id: &Hash,
         build: fn(&Address, &Address, &Hash, &Address, &[Address]) -> Instruction,
-    ) -> Result<TransactionMetadata, TxFailure> {
-        let assigned = self.assigned(job_id);
-        let ix = build(
+    ) -> Instruction {
+        build(
             &self.program_id,
             &self.cranker.pubkey(),
             job_id,
             &self.treasury,
-            &assigned,
-        );
-        self.crank(&[ix])
+            &self.assigned(job_id),
+        )
     }
 
     pub fn reassign(
@@ -541,28 +697,61 @@ impl Chain {
         job_id: &Hash,
         replacements: &[usize],
     ) -> Result<TransactionMetadata, TxFailure> {
-        let ix = client::reassign_missing(
+        let ix = self.reassign_ix(job_id, replacements);
+        self.as_scheduler(ix)
+    }
+
+    /// reassign_missing by the scheduler authority.
+    pub fn reassign_ix(&self, job_id: &Hash, replacements: &[usize]) -> Instruction {
+        client::reassign_missing(
             &self.program_id,
             &self.scheduler.pubkey(),
             job_id,
             [8; 32],
             &self.addresses(replacements),
-        );
-        self.as_scheduler(ix)
+        )
     }
 
     pub fn cancel_expired(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
-        let assigned = self.assigned(job_id);
-        let client_addr = self.client.pubkey();
-        let ix = client::cancel_expired_job(
+        let ix = self.cancel_expired_ix(job_id);
+        self.crank(&[ix])
+    }
+
+    /// cancel_expired_job by the cranker, refunding the test client.
+    pub fn cancel_expired_ix(&self, job_id: &Hash) -> Instruction {
+        client::cancel_expired_job(
             &self.program_id,
             &self.cranker.pubkey(),
             job_id,
-            &client_addr,
+            &self.client.pubkey(),
             &self.treasury,
-            &assigned,
-        );
-        self.crank(&[ix])
+            &self.assigned(job_id),
+        )
+    }
+
+    /// A fresh Bronze job ([`BRONZE_ESCROW`], committee 3, quorum 2) taken
+    /// to `stage`: workers 0, 1, 2 are the committee, all three submit
+    /// [`agreed_output`], and worker 0 declares it.
+    pub fn job_at(&mut self, stage: Stage) -> Hash {
+        let spec = self.spec(BRONZE_ESCROW);
+        let id = spec.job_id;
+        let out = agreed_output();
+        self.post(&spec).expect("post_job");
+        for step in 1..=stage as u8 {
+            let done = match step {
+                1 => self.seed(&id, [1; 32]),
+                2 => self.assign(&id, &[0, 1, 2]),
+                3 => (0..3)
+                    .try_for_each(|w| self.submit(&id, w, out).map(drop))
+                    .and_then(|()| self.reach_quorum(&id)),
+                4 => self.declare(&id, 0, out),
+                _ => self.finalize(&id),
+            };
+            if let Err(e) = done {
+                panic!("step {step} towards {stage:?}: {:?}", e.meta.err);
+            }
+        }
+        id
     }
 
     /// Index of the worker with address `a`.
@@ -572,6 +761,28 @@ impl Chain {
             .position(|w| w.address() == *a)
             .expect("known worker")
     }
+}
+
+/// How far [`Chain::job_at`] takes a job: the job's status when it is
+/// done (`stage as u8` is the status code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Stage {
+    Posted = job_status::POSTED,
+    Seeded = job_status::SEEDED,
+    Assigned = job_status::ASSIGNED,
+    QuorumReached = job_status::QUORUM_REACHED,
+    AwaitingDa = job_status::AWAITING_DA,
+    Finalized = job_status::FINALIZED,
+}
+
+/// The escrow of [`Chain::job_at`]'s jobs: Bronze, a committee of 3 with
+/// quorum 2.
+pub const BRONZE_ESCROW: u64 = 50_000_000;
+
+/// The output every committee member of [`Chain::job_at`] submits.
+pub fn agreed_output() -> Hash {
+    hash::output_hash(b"agreed output")
 }
 
 /// Compute units the program itself consumed in a transaction, from the
