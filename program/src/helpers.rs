@@ -64,8 +64,12 @@ pub fn mem_eq(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// Checks that `acc` is the PDA of `seeds` + `bump` (one SHA-256, no curve
-/// search: the bump comes from the instruction or the account).
+/// Checks that `acc` is the PDA of `seeds` + `bump` and that `bump` is the
+/// canonical one: one SHA-256 for the address (the bump comes from the
+/// instruction, no search), then, for each higher bump, one SHA-256 and a
+/// curve check showing that its address is on the curve (no PDA). A lower
+/// off-curve bump would be a second PDA of the same seeds: a second config
+/// (anyone as admin, scheduler and treasury), job, stake, result or output.
 #[inline(always)]
 pub fn require_pda<const N: usize>(
     acc: &AccountView,
@@ -75,7 +79,14 @@ pub fn require_pda<const N: usize>(
     code: E,
 ) -> ProgramResult {
     let expected = Address::derive_address(seeds, Some(bump), program_id);
-    require(mem_eq(acc.address().as_ref(), expected.as_ref()), code)
+    require(mem_eq(acc.address().as_ref(), expected.as_ref()), code)?;
+    for higher in bump as u16 + 1..=u8::MAX as u16 {
+        require(
+            Address::derive_address(seeds, Some(higher as u8), program_id).is_on_curve(),
+            code,
+        )?;
+    }
+    Ok(())
 }
 
 /// Borrows a program account's data as layout `T`, checking the owner and

@@ -5,7 +5,8 @@
 use super::args;
 use crate::error::{err, require};
 use crate::helpers::{
-    ED25519_PROGRAM_ID, SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, emit, load_mut, mem_eq, require_signer,
+    ED25519_PROGRAM_ID, SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, emit, load_mut, mem_eq, require_pda,
+    require_signer,
 };
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::ResultSubmitted;
@@ -65,9 +66,15 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
         j.job_id
     };
 
-    // No explicit PDA hash here (it would cost ~300 CU of the budget): the
-    // runtime refuses the invoke_signed below unless `result` is exactly the
-    // PDA of these seeds, so a substituted account fails the transaction.
+    // The runtime alone would not do: an account that signs the transaction
+    // itself, or the PDA of a lower bump, satisfies the System Program too.
+    require_pda(
+        result,
+        &[seeds::JOB_RESULT, &job_id, worker_key.as_bytes()],
+        a.result_bump,
+        program_id,
+        E::WrongResultAccount,
+    )?;
     let bump = [a.result_bump];
     create_pda::<JobResult>(
         worker,
