@@ -64,12 +64,10 @@ pub fn mem_eq(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// Checks that `acc` is the PDA of `seeds` + `bump` and that `bump` is the
-/// canonical one: one SHA-256 for the address (the bump comes from the
-/// instruction, no search), then, for each higher bump, one SHA-256 and a
-/// curve check showing that its address is on the curve (no PDA). A lower
-/// off-curve bump would be a second PDA of the same seeds: a second config
-/// (anyone as admin, scheduler and treasury), job, stake, result or output.
+/// Checks that `acc` is the PDA of `seeds` + `bump` (one SHA-256: the bump
+/// comes from the instruction, no search). It does not show that `bump` is
+/// the canonical one; use [`require_canonical_pda`] where a second PDA of the
+/// same seeds would matter.
 #[inline(always)]
 pub fn require_pda<const N: usize>(
     acc: &AccountView,
@@ -79,7 +77,22 @@ pub fn require_pda<const N: usize>(
     code: E,
 ) -> ProgramResult {
     let expected = Address::derive_address(seeds, Some(bump), program_id);
-    require(mem_eq(acc.address().as_ref(), expected.as_ref()), code)?;
+    require(mem_eq(acc.address().as_ref(), expected.as_ref()), code)
+}
+
+/// [`require_pda`], and `bump` is the canonical bump: every higher bump's
+/// address is on the curve (one SHA-256 and one curve check each; one on
+/// average). A lower off-curve bump would be a second PDA of the same seeds:
+/// a second config (anyone as admin, scheduler and treasury), a second job
+/// for one job_id, a second stake for one worker.
+pub fn require_canonical_pda<const N: usize>(
+    acc: &AccountView,
+    seeds: &[&[u8]; N],
+    bump: u8,
+    program_id: &Address,
+    code: E,
+) -> ProgramResult {
+    require_pda(acc, seeds, bump, program_id, code)?;
     for higher in bump as u16 + 1..=u8::MAX as u16 {
         require(
             Address::derive_address(seeds, Some(higher as u8), program_id).is_on_curve(),

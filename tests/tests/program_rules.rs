@@ -1447,12 +1447,22 @@ fn pdas_at_a_non_canonical_bump_are_refused() {
     let ix = c.declare_ix(&id, 0, agreed_output());
     let ix = at_non_canonical_bump(&mut c, ix, 2, &[seeds::OUTPUT, &id]);
     c.refuses(E::WrongOutputAccount, |c| c.as_worker(0, &[ix]));
+}
 
+/// A JobResult is write-only evidence and the Job's table allows one result
+/// per worker, so submit_result does not pay for the canonical-bump proof
+/// (docs/protocol.md): a result at a lower bump is recorded, once.
+#[test]
+fn a_job_result_at_a_lower_bump_still_counts_once() {
+    let (mut c, _) = chain_at(3, Stage::QuorumReached);
     let late = c.job_at(Stage::Assigned);
     let [ed, submit] = c.submit_ixs(&late, 0, agreed_output());
     let w0 = c.workers[0].address();
     let submit = at_non_canonical_bump(&mut c, submit, 2, &[seeds::JOB_RESULT, &late, w0.as_ref()]);
-    c.refuses(E::WrongResultAccount, |c| c.as_worker(0, &[ed, submit]));
+    c.as_worker(0, &[ed, submit]).unwrap();
+    assert_eq!(c.job(&late).votes_for(&agreed_output()), 1);
+    c.refuses(E::AlreadySubmitted, |c| c.submit(&late, 0, agreed_output()));
+    c.assert_conserved();
 }
 
 // ------------------------------------------------------- pre-funded PDAs

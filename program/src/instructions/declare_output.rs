@@ -4,7 +4,7 @@
 use super::args;
 use crate::error::{err, require};
 use crate::helpers::{
-    SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, emit, load_mut, mem_eq, require_pda, require_signer,
+    SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, emit, load_mut, mem_eq, require_canonical_pda, require_signer,
 };
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::OutputDeclared;
@@ -41,7 +41,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         j.status = job_status::AWAITING_DA;
         j.job_id
     };
-    require_pda(
+    require_canonical_pda(
         output,
         &[seeds::OUTPUT, &job_id],
         a.output_bump,

@@ -2,7 +2,7 @@
 
 use super::args;
 use crate::error::{err, require};
-use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, create_pda, require_pda, require_signer};
+use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, create_pda, require_canonical_pda, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::instruction::InitializeConfig;
 use edgerun_protocol::state::{GlobalConfig, seeds};
@@ -22,7 +22,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     )?;
     require(crate::helpers::is_key(admin, &a.params.admin), E::NotAdmin)?;
     a.params.validate().map_err(|_| err(E::InvalidConfig))?;
-    require_pda(
+    require_canonical_pda(
         config,
         &[seeds::CONFIG],
         a.config_bump,

@@ -4,7 +4,7 @@
 use super::args;
 use crate::error::{err, require};
 use crate::helpers::{
-    SYSTEM_PROGRAM_ID, as_mut, as_ref, create_pda, current_slot, emit, load_mut, require_pda, require_signer,
+    SYSTEM_PROGRAM_ID, as_mut, as_ref, create_pda, current_slot, emit, load_mut, require_canonical_pda, require_signer,
 };
 use edgerun_protocol::economics::required_lock;
 use edgerun_protocol::error::ProgramErrorCode as E;
@@ -53,7 +53,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let ttl = a.ttl_slots.get();
     require(ttl >= 1 && ttl <= ttl_max, E::BadTtl)?;
-    require_pda(
+    require_canonical_pda(
         job,
         &[seeds::JOB, &a.job_id],
         a.job_bump,

@@ -3,7 +3,7 @@
 
 use super::args;
 use crate::error::require;
-use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, require_pda, require_signer};
+use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, require_canonical_pda, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::instruction::RegisterWorker;
 use edgerun_protocol::layout::Pubkey;
@@ -23,7 +23,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         E::WrongSystemProgram,
     )?;
     let key = *worker.address().as_array();
-    require_pda(
+    require_canonical_pda(
         stake,
         &[seeds::WORKER_STAKE, &key],
         a.stake_bump,

@@ -67,7 +67,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
     };
 
     // The runtime alone would not do: an account that signs the transaction
-    // itself, or the PDA of a lower bump, satisfies the System Program too.
+    // itself satisfies the System Program too. The bump need not be shown
+    // canonical (which costs a curve check per higher bump on this hot
+    // path): a JobResult is write-only evidence that no instruction reads,
+    // and the Job's submission table already allows one result per worker.
     require_pda(
         result,
         &[seeds::JOB_RESULT, &job_id, worker_key.as_bytes()],
