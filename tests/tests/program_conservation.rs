@@ -132,11 +132,7 @@ impl World {
     }
 
     fn assigned(&self, job: usize) -> Vec<Address> {
-        if self.exists(job) {
-            self.chain.assigned(&self.job_ids[job])
-        } else {
-            Vec::new()
-        }
+        self.chain.assigned(&self.job_ids[job])
     }
 
     /// Workers `first, first+1, …` (mod WORKERS) not already assigned.
@@ -267,28 +263,8 @@ impl World {
                 self.chain
                     .declare(&self.job_ids[job], worker, output_hash(b"good"))
             }
-            Step::Finalize { job } => {
-                let assigned = self.assigned(job);
-                let ix = client::finalize_job(
-                    &pid,
-                    &self.chain.cranker.pubkey(),
-                    &self.job_ids[job],
-                    &self.chain.treasury,
-                    &assigned,
-                );
-                self.chain.crank(&[ix])
-            }
-            Step::Penalize { job } => {
-                let assigned = self.assigned(job);
-                let ix = client::penalize_non_submitters(
-                    &pid,
-                    &self.chain.cranker.pubkey(),
-                    &self.job_ids[job],
-                    &self.chain.treasury,
-                    &assigned,
-                );
-                self.chain.crank(&[ix])
-            }
+            Step::Finalize { job } => self.chain.finalize(&self.job_ids[job]),
+            Step::Penalize { job } => self.chain.penalize(&self.job_ids[job]),
             Step::Reassign { job, first } => {
                 let missing = if self.exists(job) {
                     let j = self.chain.job(&self.job_ids[job]);
@@ -302,29 +278,8 @@ impl World {
                 let repl = self.pick(job, first, missing.max(1));
                 self.chain.reassign(&self.job_ids[job], &repl)
             }
-            Step::CancelNoDa { job } => {
-                let assigned = self.assigned(job);
-                let ix = client::cancel_no_da(
-                    &pid,
-                    &self.chain.cranker.pubkey(),
-                    &self.job_ids[job],
-                    &self.chain.treasury,
-                    &assigned,
-                );
-                self.chain.crank(&[ix])
-            }
-            Step::CancelExpired { job } => {
-                let assigned = self.assigned(job);
-                let ix = client::cancel_expired_job(
-                    &pid,
-                    &self.chain.cranker.pubkey(),
-                    &self.job_ids[job],
-                    &self.chain.client.pubkey(),
-                    &self.chain.treasury,
-                    &assigned,
-                );
-                self.chain.crank(&[ix])
-            }
+            Step::CancelNoDa { job } => self.chain.cancel_no_da(&self.job_ids[job]),
+            Step::CancelExpired { job } => self.chain.cancel_expired(&self.job_ids[job]),
             Step::Warp { slots } => {
                 self.chain.warp(slots);
                 return None;
