@@ -10,8 +10,10 @@
 pub use edgerun_protocol as protocol;
 use edgerun_protocol::event::AnyEvent;
 use edgerun_protocol::hash::{Hash, result_digest};
-use edgerun_protocol::instruction::{self as ix, InstructionArgs, Ix, submit_result_offsets};
-use edgerun_protocol::layout::{self, Account, U64};
+use edgerun_protocol::instruction::{
+    self as ix, InstructionArgs, Ix, ed25519, submit_result_offsets,
+};
+use edgerun_protocol::layout::{self, Account, Layout, U64};
 use edgerun_protocol::limits::Limits;
 use edgerun_protocol::state::{ConfigParams, Job, POINTER_LEN, seeds};
 pub use solana_address::Address;
@@ -301,28 +303,20 @@ impl Attestation {
 /// index `submit_index`: pubkey and message inline, the signature read from
 /// the submit_result's own data (so it is carried once).
 pub fn ed25519_instruction(worker: &Address, digest: &Hash, submit_index: u16) -> Instruction {
-    const HEADER: u16 = 2 + 14;
-    let pubkey_offset = HEADER;
-    let message_offset = HEADER + 32;
-    let mut data = Vec::with_capacity(HEADER as usize + 64);
-    data.extend_from_slice(&[1, 0]);
-    for v in [
-        submit_result_offsets::ATTESTATION_SIG as u16,
-        submit_index,
-        pubkey_offset,
-        u16::MAX,
-        message_offset,
-        32,
-        u16::MAX,
-    ] {
-        data.extend_from_slice(&v.to_le_bytes());
-    }
-    data.extend_from_slice(worker.as_ref());
-    data.extend_from_slice(digest);
+    use ed25519::{HEADER_LEN, SignatureOffsets, THIS_INSTRUCTION, instruction_data};
+    let pubkey_offset = (HEADER_LEN + SignatureOffsets::LEN) as u16;
+    let record = SignatureOffsets::new(
+        (submit_result_offsets::ATTESTATION_SIG as u16, submit_index),
+        (pubkey_offset, THIS_INSTRUCTION),
+        (pubkey_offset + 32, 32, THIS_INSTRUCTION),
+    );
+    let mut payload = [0u8; 64];
+    payload[..32].copy_from_slice(worker.as_ref());
+    payload[32..].copy_from_slice(digest);
     Instruction {
         program_id: ED25519_PROGRAM_ID,
         accounts: vec![],
-        data,
+        data: instruction_data(&[record], &payload),
     }
 }
 

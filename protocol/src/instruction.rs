@@ -271,6 +271,75 @@ pub mod submit_result_offsets {
     pub const ATTESTATION_SIG: usize = 8 + 32;
 }
 
+/// The instruction data of Solana's Ed25519 signature-verification
+/// precompile, which carries submit_result's attestation: a signature count,
+/// a padding byte, one [`ed25519::SignatureOffsets`] record per signature,
+/// then the bytes the records point at.
+pub mod ed25519 {
+    use crate::layout::{Layout, U16};
+
+    /// In an offsets record, the instruction index meaning "this (Ed25519)
+    /// instruction".
+    pub const THIS_INSTRUCTION: u16 = u16::MAX;
+    /// Bytes before the first offsets record: count, padding.
+    pub const HEADER_LEN: usize = 2;
+
+    crate::layout! {
+        /// Where one signature's parts are: each an offset into the
+        /// instruction at the given index of the transaction.
+        pub struct SignatureOffsets {
+            pub signature_offset: U16,
+            pub signature_instruction_index: U16,
+            pub public_key_offset: U16,
+            pub public_key_instruction_index: U16,
+            pub message_data_offset: U16,
+            pub message_data_size: U16,
+            pub message_instruction_index: U16,
+        }
+    }
+
+    impl SignatureOffsets {
+        /// The record, fields in wire order.
+        pub const fn new(
+            signature: (u16, u16),
+            public_key: (u16, u16),
+            message: (u16, u16, u16),
+        ) -> Self {
+            SignatureOffsets {
+                signature_offset: U16::new(signature.0),
+                signature_instruction_index: U16::new(signature.1),
+                public_key_offset: U16::new(public_key.0),
+                public_key_instruction_index: U16::new(public_key.1),
+                message_data_offset: U16::new(message.0),
+                message_data_size: U16::new(message.1),
+                message_instruction_index: U16::new(message.2),
+            }
+        }
+    }
+
+    /// The signature count and the first offsets record of Ed25519
+    /// instruction data, if it is long enough to hold one.
+    pub fn first_record(data: &[u8]) -> Option<(u8, &SignatureOffsets)> {
+        let record = data.get(HEADER_LEN..HEADER_LEN + SignatureOffsets::LEN)?;
+        Some((data[0], SignatureOffsets::view(record).ok()?))
+    }
+
+    /// Ed25519 instruction data for `records`, followed by `payload` (which
+    /// starts at offset `HEADER_LEN + records.len() * SignatureOffsets::LEN`).
+    #[cfg(feature = "alloc")]
+    pub fn instruction_data(records: &[SignatureOffsets], payload: &[u8]) -> alloc::vec::Vec<u8> {
+        let mut data = alloc::vec::Vec::with_capacity(
+            HEADER_LEN + records.len() * SignatureOffsets::LEN + payload.len(),
+        );
+        data.extend_from_slice(&[records.len() as u8, 0]);
+        for r in records {
+            data.extend_from_slice(r.as_bytes());
+        }
+        data.extend_from_slice(payload);
+        data
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -343,6 +412,22 @@ mod tests {
         // The right length but another instruction's discriminator.
         let data = FinalizeJob {}.to_data();
         assert!(decode_args::<CancelJob>(&data).is_err());
+    }
+
+    #[test]
+    fn ed25519_records_are_seven_little_endian_u16s() {
+        use ed25519::*;
+        let r = SignatureOffsets::new((1, 2), (3, 4), (5, 6, 7));
+        let data = instruction_data(&[r], b"xy");
+        assert_eq!(data[..2], [1, 0]);
+        let words: std::vec::Vec<u16> = data[2..16]
+            .chunks(2)
+            .map(|w| u16::from_le_bytes([w[0], w[1]]))
+            .collect();
+        assert_eq!(words, [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(&data[16..], b"xy");
+        assert_eq!(first_record(&data), Some((1, &r)));
+        assert_eq!(first_record(&data[..15]), None);
     }
 
     #[test]

@@ -42,8 +42,8 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use edgerun_client::{self as client, Address, Attestation, ClientError};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::hash::{self, Hash, output_hash};
-use edgerun_protocol::instruction::{Ix, submit_result_offsets};
-use edgerun_protocol::layout::{self, Account, Bool, Pubkey, U16, U32, U64};
+use edgerun_protocol::instruction::{Ix, ed25519, submit_result_offsets};
+use edgerun_protocol::layout::{self, Account, Bool, Layout, Pubkey, U16, U32, U64};
 use edgerun_protocol::limits::Limits;
 use edgerun_protocol::state::{
     ConfigParams, Job, JobResult, OutputAvailability, POINTER_LEN, PointerError, WorkerStake,
@@ -163,22 +163,20 @@ fn compute_unit_limit(units: u32) -> Instruction {
 // ------------------------------------------------------- Ed25519 by hand
 
 /// In an Ed25519 offsets record, "this (Ed25519) instruction".
-const THIS: u16 = u16::MAX;
+const THIS: u16 = ed25519::THIS_INSTRUCTION;
 
-/// An Ed25519 precompile instruction: count, padding, one offsets record per
-/// signature (signature offset, signature instruction, public key offset,
-/// public key instruction, message offset, message size, message
-/// instruction; little-endian u16s), then `payload`.
+/// An Ed25519 precompile instruction with one offsets record per signature
+/// (signature, public key and message as (offset, instruction) pairs, the
+/// message with its size), then `payload`.
 fn ed25519(records: &[[u16; 7]], payload: &[u8]) -> Instruction {
-    let mut data = vec![records.len() as u8, 0];
-    for v in records.iter().flatten() {
-        data.extend_from_slice(&v.to_le_bytes());
-    }
-    data.extend_from_slice(payload);
+    let records: Vec<ed25519::SignatureOffsets> = records
+        .iter()
+        .map(|r| ed25519::SignatureOffsets::new((r[0], r[1]), (r[2], r[3]), (r[4], r[5], r[6])))
+        .collect();
     Instruction {
         program_id: client::ED25519_PROGRAM_ID,
         accounts: vec![],
-        data,
+        data: ed25519::instruction_data(&records, payload),
     }
 }
 
@@ -186,7 +184,7 @@ fn ed25519(records: &[[u16; 7]], payload: &[u8]) -> Instruction {
 /// public key, its signature of `message` and `message`, all inline (so it
 /// is valid on its own wherever it sits).
 fn ed25519_inline(signed: &[(&SigningKey, &[u8])]) -> Instruction {
-    let start = 2 + 14 * signed.len();
+    let start = ed25519::HEADER_LEN + ed25519::SignatureOffsets::LEN * signed.len();
     let mut payload = Vec::new();
     let mut records = Vec::new();
     for (key, message) in signed {

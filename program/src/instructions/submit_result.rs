@@ -5,27 +5,19 @@
 use super::args;
 use crate::error::{err, require};
 use crate::helpers::{
-    ED25519_PROGRAM_ID, SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, emit, load_mut, mem_eq, require_pda,
-    require_signer,
+    ED25519_PROGRAM_ID, as_mut, create_pda, current_slot, emit, is_address, load_mut, mem_eq, require_pda,
+    require_signer, require_system_program,
 };
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::ResultSubmitted;
 use edgerun_protocol::hash::result_digest;
-use edgerun_protocol::instruction::SubmitResult;
-use edgerun_protocol::layout::{Pubkey, U64};
+use edgerun_protocol::instruction::{SubmitResult, ed25519};
+use edgerun_protocol::layout::{Pubkey, U16, U64};
 use edgerun_protocol::state::{Job, JobResult, job_status, seeds, submission_flags};
 use pinocchio::cpi::Seed;
 use pinocchio::error::ProgramError;
 use pinocchio::sysvars::instructions::{INSTRUCTIONS_ID, Instructions};
 use pinocchio::{AccountView, Address, ProgramResult};
-
-/// `u16::MAX` as an Ed25519 offsets instruction index means "this
-/// (Ed25519) instruction".
-const ED25519_SELF: u16 = u16::MAX;
-/// Ed25519 instruction data: count u8, padding u8, then one 14-byte offsets
-/// record per signature.
-const ED25519_HEADER: usize = 2;
-const ED25519_OFFSETS_LEN: usize = 14;
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[u8], data: &[u8]) -> ProgramResult {
     let [worker, job, result, ix_sysvar, system, ..] = accounts else {
@@ -33,27 +25,15 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
     };
     let a: &SubmitResult = args(arg_bytes)?;
     require_signer(worker)?;
-    require(
-        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
-        E::WrongSystemProgram,
-    )?;
-    require(
-        crate::helpers::is_address(ix_sysvar, &INSTRUCTIONS_ID),
-        E::WrongInstructionsSysvar,
-    )?;
+    require_system_program(system)?;
+    require(is_address(ix_sysvar, &INSTRUCTIONS_ID), E::WrongInstructionsSysvar)?;
     let worker_key = Pubkey(*worker.address().as_array());
     let slot = current_slot()?;
 
     let job_id = {
         let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
         let j = as_mut::<Job>(&mut d);
-        require(
-            matches!(
-                j.status,
-                job_status::ASSIGNED | job_status::QUORUM_REACHED | job_status::AWAITING_DA
-            ),
-            E::WrongJobStatus,
-        )?;
+        require(job_status::takes_submissions(j.status), E::WrongJobStatus)?;
         let i = j.slot_of(&worker_key).ok_or(err(E::NotAssigned))?;
         let s = &j.submissions[i];
         require(!s.has(submission_flags::SUBMITTED), E::AlreadySubmitted)?;
@@ -127,25 +107,22 @@ fn verify_attestation(
     require(ed.get_program_id() == &ED25519_PROGRAM_ID, E::Ed25519Missing)?;
     let ed_data = ed.get_instruction_data();
     require(ed_data.first() == Some(&1), E::Ed25519SignatureCount)?;
-    let off = ed_data
-        .get(ED25519_HEADER..ED25519_HEADER + ED25519_OFFSETS_LEN)
-        .ok_or(err(E::Ed25519BadOffsets))?;
-    let u16_at = |i: usize| u16::from_le_bytes([off[i], off[i + 1]]);
-    let resolve = |ix_index: u16, offset: u16, len: usize| -> Result<&[u8], ProgramError> {
-        let src = if ix_index == ED25519_SELF {
+    let (_, off) = ed25519::first_record(ed_data).ok_or(err(E::Ed25519BadOffsets))?;
+    let resolve = |ix_index: U16, offset: U16, len: usize| -> Result<&[u8], ProgramError> {
+        let src = if ix_index.get() == ed25519::THIS_INSTRUCTION {
             ed_data
-        } else if ix_index == current {
+        } else if ix_index.get() == current {
             own_data
         } else {
             return Err(err(E::Ed25519BadOffsets));
         };
-        src.get(offset as usize..offset as usize + len)
-            .ok_or(err(E::Ed25519BadOffsets))
+        let start = offset.get() as usize;
+        src.get(start..start + len).ok_or(err(E::Ed25519BadOffsets))
     };
-    let signature = resolve(u16_at(2), u16_at(0), 64)?;
-    let pubkey = resolve(u16_at(6), u16_at(4), 32)?;
-    require(u16_at(10) == 32, E::Ed25519WrongMessage)?;
-    let message = resolve(u16_at(12), u16_at(8), 32)?;
+    let signature = resolve(off.signature_instruction_index, off.signature_offset, 64)?;
+    let pubkey = resolve(off.public_key_instruction_index, off.public_key_offset, 32)?;
+    require(off.message_data_size.get() == 32, E::Ed25519WrongMessage)?;
+    let message = resolve(off.message_instruction_index, off.message_data_offset, 32)?;
     require(mem_eq(pubkey, worker), E::Ed25519WrongPubkey)?;
     require(mem_eq(message, digest), E::Ed25519WrongMessage)?;
     require(mem_eq(signature, attestation), E::Ed25519WrongSignature)?;
