@@ -5,7 +5,8 @@ use crate::error::{err, require};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::Event;
 use edgerun_protocol::layout::{self, Account};
-use pinocchio::account::RefMut;
+use edgerun_protocol::state::{ConfigParams, GlobalConfig};
+use pinocchio::account::{Ref, RefMut};
 use pinocchio::cpi::{Seed, Signer};
 use pinocchio::error::ProgramError;
 use pinocchio::sysvars::{Sysvar, clock::Clock, rent::Rent};
@@ -20,7 +21,7 @@ pub const ED25519_PROGRAM_ID: Address = Address::new_from_array([
     202, 112, 68, 128, 0, 0, 0,
 ]);
 
-/// Whether `acc` is the account of `key` (four u64 comparisons).
+/// Whether `acc` is the account of `key`.
 #[inline(always)]
 pub fn is_key(acc: &AccountView, key: &edgerun_protocol::layout::Pubkey) -> bool {
     edgerun_protocol::layout::Pubkey(*acc.address().as_array()) == *key
@@ -30,6 +31,13 @@ pub fn is_key(acc: &AccountView, key: &edgerun_protocol::layout::Pubkey) -> bool
 #[inline(always)]
 pub fn is_address(acc: &AccountView, address: &Address) -> bool {
     pinocchio::address::address_eq(acc.address(), address)
+}
+
+/// Fails unless `acc` is the System Program (for instructions that create
+/// or fund accounts through it).
+#[inline(always)]
+pub fn require_system_program(acc: &AccountView) -> ProgramResult {
+    require(is_address(acc, &SYSTEM_PROGRAM_ID), E::WrongSystemProgram)
 }
 
 /// Fails unless `acc` signed the transaction.
@@ -116,13 +124,36 @@ pub fn load_mut<'a, T: Account>(
     Ok(data)
 }
 
+/// [`load_mut`] for an account the instruction only reads.
+pub fn load<'a, T: Account>(
+    acc: &'a AccountView,
+    program_id: &Address,
+    code: E,
+) -> Result<Ref<'a, [u8]>, ProgramError> {
+    require(acc.owned_by(program_id), code)?;
+    let data = acc.try_borrow()?;
+    layout::view::<T>(&data).map_err(|_| err(code))?;
+    Ok(data)
+}
+
+/// Reads the config: `f` gets its parameters in place (no copy of the
+/// whole struct) and returns what the instruction needs from them.
+pub fn with_params<R>(
+    config: &AccountView,
+    program_id: &Address,
+    f: impl FnOnce(&ConfigParams) -> Result<R, ProgramError>,
+) -> Result<R, ProgramError> {
+    let data = load::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
+    f(&as_ref::<GlobalConfig>(&data).params)
+}
+
 /// The layout inside data returned by [`load_mut`].
 #[inline(always)]
 pub fn as_mut<T: Account>(data: &mut [u8]) -> &mut T {
     bytemuck::from_bytes_mut(&mut data[8..])
 }
 
-/// The layout inside data returned by [`load_mut`], read-only.
+/// The layout inside data returned by [`load`] or [`load_mut`], read-only.
 #[inline(always)]
 pub fn as_ref<T: Account>(data: &[u8]) -> &T {
     bytemuck::from_bytes(&data[8..])

@@ -104,6 +104,12 @@ pub mod job_status {
     pub const CANCELLED: u8 = 6;
     pub const SLASHED: u8 = 7;
 
+    /// Whether a job in `status` is in a round that takes submissions (and
+    /// so has seats whose silence can be penalized).
+    pub const fn takes_submissions(status: u8) -> bool {
+        matches!(status, ASSIGNED | QUORUM_REACHED | AWAITING_DA)
+    }
+
     /// The status's name as the protocol spells it.
     pub const fn name(status: u8) -> &'static str {
         match status {

@@ -5,7 +5,7 @@
 
 use super::settle::{penalize_slot, release_slot};
 use crate::error::require;
-use crate::helpers::{as_mut, current_slot, load_mut, require_signer};
+use crate::helpers::{as_mut, current_slot, is_key, load_mut, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::state::{Job, job_status, submission_flags};
 use pinocchio::error::ProgramError;
@@ -28,7 +28,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
             E::WrongJobStatus,
         )?;
         require(current_slot()? > j.expiry_slot.get(), E::ExpiryNotPassed)?;
-        require(crate::helpers::is_key(client, &j.client), E::WrongClient)?;
+        require(is_key(client, &j.client), E::WrongClient)?;
         require(stakes.len() == j.assigned().len(), E::WrongCommitteeSize)?;
         for (i, stake) in stakes.iter_mut().enumerate() {
             let s = j.submissions[i];

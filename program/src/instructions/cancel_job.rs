@@ -2,7 +2,7 @@
 //! escrow, while it is Posted or Seeded (no worker has locked stake yet).
 
 use crate::error::require;
-use crate::helpers::{as_mut, load_mut, require_signer};
+use crate::helpers::{as_mut, is_key, load_mut, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::state::{Job, job_status};
 use pinocchio::error::ProgramError;
@@ -16,7 +16,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
     let refund = {
         let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
         let j = as_mut::<Job>(&mut d);
-        require(crate::helpers::is_key(client, &j.client), E::NotJobClient)?;
+        require(is_key(client, &j.client), E::NotJobClient)?;
         require(
             matches!(j.status, job_status::POSTED | job_status::SEEDED),
             E::WrongJobStatus,

@@ -4,7 +4,8 @@
 use super::args;
 use crate::error::{err, require};
 use crate::helpers::{
-    SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, emit, load_mut, mem_eq, require_canonical_pda, require_signer,
+    as_mut, create_pda, current_slot, emit, load_mut, mem_eq, require_canonical_pda, require_signer,
+    require_system_program,
 };
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::OutputDeclared;
@@ -21,10 +22,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &DeclareOutput = args(data)?;
     require_signer(publisher)?;
-    require(
-        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
-        E::WrongSystemProgram,
-    )?;
+    require_system_program(system)?;
     require(decode_pointer(&a.pointer).is_some(), E::BadPointer)?;
     let publisher_key = Pubkey(*publisher.address().as_array());
     let job_id = {

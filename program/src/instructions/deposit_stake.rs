@@ -2,7 +2,7 @@
 
 use super::args;
 use crate::error::{err, require};
-use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, load_mut, require_signer};
+use crate::helpers::{as_mut, is_key, load_mut, require_signer, require_system_program};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::instruction::DepositStake;
 use edgerun_protocol::state::WorkerStake;
@@ -15,15 +15,12 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let amount = args::<DepositStake>(data)?.amount.get();
     require_signer(worker)?;
-    require(
-        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
-        E::WrongSystemProgram,
-    )?;
+    require_system_program(system)?;
     require(amount > 0, E::ZeroAmount)?;
     {
         let mut d = load_mut::<WorkerStake>(stake, program_id, E::WrongStakeAccount)?;
         let s = as_mut::<WorkerStake>(&mut d);
-        require(crate::helpers::is_key(worker, &s.worker), E::NotStakeOwner)?;
+        require(is_key(worker, &s.worker), E::NotStakeOwner)?;
         let total = s
             .total_stake
             .get()

@@ -4,7 +4,7 @@
 
 use super::settle::{penalize_slot, update_stake};
 use crate::error::{econ, err, require};
-use crate::helpers::{as_mut, as_ref, current_slot, emit, load_mut, mem_eq, move_lamports, require_signer};
+use crate::helpers::{as_mut, as_ref, current_slot, emit, load, load_mut, mem_eq, move_lamports, require_signer};
 use edgerun_protocol::economics::split_payout;
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::{JobFinalized, WorkerSlashed};
@@ -27,8 +27,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
     let j = as_mut::<Job>(&mut jd);
     require(j.status == job_status::AWAITING_DA, E::WrongJobStatus)?;
     {
-        require(output.owned_by(program_id), E::OutputNotAvailable)?;
-        let od = load_mut::<OutputAvailability>(output, program_id, E::OutputNotAvailable)?;
+        let od = load::<OutputAvailability>(output, program_id, E::OutputNotAvailable)?;
         let o = as_ref::<OutputAvailability>(&od);
         require(mem_eq(&o.job_id, &j.job_id), E::WrongOutputAccount)?;
         require(mem_eq(&o.output_hash, &j.winning_output_hash), E::OutputHashMismatch)?;

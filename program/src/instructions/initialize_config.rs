@@ -2,7 +2,7 @@
 
 use super::args;
 use crate::error::{err, require};
-use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, create_pda, require_canonical_pda, require_signer};
+use crate::helpers::{as_mut, create_pda, is_key, require_canonical_pda, require_signer, require_system_program};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::instruction::InitializeConfig;
 use edgerun_protocol::state::{GlobalConfig, seeds};
@@ -16,11 +16,8 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &InitializeConfig = args(data)?;
     require_signer(admin)?;
-    require(
-        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
-        E::WrongSystemProgram,
-    )?;
-    require(crate::helpers::is_key(admin, &a.params.admin), E::NotAdmin)?;
+    require_system_program(system)?;
+    require(is_key(admin, &a.params.admin), E::NotAdmin)?;
     a.params.validate().map_err(|_| err(E::InvalidConfig))?;
     require_canonical_pda(
         config,

@@ -18,13 +18,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
     let penalty = super::settle::settlement_params(config, treasury, program_id)?.non_response_penalty;
     let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut jd);
-    require(
-        matches!(
-            j.status,
-            job_status::ASSIGNED | job_status::QUORUM_REACHED | job_status::AWAITING_DA
-        ),
-        E::WrongJobStatus,
-    )?;
+    require(job_status::takes_submissions(j.status), E::WrongJobStatus)?;
     require(current_slot()? > j.deadline_slot.get(), E::DeadlineNotPassed)?;
     require(stakes.len() == j.assigned().len(), E::WrongCommitteeSize)?;
     let mut settled = 0;

@@ -4,14 +4,14 @@
 use super::args;
 use crate::error::{err, require};
 use crate::helpers::{
-    SYSTEM_PROGRAM_ID, as_mut, as_ref, create_pda, current_slot, emit, load_mut, require_canonical_pda, require_signer,
+    as_mut, create_pda, current_slot, emit, require_canonical_pda, require_signer, require_system_program, with_params,
 };
 use edgerun_protocol::economics::required_lock;
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::JobPosted;
 use edgerun_protocol::instruction::PostJob;
 use edgerun_protocol::layout::{Pubkey, U64};
-use edgerun_protocol::state::{GlobalConfig, Job, job_status, seeds};
+use edgerun_protocol::state::{Job, job_status, seeds};
 use edgerun_protocol::tier::{Committee, committee_for};
 use pinocchio::cpi::Seed;
 use pinocchio::error::ProgramError;
@@ -23,14 +23,9 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &PostJob = args(data)?;
     require_signer(client)?;
-    require(
-        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
-        E::WrongSystemProgram,
-    )?;
+    require_system_program(system)?;
     let escrow = a.escrow_lamports.get();
-    let (committee, lock, ttl_max) = {
-        let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
-        let p = &as_ref::<GlobalConfig>(&cd).params;
+    let (committee, lock, ttl_max) = with_params(config, program_id, |p| {
         require(!p.paused.get(), E::Paused)?;
         require(escrow > 0, E::ZeroEscrow)?;
         require(p.allows_runtime(&a.runtime_id), E::RuntimeNotAllowed)?;
@@ -49,8 +44,8 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         let committee = committee_for(escrow, p.committee_tiering_enabled.get(), default, p.max_committee_size)
             .map_err(|_| err(E::InvalidConfig))?;
         let lock = required_lock(p.min_worker_stake_lamports.get(), escrow, committee.size);
-        (committee, lock, p.max_job_ttl_slots.get())
-    };
+        Ok((committee, lock, p.max_job_ttl_slots.get()))
+    })?;
     let ttl = a.ttl_slots.get();
     require(ttl >= 1 && ttl <= ttl_max, E::BadTtl)?;
     require_canonical_pda(

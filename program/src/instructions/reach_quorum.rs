@@ -2,11 +2,11 @@
 //! hash, that hash wins; the data-availability window opens.
 
 use crate::error::{err, require};
-use crate::helpers::{as_mut, as_ref, current_slot, emit, load_mut, require_signer};
+use crate::helpers::{as_mut, current_slot, emit, load_mut, require_signer, with_params};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::JobQuorumReached;
 use edgerun_protocol::layout::U64;
-use edgerun_protocol::state::{GlobalConfig, Job, job_status, submission_flags};
+use edgerun_protocol::state::{Job, job_status, submission_flags};
 use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
 
@@ -15,10 +15,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         return Err(ProgramError::NotEnoughAccountKeys);
     };
     require_signer(caller)?;
-    let da_window = {
-        let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
-        as_ref::<GlobalConfig>(&cd).params.da_window_slots.get()
-    };
+    let da_window = with_params(config, program_id, |p| Ok(p.da_window_slots.get()))?;
     let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut d);
     require(j.status == job_status::ASSIGNED, E::WrongJobStatus)?;

@@ -2,8 +2,7 @@
 //! depositing `stake_lamports` on top of its rent.
 
 use super::args;
-use crate::error::require;
-use crate::helpers::{SYSTEM_PROGRAM_ID, as_mut, create_pda, current_slot, require_canonical_pda, require_signer};
+use crate::helpers::{as_mut, create_pda, current_slot, require_canonical_pda, require_signer, require_system_program};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::instruction::RegisterWorker;
 use edgerun_protocol::layout::Pubkey;
@@ -18,10 +17,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &RegisterWorker = args(data)?;
     require_signer(worker)?;
-    require(
-        crate::helpers::is_address(system, &SYSTEM_PROGRAM_ID),
-        E::WrongSystemProgram,
-    )?;
+    require_system_program(system)?;
     let key = *worker.address().as_array();
     require_canonical_pda(
         stake,

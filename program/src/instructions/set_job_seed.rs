@@ -3,12 +3,12 @@
 
 use super::args;
 use crate::error::require;
-use crate::helpers::{as_mut, as_ref, emit, load_mut, require_signer};
+use crate::helpers::{as_mut, emit, is_key, load_mut, require_signer, with_params};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::JobSeeded;
 use edgerun_protocol::instruction::SetJobSeed;
 use edgerun_protocol::layout::Bool;
-use edgerun_protocol::state::{GlobalConfig, Job, job_status};
+use edgerun_protocol::state::{Job, job_status};
 use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
 
@@ -18,14 +18,9 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &SetJobSeed = args(data)?;
     require_signer(authority)?;
-    {
-        let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
-        let p = &as_ref::<GlobalConfig>(&cd).params;
-        require(
-            crate::helpers::is_key(authority, &p.randomness_authority),
-            E::NotRandomnessAuthority,
-        )?;
-    }
+    with_params(config, program_id, |p| {
+        require(is_key(authority, &p.randomness_authority), E::NotRandomnessAuthority)
+    })?;
     let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut d);
     require(!j.seed_set.get(), E::SeedAlreadySet)?;

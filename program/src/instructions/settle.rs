@@ -4,12 +4,12 @@
 //! scheduling instructions, and cancellation with refund.
 
 use crate::error::{econ, require};
-use crate::helpers::{as_mut, as_ref, emit, is_key, load_mut, move_lamports};
+use crate::helpers::{as_mut, emit, is_key, load_mut, move_lamports, with_params};
 use edgerun_protocol::economics::{EconomicsError, Stake};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::{JobCancelled, WorkerPenalized};
 use edgerun_protocol::layout::{Pubkey, U64};
-use edgerun_protocol::state::{GlobalConfig, Job, WorkerStake, job_status, submission_flags};
+use edgerun_protocol::state::{Job, WorkerStake, job_status, submission_flags};
 use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
 
@@ -96,17 +96,17 @@ pub struct SettlementParams {
 /// Reads the settlement parameters, checking that `treasury` is the
 /// config's treasury.
 pub fn settlement_params(
-    config: &mut AccountView,
+    config: &AccountView,
     treasury: &AccountView,
     program_id: &Address,
 ) -> Result<SettlementParams, ProgramError> {
-    let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
-    let p = &as_ref::<GlobalConfig>(&cd).params;
-    require(is_key(treasury, &p.treasury), E::WrongTreasury)?;
-    Ok(SettlementParams {
-        non_response_penalty: p.non_response_slash_lamports.get(),
-        fee_bps: p.protocol_fee_bps.get(),
-        challenge_window_slots: p.challenge_window_slots.get(),
+    with_params(config, program_id, |p| {
+        require(is_key(treasury, &p.treasury), E::WrongTreasury)?;
+        Ok(SettlementParams {
+            non_response_penalty: p.non_response_slash_lamports.get(),
+            fee_bps: p.protocol_fee_bps.get(),
+            challenge_window_slots: p.challenge_window_slots.get(),
+        })
     })
 }
 
@@ -114,16 +114,16 @@ pub fn settlement_params(
 /// assignments, that the protocol is not paused); returns the round length
 /// `submit_window_slots`.
 pub fn scheduler_round(
-    config: &mut AccountView,
+    config: &AccountView,
     authority: &AccountView,
     program_id: &Address,
     refuse_when_paused: bool,
 ) -> Result<u64, ProgramError> {
-    let cd = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
-    let p = &as_ref::<GlobalConfig>(&cd).params;
-    require(is_key(authority, &p.scheduler_authority), E::NotSchedulerAuthority)?;
-    require(!(refuse_when_paused && p.paused.get()), E::Paused)?;
-    Ok(p.submit_window_slots.get())
+    with_params(config, program_id, |p| {
+        require(is_key(authority, &p.scheduler_authority), E::NotSchedulerAuthority)?;
+        require(!(refuse_when_paused && p.paused.get()), E::Paused)?;
+        Ok(p.submit_window_slots.get())
+    })
 }
 
 /// A cancelled job's refund, taken from its escrow.

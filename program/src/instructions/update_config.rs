@@ -2,7 +2,7 @@
 
 use super::args;
 use crate::error::{err, require};
-use crate::helpers::{as_mut, load_mut, require_signer};
+use crate::helpers::{as_mut, is_key, load_mut, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::instruction::UpdateConfig;
 use edgerun_protocol::state::GlobalConfig;
@@ -17,7 +17,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     require_signer(admin)?;
     let mut d = load_mut::<GlobalConfig>(config, program_id, E::WrongConfigAccount)?;
     let c = as_mut::<GlobalConfig>(&mut d);
-    require(crate::helpers::is_key(admin, &c.params.admin), E::NotAdmin)?;
+    require(is_key(admin, &c.params.admin), E::NotAdmin)?;
     a.params.validate().map_err(|_| err(E::InvalidConfig))?;
     c.params = a.params;
     Ok(())

@@ -3,7 +3,7 @@
 
 use super::args;
 use crate::error::require;
-use crate::helpers::{as_mut, load_mut, move_lamports, rent_exempt, require_signer};
+use crate::helpers::{as_mut, is_key, load_mut, move_lamports, rent_exempt, require_signer};
 use edgerun_protocol::economics::Stake;
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::instruction::WithdrawStake;
@@ -22,7 +22,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     {
         let mut d = load_mut::<WorkerStake>(stake, program_id, E::WrongStakeAccount)?;
         let s = as_mut::<WorkerStake>(&mut d);
-        require(crate::helpers::is_key(worker, &s.worker), E::NotStakeOwner)?;
+        require(is_key(worker, &s.worker), E::NotStakeOwner)?;
         let st = Stake {
             total: s.total_stake.get(),
             locked: s.locked_stake.get(),
