@@ -30,16 +30,22 @@ pub const WORKER_FUNDS: u64 = 100_000_000_000;
 /// Stake each test worker registers with.
 pub const WORKER_STAKE: u64 = 50_000_000_000;
 
-/// Where the built program is: `$EDGERUN_PROGRAM_SO`, else
-/// `<cargo target dir>/deploy/edgerun_program.so`.
-pub fn program_so() -> PathBuf {
-    if let Some(p) = std::env::var_os("EDGERUN_PROGRAM_SO") {
-        return PathBuf::from(p);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// Cargo's target dir: `$CARGO_TARGET_DIR`, else `<repo>/target` (as
+/// `cargo xtask` resolves it).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("deploy/edgerun_program.so")
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// Where the built program is: `$EDGERUN_PROGRAM_SO`, else
+/// `<target dir>/deploy/edgerun_program.so` (`cargo xtask build-program`).
+pub fn program_so() -> PathBuf {
+    match std::env::var_os("EDGERUN_PROGRAM_SO") {
+        Some(p) => PathBuf::from(p),
+        None => target_dir().join("deploy/edgerun_program.so"),
+    }
 }
 
 /// The default config parameters of a test chain.
@@ -639,13 +645,19 @@ impl Chain {
     /// The assigned workers' addresses, in table order; none when the job
     /// account does not exist (so invalid steps can still be sent).
     pub fn assigned(&self, job_id: &Hash) -> Vec<Address> {
-        let addr = client::job_pda(&self.program_id, job_id).0;
-        match self.svm.get_account(&addr) {
-            Some(acc) if acc.owner == self.program_id => {
-                client::assigned_workers(&self.job(job_id))
-            }
-            _ => Vec::new(),
+        if self.job_exists(job_id) {
+            client::assigned_workers(&self.job(job_id))
+        } else {
+            Vec::new()
         }
+    }
+
+    /// Whether the program holds an account at the job's PDA.
+    pub fn job_exists(&self, job_id: &Hash) -> bool {
+        let addr = client::job_pda(&self.program_id, job_id).0;
+        self.svm
+            .get_account(&addr)
+            .is_some_and(|acc| acc.owner == self.program_id)
     }
 
     pub fn finalize(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {

@@ -124,11 +124,7 @@ impl World {
     }
 
     fn exists(&self, job: usize) -> bool {
-        let a = client::job_pda(&self.chain.program_id, &self.job_ids[job]).0;
-        self.chain
-            .svm
-            .get_account(&a)
-            .is_some_and(|acc| acc.owner == self.chain.program_id)
+        self.chain.job_exists(&self.job_ids[job])
     }
 
     fn assigned(&self, job: usize) -> Vec<Address> {

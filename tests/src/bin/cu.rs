@@ -10,7 +10,6 @@ use edgerun_tests::{Chain, TxFailure, program_cu};
 use litesvm::types::TransactionMetadata;
 use solana_signer::Signer;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 #[derive(Default)]
 struct Table {
@@ -119,41 +118,20 @@ fn main() {
     let t32 = job(&mut table, 0, 50_000_000);
     let t96 = job(&mut table, 1, 10_000_000_000);
     println!("{:<26} {:>10} {:>10}", "instruction", "3/2 job", "9/6 job");
-    let mut json = serde_json_lite::Object::default();
+    let mut json = serde_json::Map::new();
     for (name, [a, b]) in &table.rows {
         let show = |v: &Option<u64>| v.map_or("-".to_owned(), |v| v.to_string());
         println!("{name:<26} {:>10} {:>10}", show(a), show(b));
-        json.push(name, a.unwrap_or(0).max(b.unwrap_or(0)));
+        json.insert(name.to_string(), a.unwrap_or(0).max(b.unwrap_or(0)).into());
     }
     println!(
         "{:<26} {:>10} {:>10}",
         "whole job (post→finalize)", t32, t96
     );
-    json.push("job_3_2_total", t32);
-    json.push("job_9_6_total", t96);
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target.join("cu.json");
-    std::fs::write(&path, json.render()).expect("writing cu.json");
+    json.insert("job_3_2_total".into(), t32.into());
+    json.insert("job_9_6_total".into(), t96.into());
+    let path = edgerun_tests::target_dir().join("cu.json");
+    let text = serde_json::to_string_pretty(&json).expect("cu.json serializes") + "\n";
+    std::fs::write(&path, text).expect("writing cu.json");
     println!("wrote {}", path.display());
-}
-
-/// Flat `{"key": number}` JSON without a serde dependency in this crate.
-mod serde_json_lite {
-    #[derive(Default)]
-    pub struct Object(Vec<(String, u64)>);
-    impl Object {
-        pub fn push(&mut self, k: &str, v: u64) {
-            self.0.push((k.to_owned(), v));
-        }
-        pub fn render(&self) -> String {
-            let body: Vec<String> = self
-                .0
-                .iter()
-                .map(|(k, v)| format!("  \"{k}\": {v}"))
-                .collect();
-            format!("{{\n{}\n}}\n", body.join(",\n"))
-        }
-    }
 }
