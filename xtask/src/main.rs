@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's automation (see docs/xtask.md).
 
 mod idl;
+mod jobs;
 mod paths;
 mod proc;
 mod program;
@@ -37,6 +38,8 @@ enum Cmd {
     },
     /// Build the on-chain program to <target>/deploy/edgerun_program.so.
     BuildProgram,
+    /// Build every job in jobs/ to <target>/jobs/<name>.wasm and check it (no floats, ABI imports/exports).
+    BuildJobs,
     /// Compute units of every instruction (3/2 and 9/6 jobs in LiteSVM); writes <target>/cu.json.
     Cu,
     /// The lamport-conservation property test at 10,000 random sequences.
@@ -113,6 +116,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Cmd::Idl { check } => {
             idl::run(check)?;
+            Ok(true)
+        }
+        Cmd::BuildJobs => {
+            jobs::build()?;
             Ok(true)
         }
         Cmd::BuildProgram => {
