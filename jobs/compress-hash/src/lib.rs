@@ -34,7 +34,6 @@
 
 extern crate alloc;
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 /// The manifest's `format` value.
@@ -58,7 +57,7 @@ pub fn run(input: &[u8]) -> Vec<u8> {
     let manifest_len = u32::try_from(manifest.len()).expect("manifest below 4 GiB");
     let mut out = Vec::with_capacity(4 + manifest.len() + compressed.len());
     out.extend_from_slice(&manifest_len.to_le_bytes());
-    out.extend_from_slice(manifest.as_bytes());
+    out.extend_from_slice(&manifest);
     out.extend_from_slice(&compressed);
     out
 }
@@ -74,60 +73,47 @@ pub fn split_output(output: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// The canonical manifest text for `input` and its `compressed` form.
-pub fn manifest(input: &[u8], compressed: &[u8]) -> String {
-    let mut m = String::with_capacity(400 + input.len().div_ceil(CHUNK_SIZE) * 110);
-    m.push_str("{\"chunk_size\":");
+pub fn manifest(input: &[u8], compressed: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(400 + input.len().div_ceil(CHUNK_SIZE) * 110);
+    m.extend_from_slice(b"{\"chunk_size\":");
     push_u64(&mut m, CHUNK_SIZE as u64);
-    m.push_str(",\"chunks\":[");
+    m.extend_from_slice(b",\"chunks\":[");
     for (i, chunk) in input.chunks(CHUNK_SIZE).enumerate() {
         if i > 0 {
-            m.push(',');
+            m.push(b',');
         }
-        m.push_str("{\"blake3\":\"");
-        m.push_str(blake3::hash(chunk).to_hex().as_str());
-        m.push_str("\",\"len\":");
+        m.extend_from_slice(b"{\"blake3\":\"");
+        m.extend_from_slice(blake3::hash(chunk).to_hex().as_bytes());
+        m.extend_from_slice(b"\",\"len\":");
         push_u64(&mut m, chunk.len() as u64);
-        m.push_str(",\"offset\":");
+        m.extend_from_slice(b",\"offset\":");
         push_u64(&mut m, (i * CHUNK_SIZE) as u64);
-        m.push('}');
+        m.push(b'}');
     }
-    m.push_str("],\"codec\":\"");
-    m.push_str(CODEC);
-    m.push_str("\",\"compressed_blake3\":\"");
-    m.push_str(blake3::hash(compressed).to_hex().as_str());
-    m.push_str("\",\"compressed_len\":");
+    m.extend_from_slice(b"],\"codec\":\"");
+    m.extend_from_slice(CODEC.as_bytes());
+    m.extend_from_slice(b"\",\"compressed_blake3\":\"");
+    m.extend_from_slice(blake3::hash(compressed).to_hex().as_bytes());
+    m.extend_from_slice(b"\",\"compressed_len\":");
     push_u64(&mut m, compressed.len() as u64);
-    m.push_str(",\"encoder\":\"");
-    m.push_str(ENCODER);
-    m.push_str("\",\"format\":\"");
-    m.push_str(FORMAT);
-    m.push_str("\",\"format_version\":");
+    m.extend_from_slice(b",\"encoder\":\"");
+    m.extend_from_slice(ENCODER.as_bytes());
+    m.extend_from_slice(b"\",\"format\":\"");
+    m.extend_from_slice(FORMAT.as_bytes());
+    m.extend_from_slice(b"\",\"format_version\":");
     push_u64(&mut m, FORMAT_VERSION.into());
-    m.push_str(",\"input_blake3\":\"");
-    m.push_str(blake3::hash(input).to_hex().as_str());
-    m.push_str("\",\"input_len\":");
+    m.extend_from_slice(b",\"input_blake3\":\"");
+    m.extend_from_slice(blake3::hash(input).to_hex().as_bytes());
+    m.extend_from_slice(b"\",\"input_len\":");
     push_u64(&mut m, input.len() as u64);
-    m.push_str(",\"level\":");
+    m.extend_from_slice(b",\"level\":");
     push_u64(&mut m, LEVEL.into());
-    m.push('}');
+    m.push(b'}');
     m
 }
 
-/// Appends `n` in decimal (without `core::fmt`, which would only add size).
-fn push_u64(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
-    }
+fn push_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(edgerun_guest::decimal(n, &mut [0; 20]));
 }
 
 #[cfg(test)]
@@ -135,6 +121,7 @@ mod tests {
     extern crate std;
 
     use super::*;
+    use alloc::string::String;
     use alloc::vec;
     use serde_json::Value;
 
@@ -266,14 +253,5 @@ mod tests {
             split_output(b"\x02\x00\x00\x00abcd"),
             Some((&b"ab"[..], &b"cd"[..]))
         );
-    }
-
-    #[test]
-    fn push_u64_writes_plain_decimal() {
-        for n in [0u64, 7, 10, 65536, u64::MAX] {
-            let mut s = String::new();
-            push_u64(&mut s, n);
-            assert_eq!(s, std::format!("{n}"));
-        }
     }
 }

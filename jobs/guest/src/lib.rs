@@ -4,9 +4,9 @@
 //! output bytes; [`main!`] turns it into the `_start` entry the runtime
 //! calls:
 //!
-//! ```ignore
-//! #![no_std]
-//! extern crate alloc;
+//! ```
+//! # extern crate alloc;
+//! // In the job crate's lib.rs, under #![no_std] and `extern crate alloc;`:
 //! use alloc::vec::Vec;
 //!
 //! pub fn run(input: &[u8]) -> Vec<u8> {
@@ -14,7 +14,12 @@
 //! }
 //!
 //! edgerun_guest::main!(run);
+//!
+//! // On the host the same function is a plain call:
+//! assert_eq!(run(b"abc"), b"cba");
 //! ```
+//!
+//! `jobs/guest/README.md` shows a whole job crate and its build command.
 //!
 //! On `wasm32` this crate owns what a `no_std` cdylib needs and the runtime
 //! allows:
@@ -37,6 +42,23 @@ mod wasm;
 
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{input, write};
+
+/// `n` in decimal (ASCII digits), written into the end of `buf`.
+///
+/// For jobs that print integers: `core::fmt` would do it too, but links its
+/// whole machinery into the module (size, and a path to float code).
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
 
 /// Re-exports for [`main!`]'s expansion; not part of the API.
 #[doc(hidden)]
@@ -71,4 +93,17 @@ macro_rules! main {
 #[macro_export]
 macro_rules! main {
     ($run:path) => {};
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    #[test]
+    fn decimal_matches_display() {
+        let mut buf = [0u8; 20];
+        for n in [0u64, 7, 10, 99, 65_536, 1 << 53, u64::MAX] {
+            assert_eq!(super::decimal(n, &mut buf), std::format!("{n}").as_bytes());
+        }
+    }
 }

@@ -101,16 +101,6 @@ pub fn write_string(out: &mut impl Sink, s: &str) {
 }
 
 /// Writes `n` in decimal.
-pub fn write_u64(out: &mut impl Sink, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.put(&digits[i..]);
+pub fn write_u64(out: &mut impl Sink, n: u64) {
+    out.put(edgerun_guest::decimal(n, &mut [0; 20]));
 }
