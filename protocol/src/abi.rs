@@ -46,8 +46,10 @@ pub const FAIL_PREFIX: &str = "edgerun:fail:";
 pub enum FailReason {
     /// Fuel (`max_instructions`) ran out.
     OutOfFuel,
-    /// A module declared more memory than `max_memory_bytes` allows at
-    /// instantiation (`memory.grow` past the cap returns -1 instead).
+    /// The guest gave up at the memory cap: it trapped with `unreachable`
+    /// after `memory.grow` had returned -1 (what a Rust allocator failing
+    /// does). `memory.grow` past the cap itself returns -1, and a module
+    /// declaring more initial memory than the cap is `invalid-module`.
     MemoryLimit,
     /// Output beyond `max_output_bytes`.
     OutputLimit,

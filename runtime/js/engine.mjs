@@ -32,7 +32,7 @@ export function classify(err) {
 
 /// Runs `module` (Uint8Array or WebAssembly.Module) on `input` with
 /// `outputCap` and the initial `fuel` (bigint). Returns
-/// { end, fuelLeft: bigint, stack: number, output: Uint8Array }.
+/// { end, fuelLeft: bigint, stack: number, growRefused: bool, output: Uint8Array }.
 export function execute(module, input, outputCap, fuel) {
   let memory = null;
   const chunks = [];
@@ -80,6 +80,7 @@ export function execute(module, input, outputCap, fuel) {
     end,
     fuelLeft: instance.exports["edgerun:fuel"].value,
     stack: instance.exports["edgerun:stack"].value >>> 0,
+    growRefused: instance.exports["edgerun:grow-refused"].value !== 0,
     output,
   };
 }
@@ -92,7 +93,7 @@ export function runBundleOnHost(runtime, bundle) {
     const module = prepared.module;
     if (module === undefined) return prepared.invalid();
     const r = execute(module, prepared.input, prepared.output_cap, prepared.fuel);
-    return prepared.finish(r.end, r.fuelLeft, r.stack, r.output);
+    return prepared.finish(r.end, r.fuelLeft, r.stack, r.growRefused, r.output);
   } finally {
     prepared.free();
   }

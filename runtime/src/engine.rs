@@ -12,7 +12,7 @@ use wasmi::{
     Caller, Config, Extern, Linker, Memory, Store, StoreLimits, StoreLimitsBuilder, TrapCode,
 };
 
-use crate::instrument::{FUEL_EXPORT, STACK_EXPORT};
+use crate::instrument::{FUEL_EXPORT, GROW_REFUSED_EXPORT, STACK_EXPORT};
 
 /// How `_start` ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +46,8 @@ pub struct Execution {
     pub fuel_left: i64,
     /// The stack global at the end (above the limit: our stack trap).
     pub stack: u32,
+    /// Whether a `memory.grow` returned -1 (the grow-refused global).
+    pub grow_refused: bool,
     /// The bytes written with `write_output`.
     pub output: Vec<u8>,
 }
@@ -236,10 +238,15 @@ impl Engine for Wasmi {
             wasmi::Val::I32(v) => v as u32,
             _ => return Err(EngineError("stack global is not i32".into())),
         };
+        let grow_refused = match global(&store, GROW_REFUSED_EXPORT)?.get(&store) {
+            wasmi::Val::I32(v) => v != 0,
+            _ => return Err(EngineError("grow-refused global is not i32".into())),
+        };
         Ok(Execution {
             end,
             fuel_left,
             stack,
+            grow_refused,
             output: std::mem::take(&mut store.data_mut().output),
         })
     }

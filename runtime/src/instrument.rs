@@ -27,7 +27,9 @@
 //!   exit. The limit sits far below every engine's own, so deep recursion
 //!   traps in our code, at the same depth, everywhere.
 //! - Memory. The memory's declared maximum becomes the job's cap (in whole
-//!   pages), so `memory.grow` past it returns -1 on every engine.
+//!   pages), so `memory.grow` past it returns -1 on every engine. Each
+//!   `memory.grow` that returns -1 sets a third global, so an `unreachable`
+//!   trap after it (a guest's allocator giving up) ends as `memory-limit`.
 
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
@@ -45,6 +47,11 @@ pub const FUEL_EXPORT: &str = "edgerun:fuel";
 /// The stack-height global (i32).
 pub const STACK_EXPORT: &str = "edgerun:stack";
 
+/// Set to 1 (i32) once `memory.grow` has returned -1: a later
+/// `unreachable` trap is then reported as `memory-limit` (a guest's
+/// allocator gave up at the cap).
+pub const GROW_REFUSED_EXPORT: &str = "edgerun:grow-refused";
+
 /// Slots every frame costs beyond its params, locals and operand stack.
 pub const FRAME_OVERHEAD: u64 = 16;
 /// The stack height (in slots) past which a call traps with
@@ -59,6 +66,7 @@ pub fn instrument(wasm: &[u8], info: &Checked, max_memory_bytes: u32) -> Vec<u8>
     let mut re = RoundtripReencoder;
     let fuel = info.globals;
     let stack = info.globals + 1;
+    let grow_refused = info.globals + 2;
     let mut globals_done = false;
     let mut code: Option<CodeSection> = None;
     let mut defined = 0usize;
@@ -103,6 +111,7 @@ pub fn instrument(wasm: &[u8], info: &Checked, max_memory_bytes: u32) -> Vec<u8>
             ..mutable_i64
         };
         globals.global(mutable_i64, &ConstExpr::i64_const(0));
+        globals.global(mutable_i32, &ConstExpr::i32_const(0));
         globals.global(mutable_i32, &ConstExpr::i32_const(0));
         module.section(&globals);
     };
@@ -163,6 +172,7 @@ pub fn instrument(wasm: &[u8], info: &Checked, max_memory_bytes: u32) -> Vec<u8>
                 re.parse_export_section(&mut s, reader).expect("validated");
                 s.export(FUEL_EXPORT, ExportKind::Global, fuel);
                 s.export(STACK_EXPORT, ExportKind::Global, stack);
+                s.export(GROW_REFUSED_EXPORT, ExportKind::Global, grow_refused);
                 module.section(&s);
             }
             Payload::ElementSection(reader) => {
@@ -188,6 +198,7 @@ pub fn instrument(wasm: &[u8], info: &Checked, max_memory_bytes: u32) -> Vec<u8>
                     info,
                     fuel,
                     stack,
+                    grow_refused,
                     frame: FRAME_OVERHEAD + info.frame_slots[defined],
                     wrapper: wrapper_type[defined],
                     index,
@@ -214,6 +225,7 @@ struct FunctionPlan<'a> {
     info: &'a Checked,
     fuel: u32,
     stack: u32,
+    grow_refused: u32,
     frame: u64,
     wrapper: BlockType,
     #[allow(dead_code)]
@@ -254,7 +266,9 @@ impl FunctionPlan<'_> {
             .into_iter()
             .map(|op| op.expect("validated"))
             .collect();
-        let needs_scratch = ops.iter().any(|op| self.sized(op));
+        let needs_scratch = ops
+            .iter()
+            .any(|op| self.sized(op) || matches!(op, Operator::MemoryGrow { .. }));
         if needs_scratch {
             locals.push((1, ValType::I32));
         }
@@ -298,6 +312,9 @@ impl FunctionPlan<'_> {
                 self.leave(&mut f, frame);
             }
             f.instruction(&re.instruction(op.clone()).expect("validated"));
+            if matches!(op, Operator::MemoryGrow { .. }) {
+                self.note_refusal(&mut f, scratch);
+            }
             if i == last {
                 break;
             }
@@ -355,6 +372,19 @@ impl FunctionPlan<'_> {
         f.instruction(&Instruction::I64ShrU);
         f.instruction(&Instruction::I64Sub);
         f.instruction(&Instruction::GlobalSet(self.fuel));
+    }
+
+    /// After `memory.grow`: if it returned -1, set the grow-refused flag;
+    /// the result stays on the stack.
+    fn note_refusal(&self, f: &mut Function, scratch: u32) {
+        f.instruction(&Instruction::LocalTee(scratch));
+        f.instruction(&Instruction::I32Const(-1));
+        f.instruction(&Instruction::I32Eq);
+        f.instruction(&Instruction::If(BlockType::Empty));
+        f.instruction(&Instruction::I32Const(1));
+        f.instruction(&Instruction::GlobalSet(self.grow_refused));
+        f.instruction(&Instruction::End);
+        f.instruction(&Instruction::LocalGet(scratch));
     }
 
     /// Releases the frame on a function exit.

@@ -133,6 +133,7 @@ pub fn finish(execution: Execution, limits: &Limits) -> Outcome {
         }
         End::OutputLimit => FailReason::OutputLimit,
         End::Trap(_) if execution.stack > instrument::STACK_LIMIT => FailReason::TrapStackOverflow,
+        End::Trap(Trap::Unreachable) if execution.grow_refused => FailReason::MemoryLimit,
         End::Trap(trap) => match trap {
             Trap::Unreachable => FailReason::TrapUnreachable,
             Trap::DivByZero => FailReason::TrapDivByZero,

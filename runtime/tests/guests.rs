@@ -324,3 +324,34 @@ fn instrumented_modules_validate_and_cap_memory() {
     assert!(saw);
     assert!(instrument::STACK_LIMIT > 0);
 }
+
+#[test]
+fn a_trap_after_a_refused_grow_is_memory_limit() {
+    let gives_up = module(
+        r#"(func (export "_start")
+            (if (i32.eq (memory.grow (i32.const 100)) (i32.const -1)) (then unreachable)))"#,
+    );
+    assert_eq!(
+        reason(&gives_up, b"", &limits(1_000)),
+        Err(FailReason::MemoryLimit)
+    );
+    // The same trap without a refused grow is an ordinary unreachable.
+    let granted = module(
+        r#"(func (export "_start")
+            (if (i32.ne (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable)))"#,
+    );
+    assert_eq!(
+        reason(&granted, b"", &limits(1_000)),
+        Err(FailReason::TrapUnreachable)
+    );
+    // A refused grow the guest copes with changes nothing.
+    let copes = module(
+        r#"(func (export "_start")
+            (drop (memory.grow (i32.const 100)))
+            (drop (i32.div_u (i32.const 1) (i32.const 0))))"#,
+    );
+    assert_eq!(
+        reason(&copes, b"", &limits(1_000)),
+        Err(FailReason::TrapDivByZero)
+    );
+}

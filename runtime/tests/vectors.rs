@@ -56,6 +56,7 @@ fn every_vector_reproduces_natively() {
         "invalid-module",
         "out-of-fuel",
         "output-limit",
+        "memory-limit",
         "trap-stack-overflow",
         "trap-div-by-zero",
         "trap-out-of-bounds",

@@ -128,6 +128,7 @@ impl Prepared {
         end: &str,
         fuel_left: i64,
         stack: u32,
+        grow_refused: bool,
         output: Vec<u8>,
     ) -> Result<String, JsError> {
         let end = match end {
@@ -148,6 +149,7 @@ impl Prepared {
                 end,
                 fuel_left,
                 stack,
+                grow_refused,
                 output,
             },
             &self.limits,
