@@ -78,12 +78,35 @@ pub trait Engine {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Wasmi;
 
-struct Host {
+pub(crate) struct Host {
     input: Vec<u8>,
-    output: Vec<u8>,
+    pub(crate) output: Vec<u8>,
     max_output: usize,
     limits: StoreLimits,
     output_limit_hit: bool,
+    /// Gas left for finite-wasm's intrinsics (measurements only, `raw`).
+    #[cfg_attr(not(feature = "bench"), allow(dead_code))]
+    pub(crate) gas: u64,
+}
+
+/// A store holding the host state of one run.
+pub(crate) fn new_store(engine: &wasmi::Engine, input: &[u8], limits: &Limits) -> Store<Host> {
+    let host = Host {
+        input: input.to_vec(),
+        output: Vec::new(),
+        max_output: limits.max_output_bytes.get() as usize,
+        limits: StoreLimitsBuilder::new()
+            .memory_size(limits.max_memory_bytes.get() as usize)
+            .memories(1)
+            .tables(1)
+            .instances(1)
+            .build(),
+        output_limit_hit: false,
+        gas: 0,
+    };
+    let mut store = Store::new(engine, host);
+    store.limiter(|h| &mut h.limits);
+    store
 }
 
 /// Returned by `write_output` past the cap.
@@ -112,6 +135,19 @@ fn range(ptr: i32, len: usize, size: usize) -> Result<core::ops::Range<usize>, w
     }
 }
 
+/// Whether instantiation failed because an active data or element segment
+/// does not fit its memory or table (the spec's instantiation trap).
+fn segment_out_of_bounds(e: &wasmi::Error) -> bool {
+    use wasmi::errors::{ErrorKind, InstantiationError};
+    matches!(
+        e.as_trap_code(),
+        Some(TrapCode::MemoryOutOfBounds | TrapCode::TableOutOfBounds)
+    ) || matches!(
+        e.kind(),
+        ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. })
+    )
+}
+
 /// The wasmi configuration every edgerun run uses.
 pub fn wasmi_config(consume_fuel: bool) -> Config {
     let mut config = Config::default();
@@ -129,7 +165,7 @@ pub fn wasmi_config(consume_fuel: bool) -> Config {
 }
 
 /// Links the three host functions of ABI v1.
-fn linker(engine: &wasmi::Engine) -> Result<Linker<Host>, wasmi::Error> {
+pub(crate) fn linker(engine: &wasmi::Engine) -> Result<Linker<Host>, wasmi::Error> {
     let mut linker = Linker::<Host>::new(engine);
     linker.func_wrap("edgerun", "input_len", |caller: Caller<'_, Host>| -> i32 {
         caller.data().input.len() as i32
@@ -185,24 +221,25 @@ impl Engine for Wasmi {
         let fail = |e: wasmi::Error| EngineError(e.to_string());
         let engine = wasmi::Engine::new(&wasmi_config(false));
         let module = wasmi::Module::new(&engine, module).map_err(fail)?;
-        let host = Host {
-            input: input.to_vec(),
-            output: Vec::new(),
-            max_output: limits.max_output_bytes.get() as usize,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.max_memory_bytes.get() as usize)
-                .memories(1)
-                .tables(1)
-                .instances(1)
-                .build(),
-            output_limit_hit: false,
-        };
-        let mut store = Store::new(&engine, host);
-        store.limiter(|h| &mut h.limits);
-        let instance = linker(&engine)
+        let mut store = new_store(&engine, input, limits);
+        let instance = match linker(&engine)
             .map_err(fail)?
             .instantiate_and_start(&mut store, &module)
-            .map_err(fail)?;
+        {
+            Ok(instance) => instance,
+            // An active segment that does not fit its table or memory traps
+            // at instantiation: before `_start`, with no fuel charged.
+            Err(e) if segment_out_of_bounds(&e) => {
+                return Ok(Execution {
+                    end: End::Trap(Trap::OutOfBounds),
+                    fuel_left: fuel,
+                    stack: 0,
+                    grow_refused: false,
+                    output: Vec::new(),
+                });
+            }
+            Err(e) => return Err(fail(e)),
+        };
         let global = |store: &Store<Host>, name: &str| {
             instance
                 .get_global(store, name)

@@ -28,6 +28,8 @@
 
 pub mod engine;
 pub mod instrument;
+#[cfg(feature = "bench")]
+pub mod raw;
 pub mod validate;
 
 use edgerun_protocol::abi::FailReason;
@@ -185,4 +187,32 @@ pub fn run_bundle(bytes: &[u8]) -> Result<Outcome, RunError> {
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Deterministic log-like text of exactly `n` bytes: test and benchmark
+/// input (the compress-hash vectors and bench use it).
+#[doc(hidden)]
+pub fn sample_log_lines(n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n + 64);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let paths = ["items", "users", "orders", "search", "health"];
+    let mut i = 0u64;
+    while out.len() < n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let status = [200, 200, 200, 201, 304, 404, 500][(x % 7) as usize];
+        out.extend_from_slice(
+            format!(
+                "{i:08} GET /api/v1/{}/{} {status} {}ms\n",
+                paths[(x >> 8) as usize % paths.len()],
+                (x >> 16) % 10_000,
+                (x >> 32) % 900
+            )
+            .as_bytes(),
+        );
+        i += 1;
+    }
+    out.truncate(n);
+    out
 }

@@ -41,32 +41,6 @@ enum Cmd {
     Check { dir: PathBuf },
 }
 
-/// Deterministic log-like text of exactly `n` bytes.
-fn lines(n: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(n + 64);
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut i = 0u64;
-    let paths = ["items", "users", "orders", "search", "health"];
-    while out.len() < n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let status = [200, 200, 200, 201, 304, 404, 500][(x % 7) as usize];
-        out.extend_from_slice(
-            format!(
-                "{i:08} GET /api/v1/{}/{} {status} {}ms\n",
-                paths[(x >> 8) as usize % paths.len()],
-                (x >> 16) % 10_000,
-                (x >> 32) % 900
-            )
-            .as_bytes(),
-        );
-        i += 1;
-    }
-    out.truncate(n);
-    out
-}
-
 fn source(dir: &Path, jobs: &Path, spec: &str, what: &str) -> Result<Vec<u8>, String> {
     let read = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("{what} {}: {e}", p.display()));
     if let Some(name) = spec.strip_prefix("job:") {
@@ -74,7 +48,9 @@ fn source(dir: &Path, jobs: &Path, spec: &str, what: &str) -> Result<Vec<u8>, St
     } else if let Some(text) = spec.strip_prefix("text:") {
         Ok(text.as_bytes().to_vec())
     } else if let Some(n) = spec.strip_prefix("gen:lines:") {
-        Ok(lines(n.parse().map_err(|e| format!("{spec}: {e}"))?))
+        Ok(edgerun_runtime::sample_log_lines(
+            n.parse().map_err(|e| format!("{spec}: {e}"))?,
+        ))
     } else if let Some(file) = spec.strip_prefix("file:") {
         read(dir.join("src").join(file))
     } else if spec.ends_with(".wat") {
