@@ -355,3 +355,23 @@ fn a_trap_after_a_refused_grow_is_memory_limit() {
         Err(FailReason::TrapDivByZero)
     );
 }
+
+#[test]
+fn a_segment_that_does_not_fit_traps_out_of_bounds_at_instantiation() {
+    // Found by the `module` fuzz target: an active element segment past the
+    // table's end made wasmi's instantiation fail, reported as an engine
+    // failure instead of the job's outcome. Data segments likewise.
+    let cases = [
+        r#"(table 16 16 funcref) (elem (i32.const -1) $f) (func $f)"#,
+        r#"(table 2 2 funcref) (elem (i32.const 2) $f) (func $f)"#,
+        r#"(data (i32.const 65535) "ab")"#,
+        r#"(data (i32.const -1) "a")"#,
+    ];
+    for segment in cases {
+        let wasm = module(&format!(r#"{segment} (func (export "_start"))"#));
+        let out = run(&wasm, b"", &limits(1_000));
+        assert_eq!(out.result, Err(FailReason::TrapOutOfBounds), "{segment}");
+        assert_eq!(out.fuel_used, 0, "{segment}");
+        assert_eq!(out.output, b"edgerun:fail:trap-out-of-bounds");
+    }
+}
