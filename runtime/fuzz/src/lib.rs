@@ -130,7 +130,10 @@ pub fn check(wasm: &[u8], input: &[u8], limits: &Limits, stats: &Stats) -> Outco
         Err(reason) => assert_eq!(outcome.output, reason.output()),
     }
     if outcome.result == Err(FailReason::OutOfFuel) {
-        assert_eq!(outcome.fuel_used, cap, "out of fuel must charge the whole cap");
+        assert_eq!(
+            outcome.fuel_used, cap,
+            "out of fuel must charge the whole cap"
+        );
     }
     assert_eq!(run(limits), outcome, "the same run gave another outcome");
 
@@ -143,7 +146,11 @@ pub fn check(wasm: &[u8], input: &[u8], limits: &Limits, stats: &Stats) -> Outco
             used,
             limits.max_output_bytes.get(),
         );
-        assert_eq!(run(&exact), outcome, "a cap of exactly fuel_used changed the outcome");
+        assert_eq!(
+            run(&exact),
+            outcome,
+            "a cap of exactly fuel_used changed the outcome"
+        );
         if used > 0 {
             let short = Limits::new(
                 limits.max_memory_bytes.get(),
@@ -151,7 +158,11 @@ pub fn check(wasm: &[u8], input: &[u8], limits: &Limits, stats: &Stats) -> Outco
                 limits.max_output_bytes.get(),
             );
             let short = run(&short);
-            assert_eq!(short.result, Err(FailReason::OutOfFuel), "one unit short still ran");
+            assert_eq!(
+                short.result,
+                Err(FailReason::OutOfFuel),
+                "one unit short still ran"
+            );
             assert_eq!(short.fuel_used, used - 1);
         }
     }
