@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's automation (see docs/xtask.md).
 
+mod fuzz;
 mod idl;
 mod jobs;
 mod paths;
@@ -53,6 +54,14 @@ enum Cmd {
         /// Fail if the checked-in IDL is stale instead of writing it.
         #[arg(long)]
         check: bool,
+    },
+    /// Run the runtime's cargo-fuzz targets, one after another (installs cargo-fuzz on first use).
+    Fuzz {
+        /// Minutes per target.
+        #[arg(long, default_value_t = 5)]
+        minutes: u64,
+        /// Only these targets (default: all).
+        targets: Vec<String>,
     },
     /// Run setup, then every test suite (or only the named ones).
     Test {
@@ -122,6 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             jobs::build()?;
             Ok(true)
         }
+        Cmd::Fuzz { minutes, targets } => fuzz::run(minutes, &targets),
         Cmd::BuildProgram => {
             program::build()?;
             Ok(true)

@@ -25,6 +25,8 @@ pub const SBPF_LINKER: &str = "0.2.6";
 pub const WASM_BINDGEN: &str = "0.2.130";
 /// binaryen's major version (wasm-opt prints `version 132`).
 pub const BINARYEN: &str = "132";
+/// Installed on first use by `cargo xtask fuzz`, not by setup (CI does not fuzz).
+pub const CARGO_FUZZ: &str = "0.13.2";
 
 /// What steps see: where things go and how verbose to be.
 pub struct Ctx {
@@ -103,6 +105,29 @@ pub fn steps() -> Vec<Step> {
     ]
 }
 
+/// cargo-fuzz, for `cargo xtask fuzz` only: deliberately not in [`steps`],
+/// so `cargo xtask setup` and `cargo xtask test` never build it.
+pub fn cargo_fuzz_step() -> Step {
+    Step {
+        name: "cargo-fuzz",
+        version: "0.13.2, built by nightly-2026-08-10",
+        check: |_| {
+            let out = try_stdout_of(Command::new(paths::tool_bin("cargo-fuzz")).arg("--version"));
+            Ok(out.is_some_and(|v| v.trim() == format!("cargo-fuzz {CARGO_FUZZ}")))
+        },
+        install: |ctx, log| log.run(&mut cargo_fuzz_install(ctx)),
+        by_hand: |ctx| show(&cargo_fuzz_install(ctx)),
+    }
+}
+
+fn cargo_fuzz_install(ctx: &Ctx) -> Command {
+    let mut cmd = cargo_install(ctx, NIGHTLY);
+    cmd.arg(format!("cargo-fuzz@{CARGO_FUZZ}"))
+        .args(["--locked", "--force", "--root"])
+        .arg(&ctx.tools);
+    cmd
+}
+
 /// Runs every step (or only those named in `only`).
 pub fn run(ctx: &Ctx, only: &[String]) -> Result<()> {
     let all = steps();
@@ -123,7 +148,7 @@ pub fn run(ctx: &Ctx, only: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn run_step(ctx: &Ctx, step: &Step) -> Result<()> {
+pub fn run_step(ctx: &Ctx, step: &Step) -> Result<()> {
     let name = step.name;
     let fail = |err: anyhow::Error, log: Option<&Log>| {
         eprintln!("setup: {name}: FAILED: {err:#}");
