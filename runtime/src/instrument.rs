@@ -26,6 +26,12 @@
 //!   global on entry and checked against `STACK_LIMIT`, subtracted on every
 //!   exit. The limit sits far below every engine's own, so deep recursion
 //!   traps in our code, at the same depth, everywhere.
+//! - Leaves. A function that calls no wasm function (host calls aside) is
+//!   a leaf: its frame is always the top one and it cannot recurse, so it
+//!   carries no stack accounting and no entry check (its loops still check).
+//!   Instead every caller's frame cost includes the largest leaf it can call
+//!   (directly, or through the table for `call_indirect`), so the counted
+//!   height still bounds the real one.
 //! - Memory. The memory's declared maximum becomes the job's cap (in whole
 //!   pages), so `memory.grow` past it returns -1 on every engine. Each
 //!   `memory.grow` that returns -1 sets a third global, so an `unreachable`
@@ -74,6 +80,39 @@ pub fn instrument(wasm: &[u8], info: &Checked, max_memory_bytes: u32) -> Vec<u8>
     // Block types `[] -> results` for functions with several results.
     let mut extra_types: Vec<Vec<ValType>> = Vec::new();
     let mut wrapper_type = Vec::with_capacity(info.func_types.len());
+    let imported = info.imported_funcs;
+    let leaf_frame = |f: u32| -> u64 {
+        let i = (f - imported) as usize;
+        if info.is_leaf(i) {
+            FRAME_OVERHEAD + info.frame_slots[i]
+        } else {
+            0
+        }
+    };
+    let table_leaf = info
+        .in_table
+        .iter()
+        .map(|&f| leaf_frame(f))
+        .max()
+        .unwrap_or(0);
+    let frames: Vec<Option<u64>> = (0..info.frame_slots.len())
+        .map(|i| {
+            if info.is_leaf(i) {
+                return None;
+            }
+            let direct = info.callees[i]
+                .iter()
+                .map(|&f| leaf_frame(f))
+                .max()
+                .unwrap_or(0);
+            let indirect = if info.calls_indirect[i] {
+                table_leaf
+            } else {
+                0
+            };
+            Some(FRAME_OVERHEAD + info.frame_slots[i] + direct.max(indirect))
+        })
+        .collect();
     for f in info.imported_funcs as usize..info.func_types.len() {
         let (_, results) = &info.types[info.func_types[f] as usize];
         let results: Vec<ValType> = results.iter().map(|t| re.val_type(*t).unwrap()).collect();
@@ -199,7 +238,7 @@ pub fn instrument(wasm: &[u8], info: &Checked, max_memory_bytes: u32) -> Vec<u8>
                     fuel,
                     stack,
                     grow_refused,
-                    frame: FRAME_OVERHEAD + info.frame_slots[defined],
+                    frame: frames[defined],
                     wrapper: wrapper_type[defined],
                     index,
                 };
@@ -226,7 +265,8 @@ struct FunctionPlan<'a> {
     fuel: u32,
     stack: u32,
     grow_refused: u32,
-    frame: u64,
+    /// The counted frame, or `None` for a leaf.
+    frame: Option<u64>,
     wrapper: BlockType,
     #[allow(dead_code)]
     index: usize,
@@ -266,12 +306,11 @@ impl FunctionPlan<'_> {
             .into_iter()
             .map(|op| op.expect("validated"))
             .collect();
-        let needs_scratch = ops
-            .iter()
-            .any(|op| self.sized(op) || matches!(op, Operator::MemoryGrow { .. }));
-        if needs_scratch {
-            locals.push((1, ValType::I32));
-        }
+        // Two scratch locals: an i32 for lengths and grow results, an i64
+        // for the fuel counter at check points.
+        locals.push((1, ValType::I32));
+        locals.push((1, ValType::I64));
+        let fuel_scratch = scratch + 1;
 
         // Segment costs, in order of their start.
         let mut costs = Vec::new();
@@ -286,19 +325,26 @@ impl FunctionPlan<'_> {
         let mut costs = costs.into_iter();
 
         let mut f = Function::new(locals);
-        // Entry: fuel for the first segment, checked; then the frame.
-        self.charge(&mut f, costs.next().unwrap_or(0), true);
-        let frame = self.frame.min(i32::MAX as u64) as i32;
-        f.instruction(&Instruction::GlobalGet(self.stack));
-        f.instruction(&Instruction::I32Const(frame));
-        f.instruction(&Instruction::I32Add);
-        f.instruction(&Instruction::GlobalSet(self.stack));
-        f.instruction(&Instruction::GlobalGet(self.stack));
-        f.instruction(&Instruction::I32Const(STACK_LIMIT as i32));
-        f.instruction(&Instruction::I32GtU);
-        f.instruction(&Instruction::If(BlockType::Empty));
-        f.instruction(&Instruction::Unreachable);
-        f.instruction(&Instruction::End);
+        // Entry: fuel for the first segment, checked; then the frame. A
+        // leaf does neither check (see the module docs).
+        self.charge(
+            &mut f,
+            costs.next().unwrap_or(0),
+            self.frame.is_some().then_some(fuel_scratch),
+        );
+        let frame = self.frame.map(|slots| slots.min(i32::MAX as u64) as i32);
+        if let Some(frame) = frame {
+            f.instruction(&Instruction::GlobalGet(self.stack));
+            f.instruction(&Instruction::I32Const(frame));
+            f.instruction(&Instruction::I32Add);
+            f.instruction(&Instruction::GlobalSet(self.stack));
+            f.instruction(&Instruction::GlobalGet(self.stack));
+            f.instruction(&Instruction::I32Const(STACK_LIMIT as i32));
+            f.instruction(&Instruction::I32GtU);
+            f.instruction(&Instruction::If(BlockType::Empty));
+            f.instruction(&Instruction::Unreachable);
+            f.instruction(&Instruction::End);
+        }
         // The body runs inside a block with the function's results, so a
         // branch to the function's own label lands on the exit below.
         f.instruction(&Instruction::Block(self.wrapper));
@@ -319,7 +365,7 @@ impl FunctionPlan<'_> {
                 break;
             }
             if ends_segment(op) {
-                let check = matches!(op, Operator::Loop { .. });
+                let check = matches!(op, Operator::Loop { .. }).then_some(fuel_scratch);
                 self.charge(&mut f, costs.next().unwrap_or(0), check);
             }
         }
@@ -344,20 +390,34 @@ impl FunctionPlan<'_> {
         }
     }
 
-    fn charge(&self, f: &mut Function, cost: u64, check: bool) {
-        if cost > 0 {
+    /// Subtracts `cost` from the fuel global; with `check` (a scratch i64
+    /// local), traps if the counter is then below zero.
+    fn charge(&self, f: &mut Function, cost: u64, check: Option<u32>) {
+        if cost > 0 || check.is_some() {
             f.instruction(&Instruction::GlobalGet(self.fuel));
+        }
+        if cost > 0 {
             f.instruction(&Instruction::I64Const(cost as i64));
             f.instruction(&Instruction::I64Sub);
-            f.instruction(&Instruction::GlobalSet(self.fuel));
         }
-        if check {
-            f.instruction(&Instruction::GlobalGet(self.fuel));
-            f.instruction(&Instruction::I64Const(0));
-            f.instruction(&Instruction::I64LtS);
-            f.instruction(&Instruction::If(BlockType::Empty));
-            f.instruction(&Instruction::Unreachable);
-            f.instruction(&Instruction::End);
+        match check {
+            None => {
+                if cost > 0 {
+                    f.instruction(&Instruction::GlobalSet(self.fuel));
+                }
+            }
+            Some(tmp) => {
+                if cost > 0 {
+                    f.instruction(&Instruction::LocalTee(tmp));
+                    f.instruction(&Instruction::GlobalSet(self.fuel));
+                    f.instruction(&Instruction::LocalGet(tmp));
+                }
+                f.instruction(&Instruction::I64Const(0));
+                f.instruction(&Instruction::I64LtS);
+                f.instruction(&Instruction::If(BlockType::Empty));
+                f.instruction(&Instruction::Unreachable);
+                f.instruction(&Instruction::End);
+            }
         }
     }
 
@@ -388,7 +448,8 @@ impl FunctionPlan<'_> {
     }
 
     /// Releases the frame on a function exit.
-    fn leave(&self, f: &mut Function, frame: i32) {
+    fn leave(&self, f: &mut Function, frame: Option<i32>) {
+        let Some(frame) = frame else { return };
         f.instruction(&Instruction::GlobalGet(self.stack));
         f.instruction(&Instruction::I32Const(frame));
         f.instruction(&Instruction::I32Sub);

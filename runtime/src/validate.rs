@@ -56,6 +56,12 @@ pub struct Checked {
     pub sized_host_calls: Vec<u32>,
     /// Per defined function: params + locals + the highest operand stack.
     pub frame_slots: Vec<u64>,
+    /// Per defined function: the defined functions it calls directly.
+    pub callees: Vec<Vec<u32>>,
+    /// Per defined function: whether it has a `call_indirect`.
+    pub calls_indirect: Vec<bool>,
+    /// Defined functions placed in the table by element segments.
+    pub in_table: Vec<u32>,
     /// Number of globals the module defines.
     pub globals: u32,
     /// The memory's declared initial size, in pages.
@@ -183,6 +189,7 @@ pub fn validate(wasm: &[u8], max_memory_bytes: u32) -> Result<Checked, Invalid> 
                         ElementItems::Functions(funcs) => {
                             for f in funcs {
                                 let f = f.map_err(|e| invalid(e.message()))?;
+                                info.in_table.push(f);
                                 if f < info.imported_funcs {
                                     return Err(invalid(
                                         "a host function may not be placed in a table (host calls are metered at their call sites)",
@@ -207,12 +214,21 @@ pub fn validate(wasm: &[u8], max_memory_bytes: u32) -> Result<Checked, Invalid> 
                 .map_err(|e| invalid(e.message()))?;
             let locals = u64::from(fv.len_locals());
             let mut max_height = 0u32;
+            let mut callees = Vec::new();
+            let mut indirect = false;
             let mut ops = body
                 .get_operators_reader()
                 .map_err(|e| invalid(e.message()))?;
             while !ops.eof() {
                 let (op, offset) = ops.read_with_offset().map_err(|e| invalid(e.message()))?;
                 check_operator(&op)?;
+                match op {
+                    Operator::Call { function_index } if function_index >= info.imported_funcs => {
+                        callees.push(function_index)
+                    }
+                    Operator::CallIndirect { .. } => indirect = true,
+                    _ => {}
+                }
                 fv.op(offset, &op)
                     .map_err(|e| invalid(format!("{} (at byte {})", e.message(), e.offset())))?;
                 max_height = max_height.max(fv.operand_stack_height());
@@ -220,6 +236,10 @@ pub fn validate(wasm: &[u8], max_memory_bytes: u32) -> Result<Checked, Invalid> 
             fv.finish(ops.original_position())
                 .map_err(|e| invalid(e.message()))?;
             info.frame_slots.push(locals + u64::from(max_height));
+            callees.sort_unstable();
+            callees.dedup();
+            info.callees.push(callees);
+            info.calls_indirect.push(indirect);
             allocs = fv.into_allocations();
         }
     }
@@ -248,6 +268,12 @@ pub fn validate(wasm: &[u8], max_memory_bytes: u32) -> Result<Checked, Invalid> 
 }
 
 impl Checked {
+    /// Whether defined function `i` (0 = the first defined one) calls no
+    /// wasm function: its frame is always the top one.
+    pub fn is_leaf(&self, i: usize) -> bool {
+        self.callees[i].is_empty() && !self.calls_indirect[i]
+    }
+
     /// The (params, results) of function `index`.
     pub fn func_type(&self, index: u32) -> &(Vec<ValType>, Vec<ValType>) {
         &self.types[self.func_types[index as usize] as usize]

@@ -81,21 +81,22 @@ fn workloads() -> Vec<Workload> {
     ]
 }
 
-/// Median wall time of `f` over at least 3 runs and about `budget`.
-fn time<T>(budget: Duration, mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut times = Vec::new();
+/// Median wall time of each of `fs`, run in interleaved rounds: at least 5
+/// rounds and about `budget` in all.
+fn rounds<const N: usize>(budget: Duration, fs: &mut [&mut dyn FnMut(); N]) -> [Duration; N] {
+    let mut times: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::new());
     let started = Instant::now();
-    let mut last;
-    loop {
-        let t = Instant::now();
-        last = f();
-        times.push(t.elapsed());
-        if times.len() >= 3 && (started.elapsed() >= budget || times.len() >= 50) {
-            break;
+    while times[0].len() < 5 || (started.elapsed() < budget && times[0].len() < 50) {
+        for (f, t) in fs.iter_mut().zip(times.iter_mut()) {
+            let at = Instant::now();
+            f();
+            t.push(at.elapsed());
         }
     }
-    times.sort();
-    (times[times.len() / 2], last)
+    times.map(|mut t| {
+        t.sort();
+        t[t.len() / 2]
+    })
 }
 
 struct GasOne;
@@ -170,32 +171,52 @@ fn main() -> Result<()> {
     let bundles = out.join("bundles");
     std::fs::create_dir_all(&bundles)?;
     let limits = Limits::new(256 << 20, 50_000_000_000, 64 << 20);
-    let budget = Duration::from_secs(2);
+    let budget = Duration::from_secs(6);
 
     let mut rows = Vec::new();
     for w in workloads() {
         let wasm = std::fs::read(jobs.join(format!("{}.wasm", w.job)))
             .with_context(|| format!("{}.wasm in {}", w.job, jobs.display()))?;
-        let (t_native, native) = time(budget, || (w.native)(&w.input));
-        let (t_prepare, _) = time(budget, || edgerun_runtime::prepare(&wasm, &limits).unwrap());
-        let (t_ours, ours) = time(budget, || run_with(&Wasmi, &wasm, &w.input, &limits));
-        let ours = ours?;
+        // Correctness first: every variant gives the native output.
+        let native = (w.native)(&w.input);
+        let ours = run_with(&Wasmi, &wasm, &w.input, &limits)?;
         ensure!(ours.is_ok(), "{}: runtime outcome {}", w.name, ours.label());
         ensure!(
             ours.output == native,
             "{}: runtime output differs from native",
             w.name
         );
-        let baseline = |b: Baseline, module: &[u8]| -> Result<(Duration, u64)> {
-            let (t, r) = time(budget, || raw::run(module, &w.input, &limits, b));
-            let r = r?;
-            ensure!(r.output == native, "{}: {b:?} output differs", w.name);
-            Ok((t, r.consumed))
-        };
-        let (t_fuel, wasmi_fuel) = baseline(Baseline::WasmiFuel, &wasm)?;
-        let (t_plain, _) = baseline(Baseline::Plain, &wasm)?;
         let finite = finite_wasm_instrument(&wasm)?;
-        let (t_finite, finite_gas) = baseline(Baseline::FiniteWasm, &finite)?;
+        let mut consumed = [0u64; 3];
+        for (i, (b, module)) in [
+            (Baseline::WasmiFuel, &wasm),
+            (Baseline::Plain, &wasm),
+            (Baseline::FiniteWasm, &finite),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let r = raw::run(module, &w.input, &limits, b)?;
+            ensure!(r.output == native, "{}: {b:?} output differs", w.name);
+            consumed[i] = r.consumed;
+        }
+        let [wasmi_fuel, _, finite_gas] = consumed;
+        // Then time them in interleaved rounds, so background load hits
+        // every variant alike.
+        let run_raw = |b: Baseline, m: &[u8]| {
+            raw::run(m, &w.input, &limits, b).expect("ran above");
+        };
+        let [t_native, t_prepare, t_ours, t_fuel, t_plain, t_finite] = rounds(
+            budget,
+            &mut [
+                &mut || drop((w.native)(&w.input)),
+                &mut || drop(edgerun_runtime::prepare(&wasm, &limits)),
+                &mut || drop(run_with(&Wasmi, &wasm, &w.input, &limits)),
+                &mut || run_raw(Baseline::WasmiFuel, &wasm),
+                &mut || run_raw(Baseline::Plain, &wasm),
+                &mut || run_raw(Baseline::FiniteWasm, &finite),
+            ],
+        );
 
         let bundle = Bundle {
             runtime_id: edgerun_runtime::runtime_id(),
