@@ -70,6 +70,8 @@ fn run_target(target: &str, minutes: u64) -> Result<(bool, String)> {
     let log = dir.join("fuzz-0.log");
     let _ = fs::remove_file(&log);
     let seconds = (minutes * 60).max(1);
+    let corpus = dir.join("corpus").join(target);
+    fs::create_dir_all(&corpus).with_context(|| format!("creating {}", corpus.display()))?;
 
     // `nice` keeps a fuzz run from starving builds on the same machine; the
     // rustup proxy picks the nightly from `+toolchain`, and cargo finds
@@ -86,13 +88,17 @@ fn run_target(target: &str, minutes: u64) -> Result<(bool, String)> {
         .arg(format!("+{}", setup::NIGHTLY))
         .args(["fuzz", "run", "--fuzz-dir"])
         .arg(&dir)
-        // No AddressSanitizer: its stack instrumentation stops LLVM from
-        // turning wasmi's tail-call dispatch into jumps, so a few thousand
-        // guest instructions overflow the native stack (a crash of the
-        // harness, not of the runtime; release builds have no ASan). The
-        // code under test is safe Rust apart from wasmi.
+        // No AddressSanitizer: the code under test is safe Rust apart from
+        // wasmi, and without it the targets run about twice as fast.
         .args(["--sanitizer", "none"])
         .arg(target)
+        // The corpus libFuzzer adds to, then the committed seeds (if any).
+        .arg(&corpus);
+    let seeds = dir.join("seeds").join(target);
+    if seeds.is_dir() {
+        cargo.arg(seeds);
+    }
+    cargo
         .arg("--")
         .arg(format!("-max_total_time={seconds}"))
         .arg("-jobs=1")
