@@ -21,8 +21,8 @@
 //!   the pass checks the counter and traps once it is below zero, so every
 //!   cycle in the control flow is checked; at the end of a run a counter
 //!   below zero means the job ran out of fuel, whatever else happened.
-//! - Stack. Each function's frame costs `FRAME_OVERHEAD` + params + locals
-//!   + its highest operand stack (from validation), added to the stack
+//! - Stack. Each function's frame costs `FRAME_OVERHEAD`, plus params and
+//!   locals, plus its highest operand stack (from validation), added to the stack
 //!   global on entry and checked against `STACK_LIMIT`, subtracted on every
 //!   exit. The limit sits far below every engine's own, so deep recursion
 //!   traps in our code, at the same depth, everywhere.

@@ -7,15 +7,11 @@
 //! no floating point anywhere (types, globals, locals, instructions — also
 //! in functions nothing calls), imports only the three from `edgerun` with
 //! their exact signatures, and `_start: () -> ()` and `memory` exported.
-//! (The runtime's validator is the authority when a job runs; this check
-//! keeps a float from sneaking into a job at build time.)
+//! The check is the runtime's own validator, the one that decides a job's
+//! outcome, so a job that builds here is a job workers will run.
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
-use wasmparser::{
-    CompositeInnerType, ExternalKind, FuncType, Parser, Payload, TypeRef, ValType, Validator,
-    WasmFeatures,
-};
 
 use crate::{paths, proc};
 
@@ -102,21 +98,6 @@ fn build_one(job: &Job) -> Result<Vec<u8>> {
     std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))
 }
 
-/// The imports a job may have: module `edgerun`, these names, these types.
-const IMPORTS: &[(&str, &[ValType], &[ValType])] = &[
-    ("input_len", &[], &[ValType::I32]),
-    (
-        "read_input",
-        &[ValType::I32, ValType::I32, ValType::I32],
-        &[ValType::I32],
-    ),
-    (
-        "write_output",
-        &[ValType::I32, ValType::I32],
-        &[ValType::I32],
-    ),
-];
-
 /// What [`check`] saw of a module.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -124,104 +105,14 @@ pub struct Summary {
     pub functions: u32,
 }
 
-fn is_float(t: &ValType) -> bool {
-    matches!(t, ValType::F32 | ValType::F64)
-}
-
-/// Checks a job module: valid wasm without the floats proposal, no f32/f64
-/// anywhere, ABI imports and exports.
+/// Checks a job module with the runtime's own validator (Guest ABI v1: no
+/// floats anywhere, only the `edgerun` imports, `_start` and `memory`).
+/// The memory cap is left open here; a bundle sets it.
 pub fn check(wasm: &[u8]) -> Result<Summary> {
-    let features = WasmFeatures::default() - WasmFeatures::FLOATS;
-    Validator::new_with_features(features)
-        .validate_all(wasm)
-        .map_err(|e| anyhow::anyhow!("not valid wasm without floats: {e}"))?;
-
-    let mut types: Vec<Option<FuncType>> = Vec::new();
-    let mut summary = Summary::default();
-    let (mut start, mut memory) = (false, false);
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload? {
-            Payload::TypeSection(reader) => {
-                for group in reader {
-                    for sub in group?.into_types() {
-                        let func = match sub.composite_type.inner {
-                            CompositeInnerType::Func(f) => f,
-                            _ => bail!("non-function type {}", types.len()),
-                        };
-                        ensure!(
-                            !func.params().iter().chain(func.results()).any(is_float),
-                            "type {} has a float: {func:?}",
-                            types.len()
-                        );
-                        types.push(Some(func));
-                    }
-                }
-            }
-            Payload::ImportSection(reader) => {
-                for import in reader {
-                    let import = import?;
-                    let TypeRef::Func(index) = import.ty else {
-                        bail!(
-                            "import {}.{} is not a function; only functions from `edgerun` may be imported",
-                            import.module,
-                            import.name
-                        );
-                    };
-                    let allowed = IMPORTS.iter().find(|(name, _, _)| *name == import.name);
-                    let (Some((_, params, results)), "edgerun") = (allowed, import.module) else {
-                        bail!(
-                            "import {}.{} is not part of the guest ABI (only edgerun.input_len, read_input, write_output)",
-                            import.module,
-                            import.name
-                        );
-                    };
-                    let ty = types
-                        .get(index as usize)
-                        .and_then(Option::as_ref)
-                        .context("import of an unknown type")?;
-                    ensure!(
-                        ty.params() == *params && ty.results() == *results,
-                        "import edgerun.{} has type {ty:?}, the ABI says {params:?} -> {results:?}",
-                        import.name
-                    );
-                }
-            }
-            Payload::GlobalSection(reader) => {
-                for global in reader {
-                    let global = global?;
-                    ensure!(
-                        !is_float(&global.ty.content_type),
-                        "a global of type {}",
-                        global.ty.content_type
-                    );
-                }
-            }
-            Payload::FunctionSection(reader) => summary.functions = reader.count(),
-            Payload::CodeSectionEntry(body) => {
-                for local in body.get_locals_reader()? {
-                    let (_, ty) = local?;
-                    ensure!(!is_float(&ty), "a function has a local of type {ty}");
-                }
-            }
-            Payload::ExportSection(reader) => {
-                for export in reader {
-                    let export = export?;
-                    match (export.name, export.kind) {
-                        ("_start", ExternalKind::Func) => start = true,
-                        ("memory", ExternalKind::Memory) => memory = true,
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    ensure!(
-        start,
-        "no exported function `_start` (use edgerun_guest::main!)"
-    );
-    ensure!(memory, "no exported memory `memory`");
-    Ok(summary)
+    let checked = edgerun_runtime::validate(wasm, u32::MAX).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Summary {
+        functions: checked.frame_slots.len() as u32,
+    })
 }
 
 #[cfg(test)]
@@ -261,7 +152,7 @@ mod tests {
             "(global f32 (f32.const 0))",
             "(func (param i32) (result i32) local.get 0 f32.convert_i32_s i32.trunc_sat_f32_s)",
         ] {
-            assert!(refusal(&module(body)).contains("float"), "{body}");
+            assert!(refusal(&module(body)).contains("invalid module"), "{body}");
         }
     }
 
@@ -270,11 +161,9 @@ mod tests {
         let extra = |import: &str| {
             wat::parse_str(format!("(module {IMPORTS} {import} {EXPORTS})")).unwrap()
         };
-        assert!(refusal(&extra(r#"(import "env" "abort" (func))"#)).contains("env.abort"));
-        assert!(refusal(&extra(r#"(import "edgerun" "clock" (func))"#)).contains("edgerun.clock"));
-        assert!(
-            refusal(&extra(r#"(import "edgerun" "memory" (memory 1))"#)).contains("not a function")
-        );
+        assert!(refusal(&extra(r#"(import "env" "abort" (func))"#)).contains("env::abort"));
+        assert!(refusal(&extra(r#"(import "edgerun" "clock" (func))"#)).contains("edgerun::clock"));
+        assert!(refusal(&extra(r#"(import "edgerun" "memory" (memory 1))"#)).contains("memor"));
         let wrong_type = wat::parse_str(format!(
             r#"(module (import "edgerun" "input_len" (func (result i64))) {EXPORTS})"#
         ))

@@ -6,6 +6,7 @@ mod jobs;
 mod paths;
 mod proc;
 mod program;
+mod runtime;
 mod setup;
 mod test;
 
@@ -62,6 +63,21 @@ enum Cmd {
         minutes: u64,
         /// Only these targets (default: all).
         targets: Vec<String>,
+    },
+    /// Build edgerun-runtime-js (wasm32 + wasm-bindgen) to <target>/runtime-js/<nodejs|web>/.
+    BuildRuntimeJs {
+        /// The browser flavour (`--target web`) instead of Node's.
+        #[arg(long)]
+        web: bool,
+    },
+    /// Rebuild tests/vectors/ (bundles + vectors.json) from tests/vectors/src/ and the built jobs.
+    Vectors,
+    /// Every conformance vector through the wasm32 runtime under Node, both engines, vs native.
+    VectorsNode,
+    /// Benchmarks; `runtime` writes <target>/bench/runtime.json.
+    Bench {
+        /// What to measure: runtime.
+        what: String,
     },
     /// Run setup, then every test suite (or only the named ones).
     Test {
@@ -132,6 +148,16 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             Ok(true)
         }
         Cmd::Fuzz { minutes, targets } => fuzz::run(minutes, &targets),
+        Cmd::BuildRuntimeJs { web } => {
+            runtime::build_js(if web { "web" } else { "nodejs" })?;
+            Ok(true)
+        }
+        Cmd::Vectors => runtime::write_vectors(),
+        Cmd::VectorsNode => runtime::vectors_node(),
+        Cmd::Bench { what } => match what.as_str() {
+            "runtime" => runtime::bench(),
+            other => anyhow::bail!("unknown benchmark {other:?}; there is: runtime"),
+        },
         Cmd::BuildProgram => {
             program::build()?;
             Ok(true)

@@ -83,7 +83,12 @@ pub fn suites() -> Vec<Suite> {
             &["test", "--workspace", "--no-fail-fast"],
             minutes(20),
         ),
-        // Later: Node / browser / edge suites.
+        // Every job builds for wasm32 and passes the runtime's validator.
+        Suite::cargo("jobs", &["xtask", "build-jobs"], minutes(15)),
+        // The conformance vectors through the wasm32 runtime under Node
+        // (wasmi-in-wasm and Node's own engine) match the native results.
+        Suite::cargo("vectors-node", &["xtask", "vectors-node"], minutes(20)),
+        // Later: browser / edge suites.
     ]
 }
 
