@@ -3,7 +3,7 @@
 
 use edgerun_protocol::abi::FailReason;
 use edgerun_protocol::limits::Limits;
-use edgerun_runtime::{instrument, prepare, run};
+use edgerun_runtime::{prepare, run};
 
 const IMPORTS: &str = r#"
     (import "edgerun" "input_len" (func $input_len (result i32)))
@@ -269,9 +269,7 @@ fn validation_refuses_what_abi_v1_forbids() {
         // A table without a maximum, an oversized one, a table op.
         format!("(module (memory (export \"memory\") 1) (table 1 funcref) {start})"),
         format!("(module (memory (export \"memory\") 1) (table 1 100000 funcref) {start})"),
-        format!(
-            "(module (memory (export \"memory\") 1) (table 1 1 funcref) (func (export \"_start\") (drop (table.size 0)) (drop (table.grow 0 (ref.null func) (i32.const 1)))))"
-        ),
+        "(module (memory (export \"memory\") 1) (table 1 1 funcref) (func (export \"_start\") (drop (table.size 0)) (drop (table.grow 0 (ref.null func) (i32.const 1)))))".to_string(),
         // A host function in a table.
         format!(
             "(module {IMPORTS} (memory (export \"memory\") 1) (table 1 1 funcref) (elem (i32.const 0) $input_len) {start})"
@@ -281,9 +279,7 @@ fn validation_refuses_what_abi_v1_forbids() {
             "(module (memory (export \"memory\") 1) (global (export \"edgerun:fuel\") i32 (i32.const 0)) {start})"
         ),
         // SIMD.
-        format!(
-            "(module (memory (export \"memory\") 1) (func (export \"_start\") (drop (v128.const i64x2 0 0))))"
-        ),
+        "(module (memory (export \"memory\") 1) (func (export \"_start\") (drop (v128.const i64x2 0 0))))".to_string(),
     ];
     for wat_src in &bad {
         let wasm = wat::parse_str(wat_src).unwrap();
@@ -322,7 +318,6 @@ fn instrumented_modules_validate_and_cap_memory() {
         }
     }
     assert!(saw);
-    assert!(instrument::STACK_LIMIT > 0);
 }
 
 #[test]

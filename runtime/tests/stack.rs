@@ -29,7 +29,10 @@ fn a_callers_frame_counts_the_largest_leaf_it_calls() {
     let per_level = FRAME_OVERHEAD + 1 + 3 + FRAME_OVERHEAD + 1000;
     let fits = (u64::from(STACK_LIMIT) / per_level) as u32 - 2;
     let limits = Limits::new(65_536, 100_000_000, 16);
-    assert_eq!(run(&recursion_calling_a_big_leaf(fits), b"", &limits).result, Ok(()));
+    assert_eq!(
+        run(&recursion_calling_a_big_leaf(fits), b"", &limits).result,
+        Ok(())
+    );
     // A few levels more overflow the counted stack, although the leaf frames
     // are never on the stack together.
     assert_eq!(
