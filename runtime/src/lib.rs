@@ -88,6 +88,18 @@ impl Outcome {
     pub fn output_hash(&self) -> Hash {
         hash::output_hash(&self.output)
     }
+
+    /// The one-line JSON summary every tool prints:
+    /// `{"outcome":"ok"|"<reason>","output_hash":"<hex>","fuel_used":n,"output_len":n}`.
+    pub fn summary_json(&self) -> String {
+        format!(
+            r#"{{"outcome":"{}","output_hash":"{}","fuel_used":{},"output_len":{}}}"#,
+            self.label(),
+            hex(&self.output_hash()),
+            self.fuel_used,
+            self.output.len()
+        )
+    }
 }
 
 /// Why a bundle could not be run at all (as opposed to a job that fails).

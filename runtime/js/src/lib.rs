@@ -29,13 +29,7 @@ pub fn runtime_id() -> String {
 }
 
 fn outcome_json(outcome: &Outcome) -> String {
-    format!(
-        r#"{{"outcome":"{}","output_hash":"{}","fuel_used":{},"output_len":{}}}"#,
-        outcome.label(),
-        hex(&outcome.output_hash()),
-        outcome.fuel_used,
-        outcome.output.len()
-    )
+    outcome.summary_json()
 }
 
 /// Runs a bundle with wasmi-in-wasm; returns the outcome JSON.

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use edgerun_protocol::limits::Limits;
-use edgerun_runtime::{Outcome, hex};
+use edgerun_runtime::Outcome;
 
 #[derive(Parser)]
 #[command(
@@ -83,13 +83,7 @@ fn run(args: Args) -> Result<Outcome, String> {
 fn main() -> ExitCode {
     match run(Args::parse()) {
         Ok(outcome) => {
-            let line = serde_json::json!({
-                "outcome": outcome.label(),
-                "output_hash": hex(&outcome.output_hash()),
-                "fuel_used": outcome.fuel_used,
-                "output_len": outcome.output.len(),
-            });
-            println!("{line}");
+            println!("{}", outcome.summary_json());
             ExitCode::SUCCESS
         }
         Err(err) => {

@@ -64,12 +64,7 @@ fn source(dir: &Path, jobs: &Path, spec: &str, what: &str) -> Result<Vec<u8>, St
 
 fn outcome_json(bytes: &[u8]) -> Result<Value, String> {
     let outcome = edgerun_runtime::run_bundle(bytes).map_err(|e| e.to_string())?;
-    Ok(json!({
-        "outcome": outcome.label(),
-        "output_hash": hex(&outcome.output_hash()),
-        "fuel_used": outcome.fuel_used,
-        "output_len": outcome.output.len(),
-    }))
+    serde_json::from_str(&outcome.summary_json()).map_err(|e| e.to_string())
 }
 
 fn write(jobs: &Path, dir: &Path) -> Result<(), String> {
