@@ -37,15 +37,11 @@ fn wasm_and_input_with_caps_run_and_write_the_output() {
     let wasm = dir.join("echo.wasm");
     let input = dir.join("input.txt");
     let out = dir.join("out.bin");
-    std::fs::write(
-        &wasm,
-        wat::parse_file("src/wat/echo.wat".replace(
-            "src",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/src"),
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let echo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/vectors/src/wat/echo.wat"
+    );
+    std::fs::write(&wasm, wat::parse_file(echo).unwrap()).unwrap();
     std::fs::write(&input, b"bytes in, bytes out").unwrap();
     let (code, stdout, stderr) = edgerun_run(&[
         "--wasm",
