@@ -19,6 +19,21 @@ pub const PAGE_BYTES: u32 = 65_536;
 /// larger than this many elements.
 pub const MAX_TABLE_ELEMENTS: u64 = 65_536;
 
+/// Largest function body accepted, in bytes. Instrumentation can grow a
+/// body up to ~11× (a charge after every one-byte branch), and the result
+/// must stay under wasm's 7,654,321-byte body limit on every engine.
+pub const MAX_FUNCTION_BODY_BYTES: usize = 512 << 10;
+/// Most locals (params included) a function may have. The pass adds two;
+/// wasmi refuses more than 30,000 and keeps locals, operands and constants
+/// in one 16-bit slot space, so v1 stays well inside it.
+pub const MAX_FUNCTION_LOCALS: u32 = 16_384;
+/// Most locals plus the highest operand stack of a function.
+pub const MAX_FUNCTION_SLOTS: u64 = 32_768;
+/// Most exports / globals a module may have; the pass adds three of each
+/// (engines refuse more than 100,000 exports).
+pub const MAX_EXPORTS: u32 = 90_000;
+pub const MAX_GLOBALS: u32 = 90_000;
+
 /// Why a module is not a valid edgerun job. The outcome is always
 /// `invalid-module`; the message is for the job's author.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -156,8 +171,14 @@ pub fn validate(wasm: &[u8], max_memory_bytes: u32) -> Result<Checked, Invalid> 
                     }
                     info.globals += 1;
                 }
+                if info.globals > MAX_GLOBALS {
+                    return Err(invalid(format!("more than {MAX_GLOBALS} globals")));
+                }
             }
             Payload::ExportSection(reader) => {
+                if reader.count() > MAX_EXPORTS {
+                    return Err(invalid(format!("more than {MAX_EXPORTS} exports")));
+                }
                 for export in reader.clone() {
                     let export = export.map_err(|e| invalid(e.message()))?;
                     if export
@@ -208,10 +229,22 @@ pub fn validate(wasm: &[u8], max_memory_bytes: u32) -> Result<Checked, Invalid> 
             _ => {}
         }
         if let ValidPayload::Func(func, body) = valid {
+            if body.range().len() > MAX_FUNCTION_BODY_BYTES {
+                return Err(invalid(format!(
+                    "a function body of {} bytes exceeds {MAX_FUNCTION_BODY_BYTES}",
+                    body.range().len()
+                )));
+            }
             let mut fv = func.into_validator(std::mem::take(&mut allocs));
             let mut reader = body.get_binary_reader();
             fv.read_locals(&mut reader)
                 .map_err(|e| invalid(e.message()))?;
+            if fv.len_locals() > MAX_FUNCTION_LOCALS {
+                return Err(invalid(format!(
+                    "a function has {} locals; at most {MAX_FUNCTION_LOCALS}",
+                    fv.len_locals()
+                )));
+            }
             let locals = u64::from(fv.len_locals());
             let mut max_height = 0u32;
             let mut callees = Vec::new();
@@ -235,6 +268,12 @@ pub fn validate(wasm: &[u8], max_memory_bytes: u32) -> Result<Checked, Invalid> 
             }
             fv.finish(ops.original_position())
                 .map_err(|e| invalid(e.message()))?;
+            if locals + u64::from(max_height) > MAX_FUNCTION_SLOTS {
+                return Err(invalid(format!(
+                    "a function needs {} locals and operand slots; at most {MAX_FUNCTION_SLOTS}",
+                    locals + u64::from(max_height)
+                )));
+            }
             info.frame_slots.push(locals + u64::from(max_height));
             callees.sort_unstable();
             callees.dedup();

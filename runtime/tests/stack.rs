@@ -55,3 +55,68 @@ fn leaves_still_check_fuel_in_their_loops() {
     assert_eq!(out.result, Err(FailReason::OutOfFuel));
     assert_eq!(out.fuel_used, 50_000);
 }
+
+#[test]
+fn sizes_the_instrumentation_could_push_past_engine_limits_are_invalid() {
+    use edgerun_runtime::validate::{MAX_FUNCTION_BODY_BYTES, MAX_FUNCTION_LOCALS};
+    let limits = Limits::new(65_536, 1_000, 16);
+    let locals = |n: u32| {
+        wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1) (func (export "_start") (local {})))"#,
+            "i32 ".repeat(n as usize)
+        ))
+        .unwrap()
+    };
+    assert_eq!(
+        run(&locals(MAX_FUNCTION_LOCALS), b"", &limits).result,
+        Ok(())
+    );
+    assert_eq!(
+        run(&locals(MAX_FUNCTION_LOCALS + 1), b"", &limits).result,
+        Err(FailReason::InvalidModule)
+    );
+    // A body of `nop`s just over the cap.
+    let body = |n: usize| {
+        wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1) (func (export "_start") {}))"#,
+            "nop ".repeat(n)
+        ))
+        .unwrap()
+    };
+    let big = body(MAX_FUNCTION_BODY_BYTES);
+    assert_eq!(
+        run(&big, b"", &Limits::new(65_536, 10_000_000, 16)).result,
+        Err(FailReason::InvalidModule)
+    );
+    let fits = body(MAX_FUNCTION_BODY_BYTES - 16);
+    assert_eq!(
+        run(&fits, b"", &Limits::new(65_536, 10_000_000, 16)).result,
+        Ok(())
+    );
+}
+
+#[test]
+fn a_body_full_of_distinct_constants_still_runs_on_wasmi() {
+    // ~48k distinct i64 constants in one function, near the body cap: the
+    // validator's caps must keep every valid module inside wasmi's limits.
+    let consts: String = (0..48_000u64)
+        .map(|i| format!("(drop (i64.const {}))", 1_000_000_007 * (i + 1)))
+        .collect();
+    let wasm = wat::parse_str(format!(
+        r#"(module (memory (export "memory") 1) (func (export "_start") {consts}))"#
+    ))
+    .unwrap();
+    let out = edgerun_runtime::run_with(
+        &edgerun_runtime::Wasmi,
+        &wasm,
+        b"",
+        &Limits::new(65_536, 10_000_000, 16),
+    );
+    match out {
+        Ok(o) => assert!(
+            o.result == Ok(()) || o.result == Err(FailReason::InvalidModule),
+            "{o:?}"
+        ),
+        Err(e) => panic!("a valid module wasmi cannot run: {e}"),
+    }
+}
