@@ -60,7 +60,17 @@ export function execute(module, input, outputCap, fuel) {
     },
   };
   const compiled = module instanceof WebAssembly.Module ? module : new WebAssembly.Module(module);
-  const instance = new WebAssembly.Instance(compiled, imports);
+  let instance;
+  try {
+    instance = new WebAssembly.Instance(compiled, imports);
+  } catch (err) {
+    // An active data or element segment that does not fit traps at
+    // instantiation: before `_start`, with no fuel charged (as in engine.rs).
+    if (err instanceof WebAssembly.RuntimeError && /out of bounds/i.test(err.message)) {
+      return { end: "trap:out-of-bounds", fuelLeft: fuel, stack: 0, growRefused: false, output: new Uint8Array(0) };
+    }
+    throw err;
+  }
   memory = instance.exports.memory;
   instance.exports["edgerun:fuel"].value = fuel;
   let end = "returned";
