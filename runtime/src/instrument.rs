@@ -268,7 +268,6 @@ struct FunctionPlan<'a> {
     /// The counted frame, or `None` for a leaf.
     frame: Option<u64>,
     wrapper: BlockType,
-    #[allow(dead_code)]
     index: usize,
 }
 
