@@ -1,0 +1,139 @@
+//! The relay's one error type and its JSON rendering `{code, message}`.
+//!
+//! | code | status | when |
+//! | --- | --- | --- |
+//! | `bad_hash` | 400 | the `{hash}` segment is not 64 lowercase hex characters |
+//! | `incomplete_body` | 400 | the upload ended early (connection dropped, short body) |
+//! | `not_found` | 404 | no object with that hash |
+//! | `no_route` | 404 | no route for the path |
+//! | `method_not_allowed` | 405 | the route exists, the method does not |
+//! | `too_large` | 413 | the body passed the relay's size cap |
+//! | `hash_mismatch` | 422 | the body's BLAKE3 is not the hash in the URL |
+//! | `not_a_bundle` | 422 | the hash matched but the bytes are no bundle v1 |
+//! | `internal` | 500 | a bug in the relay |
+//! | `store_unavailable` | 503 | the storage backend failed; retry later |
+
+use axum::Json;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use edgerun_protocol::bundle::BundleError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::store::Kind;
+
+/// Every error's JSON body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable, stable: one of `bad_hash`, `incomplete_body`,
+    /// `not_found`, `no_route`, `method_not_allowed`, `too_large`,
+    /// `hash_mismatch`, `not_a_bundle`, `internal`, `store_unavailable`.
+    #[schema(example = "hash_mismatch")]
+    pub code: String,
+    /// What was wrong and what to do, for a person.
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(
+        "{given:?} is not a content hash ({why}); name the object by the BLAKE3 of its bytes as 64 lowercase hex characters"
+    )]
+    BadHash { given: String, why: String },
+
+    #[error(
+        "the upload ended after {received} bytes, before the whole body arrived ({cause}); nothing was stored: send the whole body again"
+    )]
+    IncompleteBody { received: u64, cause: String },
+
+    #[error("no {kind} {hash} is stored here; upload it first with PUT /v1/{kind}s/{hash}")]
+    NotFound { kind: Kind, hash: String },
+
+    #[error("no route for {method} {path}; the routes are listed at GET /v1/openapi.json")]
+    NoRoute { method: Method, path: String },
+
+    #[error("{method} is not allowed on {path}; the methods are listed at GET /v1/openapi.json")]
+    MethodNotAllowed { method: Method, path: String },
+
+    #[error(
+        "the {kind} is larger than this relay's limit of {limit} bytes; nothing was stored: send a smaller {kind} or use a relay with a higher limit"
+    )]
+    TooLarge { kind: Kind, limit: u64 },
+
+    #[error(
+        "the body's BLAKE3 is {actual}, not {claimed} as the URL claims; nothing was stored: upload exactly the bytes whose hash is in the URL"
+    )]
+    HashMismatch { claimed: String, actual: String },
+
+    #[error("the body is not a bundle v1: {0}; nothing was stored")]
+    NotABundle(#[source] BundleError),
+
+    #[error("the relay's storage failed to {op}: {source}; nothing new was stored: retry later")]
+    StoreUnavailable {
+        op: &'static str,
+        #[source]
+        source: object_store::Error,
+    },
+
+    #[error("relay configuration: {0}")]
+    Config(String),
+
+    #[error("internal relay error: {0}; please report it")]
+    Internal(String),
+}
+
+impl RelayError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RelayError::BadHash { .. } => "bad_hash",
+            RelayError::IncompleteBody { .. } => "incomplete_body",
+            RelayError::NotFound { .. } => "not_found",
+            RelayError::NoRoute { .. } => "no_route",
+            RelayError::MethodNotAllowed { .. } => "method_not_allowed",
+            RelayError::TooLarge { .. } => "too_large",
+            RelayError::HashMismatch { .. } => "hash_mismatch",
+            RelayError::NotABundle(_) => "not_a_bundle",
+            RelayError::StoreUnavailable { .. } => "store_unavailable",
+            RelayError::Config(_) | RelayError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            RelayError::BadHash { .. } | RelayError::IncompleteBody { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            RelayError::NotFound { .. } | RelayError::NoRoute { .. } => StatusCode::NOT_FOUND,
+            RelayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::HashMismatch { .. } | RelayError::NotABundle(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            RelayError::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::Config(_) | RelayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code().to_owned(),
+            message: self.to_string(),
+        }
+    }
+
+    pub(crate) fn store(op: &'static str) -> impl FnOnce(object_store::Error) -> RelayError {
+        move |source| RelayError::StoreUnavailable { op, source }
+    }
+}
+
+impl IntoResponse for RelayError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(code = self.code(), error = %self, "request failed");
+        } else {
+            tracing::debug!(code = self.code(), error = %self, "request refused");
+        }
+        (status, Json(self.body())).into_response()
+    }
+}

@@ -1,0 +1,108 @@
+//! The edgerun relay: where customers and workers put and fetch
+//! content-addressed bytes (bundles and outputs) over HTTP.
+//!
+//! This crate owns the HTTP surface and the storage behind it. Storage goes
+//! through the `object_store` crate: files under a data directory by default,
+//! any S3-compatible store by configuration. An upload streams to a temporary
+//! object while its BLAKE3 is computed and its size checked; only a body whose
+//! hash equals the one named in the URL is moved to `bundles/<hash>` or
+//! `outputs/<hash>`, so a reader never sees a partial or wrong object.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use edgerun_relay::{AppState, RelayConfig};
+//!
+//! let config = RelayConfig::file("relay-data");
+//! let state = AppState::open(config).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! axum::serve(listener, edgerun_relay::app(state)).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `PUT /v1/bundles/{hash}`, `PUT /v1/outputs/{hash}` | store verified bytes (201 new, 200 already stored) |
+//! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}` | fetch them (immutable, `etag` = hash) |
+//! | `GET /v1/openapi.json` | the OpenAPI document generated from the handlers |
+//! | `GET /metrics` | Prometheus text |
+//! | `GET /healthz` | liveness and storage reachability |
+
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::{Extension, Router};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use config::{RelayConfig, S3Config, StoreBackend, UploadLimits};
+pub use error::{ErrorBody, RelayError};
+pub use metrics::Metrics;
+pub use store::{ContentHash, Kind, PutOutcome, Store};
+
+/// Everything a handler may reach. Each field is cheap to clone (an `Arc`
+/// or a handle), so the chain-facing parts (RPC client, fee payer, rate
+/// limiter, event broadcaster) are added as further fields.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub config: Arc<RelayConfig>,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Opens the configured store (removing temporary objects a previous
+    /// run left behind) and a fresh metrics registry.
+    pub async fn open(config: RelayConfig) -> Result<Self, RelayError> {
+        config.limits.validate()?;
+        let metrics = Metrics::new();
+        let store = Store::open(&config.store, config.limits.clone(), metrics.clone()).await?;
+        Ok(AppState {
+            store: Arc::new(store),
+            config: Arc::new(config),
+            metrics,
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "edgerun relay",
+        description = "Content-addressed bundle and output storage for edgerun jobs. \
+                       Every error is a JSON `{code, message}`."
+    ),
+    components(schemas(ErrorBody, routes::objects::StoredObject))
+)]
+struct ApiDoc;
+
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::objects::router())
+        .merge(routes::service::router())
+}
+
+/// The OpenAPI document of every route `app` serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+/// The relay's HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = routes().split_for_parts();
+    let doc = routes::service::OpenApiJson::new(&doc);
+    router
+        .fallback(routes::service::no_route)
+        .method_not_allowed_fallback(routes::service::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track_requests,
+        ))
+        .layer(Extension(doc))
+        .with_state(state)
+}

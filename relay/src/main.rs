@@ -1,0 +1,137 @@
+//! `edgerun-relay`: serves the relay on one address until Ctrl-C or SIGTERM.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use edgerun_relay::config::{
+    DEFAULT_MAX_BUFFERED_BUNDLES, DEFAULT_MAX_OUTPUT_BYTES, MAX_BUNDLE_BYTES,
+};
+use edgerun_relay::{AppState, RelayConfig, S3Config, StoreBackend, UploadLimits};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StoreKind {
+    /// Files under --data-dir.
+    File,
+    /// An S3-compatible bucket (--s3-*; keys from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY).
+    S3,
+}
+
+/// The edgerun relay: content-addressed bundle and output storage over HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "edgerun-relay", version)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port. The bound address is
+    /// printed as `edgerun-relay listening on http://ADDR`.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for stored objects (--store file).
+    #[arg(long, default_value = "relay-data")]
+    data_dir: PathBuf,
+    #[arg(long, value_enum, default_value_t = StoreKind::File)]
+    store: StoreKind,
+    #[arg(long, required_if_eq("store", "s3"))]
+    s3_bucket: Option<String>,
+    /// e.g. http://127.0.0.1:9000 (MinIO); default: AWS.
+    #[arg(long)]
+    s3_endpoint: Option<String>,
+    #[arg(long)]
+    s3_region: Option<String>,
+    /// Key prefix inside the bucket; it must belong to this relay alone.
+    #[arg(long)]
+    s3_prefix: Option<String>,
+    /// Allow an http:// endpoint.
+    #[arg(long)]
+    s3_allow_http: bool,
+    /// Largest bundle accepted, bytes (at most the protocol's largest bundle).
+    #[arg(long, default_value_t = MAX_BUNDLE_BYTES)]
+    max_bundle_bytes: u64,
+    /// Largest output accepted, bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_OUTPUT_BYTES)]
+    max_output_bytes: u64,
+    /// Bundle uploads held in memory at once (each up to --max-bundle-bytes).
+    #[arg(long, default_value_t = DEFAULT_MAX_BUFFERED_BUNDLES)]
+    max_buffered_bundles: usize,
+    /// Log as JSON lines instead of text (filter with RUST_LOG, default info).
+    #[arg(long)]
+    log_json: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    if args.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+
+    let store = match args.store {
+        StoreKind::File => StoreBackend::File {
+            root: args.data_dir.clone(),
+        },
+        StoreKind::S3 => StoreBackend::S3(S3Config {
+            bucket: args.s3_bucket.clone().unwrap_or_default(),
+            endpoint: args.s3_endpoint.clone(),
+            region: args.s3_region.clone(),
+            access_key_id: None,
+            secret_access_key: None,
+            allow_http: args.s3_allow_http,
+            prefix: args.s3_prefix.clone(),
+        }),
+    };
+    let config = RelayConfig {
+        store,
+        limits: UploadLimits {
+            max_bundle_bytes: args.max_bundle_bytes,
+            max_output_bytes: args.max_output_bytes,
+            max_buffered_bundles: args.max_buffered_bundles,
+        },
+    };
+    tracing::info!(?config, "starting");
+    let state = AppState::open(config).await.context("opening the store")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    // The one line on stdout: scripts and tests read the bound port from it.
+    println!("edgerun-relay listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, edgerun_relay::app(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

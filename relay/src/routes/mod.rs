@@ -1,0 +1,5 @@
+//! HTTP handlers, one module per group of routes. Each handler carries its
+//! `#[utoipa::path]`, so the OpenAPI document is generated from them.
+
+pub mod objects;
+pub mod service;

@@ -1,0 +1,474 @@
+//! Content-addressed storage: `bundles/<hash>` and `outputs/<hash>` in any
+//! `object_store` backend, written only through [`Store::put_verified`].
+//!
+//! An upload is written to `tmp/<random>` while its BLAKE3 and size are
+//! computed. Only when the whole body arrived, the hash matches and (for a
+//! bundle) the bytes decode as bundle v1, is the temporary object renamed to
+//! its final key. Every other ending deletes it, and [`Store::open`] deletes
+//! whatever a killed relay left under `tmp/`. So a final key only ever holds
+//! the complete bytes of its hash.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use edgerun_protocol::bundle::Bundle;
+use futures_util::stream::{BoxStream, Stream, StreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::config::{StoreBackend, UploadLimits};
+use crate::error::RelayError;
+use crate::metrics::Metrics;
+
+/// Prefix of in-flight uploads; nothing under it is ever served.
+const TMP_PREFIX: &str = "tmp";
+/// Multipart part size: above S3's 5 MiB minimum, so one part holds most
+/// outputs whole.
+const PART_BYTES: usize = 8 << 20;
+/// Parts written concurrently per upload before the body is read further.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// The two kinds of object the relay keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A bundle v1 (`bundle_hash = blake3(bytes)`).
+    Bundle,
+    /// A job's output (`output_hash = blake3(bytes)`).
+    Output,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::Bundle, Kind::Output];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::Bundle => "bundle",
+            Kind::Output => "output",
+        }
+    }
+
+    /// The key prefix, also the URL segment: `bundles`, `outputs`.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Kind::Bundle => "bundles",
+            Kind::Output => "outputs",
+        }
+    }
+
+    /// The object's key, and its URL path after `/v1/`.
+    pub fn key(self, hash: &ContentHash) -> String {
+        format!("{}/{hash}", self.prefix())
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A BLAKE3-256 hash naming an object; written as 64 lowercase hex
+/// characters, the only spelling accepted, so one object has one URL.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContentHash(pub [u8; 32]);
+
+impl ContentHash {
+    pub fn of(bytes: &[u8]) -> Self {
+        ContentHash(*blake3::hash(bytes).as_bytes())
+    }
+}
+
+impl FromStr for ContentHash {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() != 64 {
+            return Err("not 64 characters long");
+        }
+        let mut out = [0u8; 32];
+        for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+            let nibble = |c: u8| match c {
+                b'0'..=b'9' => Ok(c - b'0'),
+                b'a'..=b'f' => Ok(c - b'a' + 10),
+                b'A'..=b'F' => Err("upper-case hex; use lower case"),
+                _ => Err("not hex"),
+            };
+            *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+        }
+        Ok(ContentHash(out))
+    }
+}
+
+impl fmt::Display for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContentHash({self})")
+    }
+}
+
+/// What [`Store::put_verified`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PutOutcome {
+    pub kind: Kind,
+    pub hash: ContentHash,
+    pub size: u64,
+    /// False when the object was already stored (the upload was verified,
+    /// then dropped: the stored bytes are the same by their hash).
+    pub created: bool,
+}
+
+/// A stored object's bytes, streamed.
+pub struct ObjectStream {
+    pub size: u64,
+    pub body: BoxStream<'static, object_store::Result<Bytes>>,
+}
+
+pub struct Store {
+    objects: Arc<dyn ObjectStore>,
+    /// The data directory when the backend is local files: uploads staged
+    /// by `LocalFileSystem` (`tmp/<name>#<n>`) are invisible to `list`, so
+    /// the startup sweep removes them from the directory itself.
+    local_root: Option<PathBuf>,
+    limits: UploadLimits,
+    bundle_buffers: Arc<Semaphore>,
+    metrics: Metrics,
+}
+
+impl Store {
+    /// Opens the backend and deletes temporary objects left by a previous
+    /// run (a relay killed mid-upload).
+    pub async fn open(
+        backend: &StoreBackend,
+        limits: UploadLimits,
+        metrics: Metrics,
+    ) -> Result<Self, RelayError> {
+        let (objects, local_root): (Arc<dyn ObjectStore>, _) = match backend {
+            StoreBackend::File { root } => {
+                tokio::fs::create_dir_all(root).await.map_err(|e| {
+                    RelayError::Config(format!(
+                        "cannot create the data directory {}: {e}; choose a writable --data-dir",
+                        root.display()
+                    ))
+                })?;
+                let fs = LocalFileSystem::new_with_prefix(root)
+                    .map_err(RelayError::store("open the data directory"))?;
+                (Arc::new(fs), Some(root.clone()))
+            }
+            StoreBackend::S3(c) => {
+                let mut b = AmazonS3Builder::from_env()
+                    .with_bucket_name(&c.bucket)
+                    .with_allow_http(c.allow_http);
+                if let Some(v) = &c.endpoint {
+                    b = b.with_endpoint(v);
+                }
+                if let Some(v) = &c.region {
+                    b = b.with_region(v);
+                }
+                if let Some(v) = &c.access_key_id {
+                    b = b.with_access_key_id(v);
+                }
+                if let Some(v) = &c.secret_access_key {
+                    b = b.with_secret_access_key(v);
+                }
+                let s3 = b.build().map_err(RelayError::store("configure S3"))?;
+                match c.prefix.as_deref().filter(|p| !p.is_empty()) {
+                    Some(p) => (Arc::new(PrefixStore::new(s3, p)), None),
+                    None => (Arc::new(s3), None),
+                }
+            }
+        };
+        let mut store = Store::from_object_store(objects, limits, metrics);
+        store.local_root = local_root;
+        let removed = store.remove_temp_objects().await?;
+        if removed > 0 {
+            tracing::info!(removed, "removed temporary objects left by an earlier run");
+        }
+        Ok(store)
+    }
+
+    /// A store over any `object_store` backend (no startup sweep).
+    pub fn from_object_store(
+        objects: Arc<dyn ObjectStore>,
+        limits: UploadLimits,
+        metrics: Metrics,
+    ) -> Self {
+        Store {
+            objects,
+            local_root: None,
+            bundle_buffers: Arc::new(Semaphore::new(limits.max_buffered_bundles)),
+            limits,
+            metrics,
+        }
+    }
+
+    /// The size cap for `kind`.
+    pub fn limit(&self, kind: Kind) -> u64 {
+        match kind {
+            Kind::Bundle => self.limits.max_bundle_bytes,
+            Kind::Output => self.limits.max_output_bytes,
+        }
+    }
+
+    /// Deletes everything under `tmp/`; returns how many objects or files
+    /// went. Only safe while no upload is running, i.e. at startup.
+    pub async fn remove_temp_objects(&self) -> Result<usize, RelayError> {
+        let tmp = Path::from(TMP_PREFIX);
+        let listed: Vec<_> = self
+            .objects
+            .list(Some(&tmp))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(RelayError::store("list temporary objects"))?;
+        let mut removed = 0;
+        for meta in listed {
+            self.discard(&meta.location).await;
+            removed += 1;
+        }
+        if let Some(root) = &self.local_root {
+            let dir = root.join(TMP_PREFIX);
+            match std::fs::read_dir(&dir) {
+                Ok(entries) => {
+                    for entry in entries.flatten() {
+                        let path = entry.path();
+                        let gone = if path.is_dir() {
+                            std::fs::remove_dir_all(&path)
+                        } else {
+                            std::fs::remove_file(&path)
+                        };
+                        match gone {
+                            Ok(()) => removed += 1,
+                            Err(e) => {
+                                tracing::warn!(path = %path.display(), error = %e, "cannot remove a temporary file")
+                            }
+                        }
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(RelayError::Config(format!(
+                        "cannot read {}: {e}; the data directory must be readable",
+                        dir.display()
+                    )));
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Streams `body` into the store under `kind/claimed`, verifying while it
+    /// arrives: at most [`Store::limit`] bytes, BLAKE3 equal to `claimed`,
+    /// and for a bundle, `Bundle::decode` succeeds. On any error nothing
+    /// becomes visible and the temporary object is deleted.
+    ///
+    /// Cancel-safe only in the weak sense: a dropped future leaves its
+    /// temporary object to the next startup sweep. The HTTP handler runs it
+    /// on its own task so a client hanging up cannot drop it.
+    pub async fn put_verified<S, E>(
+        &self,
+        kind: Kind,
+        claimed: ContentHash,
+        body: S,
+    ) -> Result<PutOutcome, RelayError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: fmt::Display,
+    {
+        // Bundle::decode reads one contiguous slice, so a bundle is held in
+        // memory while it streams; the permit bounds how many at once.
+        let _permit = match kind {
+            Kind::Bundle => Some(
+                self.bundle_buffers
+                    .acquire()
+                    .await
+                    .map_err(|e| RelayError::Internal(format!("bundle semaphore closed: {e}")))?,
+            ),
+            Kind::Output => None,
+        };
+        let tmp = Path::from(format!("{TMP_PREFIX}/{:032x}", rand::random::<u128>()));
+        let upload = self
+            .timed("begin_upload", self.objects.put_multipart(&tmp))
+            .await
+            .map_err(RelayError::store("begin the upload"))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let size = match self.receive(kind, claimed, body, &mut writer).await {
+            Ok(size) => size,
+            Err(e) => {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(error = %abort, %tmp, "cannot abort an upload");
+                }
+                self.discard(&tmp).await;
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.timed("finish_upload", writer.finish()).await {
+            self.discard(&tmp).await;
+            return Err(RelayError::store("finish the upload")(e));
+        }
+        let created = self.commit(kind, &claimed, &tmp).await?;
+        self.metrics.record_stored(kind, created, size);
+        Ok(PutOutcome {
+            kind,
+            hash: claimed,
+            size,
+            created,
+        })
+    }
+
+    /// Reads the body into `writer`; returns its size once verified.
+    async fn receive<S, E>(
+        &self,
+        kind: Kind,
+        claimed: ContentHash,
+        body: S,
+        writer: &mut WriteMultipart,
+    ) -> Result<u64, RelayError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: fmt::Display,
+    {
+        let limit = self.limit(kind);
+        let mut body = std::pin::pin!(body);
+        let mut hasher = blake3::Hasher::new();
+        let mut size = 0u64;
+        let mut whole = (kind == Kind::Bundle).then(Vec::new);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| RelayError::IncompleteBody {
+                received: size,
+                cause: e.to_string(),
+            })?;
+            self.metrics.record_received(kind, chunk.len());
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(RelayError::TooLarge { kind, limit });
+            }
+            hasher.update(&chunk);
+            if let Some(whole) = &mut whole {
+                whole.extend_from_slice(&chunk);
+            }
+            writer
+                .wait_for_capacity(PARTS_IN_FLIGHT)
+                .await
+                .map_err(RelayError::store("write the upload"))?;
+            writer.put(chunk);
+        }
+        let actual = ContentHash(*hasher.finalize().as_bytes());
+        if actual != claimed {
+            return Err(RelayError::HashMismatch {
+                claimed: claimed.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        if let Some(whole) = whole {
+            Bundle::decode(&whole).map_err(RelayError::NotABundle)?;
+        }
+        Ok(size)
+    }
+
+    /// Moves a verified temporary object to its final key; false if that
+    /// key was already there (same hash, so the same bytes).
+    async fn commit(&self, kind: Kind, hash: &ContentHash, tmp: &Path) -> Result<bool, RelayError> {
+        let dest = Path::from(kind.key(hash));
+        match self.timed("head", self.objects.head(&dest)).await {
+            Ok(_) => {
+                self.discard(tmp).await;
+                return Ok(false);
+            }
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => {
+                self.discard(tmp).await;
+                return Err(RelayError::store("check for an existing object")(e));
+            }
+        }
+        // A concurrent upload of the same hash may rename first; either
+        // rename leaves the same bytes in place.
+        if let Err(e) = self.timed("rename", self.objects.rename(tmp, &dest)).await {
+            self.discard(tmp).await;
+            return Err(RelayError::store("move the upload into place")(e));
+        }
+        Ok(true)
+    }
+
+    /// Deletes a temporary object; failures are logged (the startup sweep
+    /// retries them).
+    async fn discard(&self, tmp: &Path) {
+        match self.timed("delete", self.objects.delete(tmp)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => tracing::warn!(error = %e, %tmp, "cannot delete a temporary object"),
+        }
+    }
+
+    /// The stored object's size.
+    pub async fn head(&self, kind: Kind, hash: &ContentHash) -> Result<u64, RelayError> {
+        let path = Path::from(kind.key(hash));
+        match self.timed("head", self.objects.head(&path)).await {
+            Ok(meta) => Ok(meta.size),
+            Err(e) => Err(not_found_or(kind, hash, "read the object")(e)),
+        }
+    }
+
+    /// The stored object's bytes.
+    pub async fn get(&self, kind: Kind, hash: &ContentHash) -> Result<ObjectStream, RelayError> {
+        let path = Path::from(kind.key(hash));
+        match self.timed("get", self.objects.get(&path)).await {
+            Ok(got) => Ok(ObjectStream {
+                size: got.meta.size,
+                body: got.into_stream(),
+            }),
+            Err(e) => Err(not_found_or(kind, hash, "read the object")(e)),
+        }
+    }
+
+    /// Whether the backend answers (an absent key is a healthy answer).
+    pub async fn check(&self) -> Result<(), RelayError> {
+        let probe = Path::from("healthz");
+        match self.timed("head", self.objects.head(&probe)).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(RelayError::store("answer a health probe")(e)),
+        }
+    }
+
+    async fn timed<T>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = object_store::Result<T>>,
+    ) -> object_store::Result<T> {
+        let start = Instant::now();
+        let result = fut.await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(object_store::Error::NotFound { .. }) => "not_found",
+            Err(_) => "error",
+        };
+        self.metrics.record_store_op(op, outcome, start.elapsed());
+        result
+    }
+}
+
+fn not_found_or(
+    kind: Kind,
+    hash: &ContentHash,
+    op: &'static str,
+) -> impl FnOnce(object_store::Error) -> RelayError {
+    let hash = hash.to_string();
+    move |e| match e {
+        object_store::Error::NotFound { .. } => RelayError::NotFound { kind, hash },
+        e => RelayError::store(op)(e),
+    }
+}
