@@ -96,14 +96,15 @@ impl FromStr for ContentHash {
             return Err("not 64 characters long");
         }
         let mut out = [0u8; 32];
-        for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        for (byte, pair) in out.iter_mut().zip(s.as_bytes().as_chunks::<2>().0) {
             let nibble = |c: u8| match c {
                 b'0'..=b'9' => Ok(c - b'0'),
                 b'a'..=b'f' => Ok(c - b'a' + 10),
                 b'A'..=b'F' => Err("upper-case hex; use lower case"),
                 _ => Err("not hex"),
             };
-            *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+            let [hi, lo] = *pair;
+            *byte = nibble(hi)? << 4 | nibble(lo)?;
         }
         Ok(ContentHash(out))
     }
@@ -470,5 +471,23 @@ fn not_found_or(
     move |e| match e {
         object_store::Error::NotFound { .. } => RelayError::NotFound { kind, hash },
         e => RelayError::store(op)(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_hash_has_one_spelling() {
+        let h = ContentHash::of(b"edgerun");
+        let hex = h.to_string();
+        assert_eq!(hex, blake3::hash(b"edgerun").to_hex().as_str());
+        assert_eq!(hex.parse::<ContentHash>(), Ok(h));
+        assert!(hex.to_uppercase().parse::<ContentHash>().is_err());
+        assert!(hex[..63].parse::<ContentHash>().is_err());
+        assert!(format!("{hex}0").parse::<ContentHash>().is_err());
+        assert!(format!("{}ü", &hex[..62]).parse::<ContentHash>().is_err());
+        assert_eq!(Kind::Bundle.key(&h), format!("bundles/{hex}"));
     }
 }
