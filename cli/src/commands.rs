@@ -1,0 +1,408 @@
+//! `post`, `status`, `get`: a customer's commands, over the relay (HTTP)
+//! and the chain (standard JSON-RPC).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use edgerun_client::{JobSpec, decode_account, job_pda, output_pda};
+use edgerun_protocol::bundle::Bundle;
+use edgerun_protocol::hash::{self, Hash};
+use edgerun_protocol::limits::Limits;
+use edgerun_protocol::state::{Job, OutputAvailability, decode_pointer, job_status};
+use edgerun_protocol::tier::Tier;
+use edgerun_runtime::hex;
+use indicatif::{ProgressBar, ProgressStyle};
+use solana_address::Address;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+use crate::TierArg;
+
+/// Where the commands reach the world.
+pub struct Ctx {
+    pub rpc: String,
+    pub relay: String,
+    pub home: PathBuf,
+}
+
+impl Ctx {
+    pub fn rpc(&self) -> RpcClient {
+        RpcClient::new_with_commitment(self.rpc.clone(), CommitmentConfig::confirmed())
+    }
+}
+
+pub fn program_id() -> Address {
+    Address::new_from_array(edgerun_protocol::PROGRAM_ID)
+}
+
+#[derive(clap::Args)]
+pub struct PostArgs {
+    /// The job's WebAssembly module.
+    #[arg(long)]
+    wasm: PathBuf,
+    /// The job's input bytes.
+    #[arg(long)]
+    input: PathBuf,
+    /// Service tier; sets the committee size (bronze 3/2, silver 5/3, gold 7/5).
+    #[arg(long, value_enum, default_value = "bronze")]
+    tier: TierArg,
+    /// Escrow in lamports (default: the tier's minimum, at least 0.01 SOL).
+    #[arg(long)]
+    escrow: Option<u64>,
+    /// Fuel cap (max_instructions).
+    #[arg(long, default_value_t = 10_000_000_000)]
+    fuel: u64,
+    /// Memory cap in bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    memory: u32,
+    /// Output cap in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    output_cap: u32,
+    /// Slots until an unfinished job can be cancelled and refunded.
+    #[arg(long, default_value_t = 21_600)]
+    ttl_slots: u64,
+    /// The paying customer's keypair (default: <home>/keys/customer.json).
+    #[arg(long)]
+    keypair: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn tier_of(t: TierArg) -> Tier {
+    match t {
+        TierArg::Bronze => Tier::Bronze,
+        TierArg::Silver => Tier::Silver,
+        TierArg::Gold => Tier::Gold,
+    }
+}
+
+/// Lowercase-hex job id → bytes, with an error that says what is wanted.
+pub fn parse_hash(s: &str, what: &str) -> Result<Hash> {
+    let s = s.trim();
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("{what} must be 64 hex characters (as `edgerun post` prints), got {s:?}");
+    }
+    let mut out = [0u8; 32];
+    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
+        out[i] = u8::from_str_radix(std::str::from_utf8(chunk)?, 16)?;
+    }
+    Ok(out)
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read the {what} {}", path.display()))
+}
+
+fn bytes_bar(len: u64, msg: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(msg.to_string());
+    bar
+}
+
+fn spinner(msg: &str) -> ProgressBar {
+    let s = ProgressBar::new_spinner();
+    s.set_message(msg.to_string());
+    s.enable_steady_tick(Duration::from_millis(100));
+    s
+}
+
+/// The relay's JSON error, or the raw body.
+async fn relay_error(resp: reqwest::Response) -> anyhow::Error {
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    match serde_json::from_str::<serde_json::Value>(&body) {
+        Ok(v) if v.get("message").is_some() => anyhow::anyhow!(
+            "relay refused ({status}, {}): {}",
+            v["code"].as_str().unwrap_or("?"),
+            v["message"].as_str().unwrap_or("")
+        ),
+        _ => anyhow::anyhow!("relay answered {status}: {body}"),
+    }
+}
+
+/// Uploads `bytes` to `<relay>/v1/<kind>/<hash>` with a progress bar.
+pub async fn upload(
+    relay: &str,
+    kind: &str,
+    hash: &Hash,
+    bytes: Vec<u8>,
+    quiet: bool,
+) -> Result<()> {
+    let url = format!("{relay}/v1/{kind}/{}", hex(hash));
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        bytes_bar(bytes.len() as u64, "upload")
+    };
+    let len = bytes.len();
+    let chunks: Vec<Vec<u8>> = bytes.chunks(64 << 10).map(<[u8]>::to_vec).collect();
+    let b = bar.clone();
+    let stream = futures_util::stream::iter(chunks.into_iter().map(move |c| {
+        b.inc(c.len() as u64);
+        Ok::<_, std::io::Error>(c)
+    }));
+    let resp = reqwest::Client::new()
+        .put(&url)
+        .header(reqwest::header::CONTENT_LENGTH, len)
+        .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the relay at {relay}; is it running (`edgerun up`) or is --relay wrong?"))?;
+    bar.finish_and_clear();
+    if !resp.status().is_success() {
+        return Err(relay_error(resp).await);
+    }
+    Ok(())
+}
+
+/// `edgerun post`.
+pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
+    let keypair_path = args
+        .keypair
+        .clone()
+        .unwrap_or_else(|| ctx.home.join("keys/customer.json"));
+    let customer = edgerun_localnet::read_keypair(&keypair_path).with_context(
+        || "the paying customer's keypair (pass --keypair, or run `edgerun up` for the demo key)",
+    )?;
+    let wasm = read(&args.wasm, "wasm module")?;
+    let input = read(&args.input, "input")?;
+    let limits = Limits::new(args.memory, args.fuel, args.output_cap);
+    // Refuse what no worker would run, before any lamport moves.
+    if let Err(invalid) = edgerun_runtime::prepare(&wasm, &limits) {
+        bail!(
+            "{} is not a valid edgerun job: {invalid}",
+            args.wasm.display()
+        );
+    }
+    let runtime_id = edgerun_runtime::runtime_id();
+    let bundle = Bundle {
+        runtime_id,
+        limits,
+        wasm: &wasm,
+        input: &input,
+    }
+    .encode()
+    .context("building the bundle")?;
+    let bundle_hash = hash::bundle_hash(&bundle);
+    upload(&ctx.relay, "bundles", &bundle_hash, bundle, args.json).await?;
+
+    let tier = tier_of(args.tier);
+    let escrow = args.escrow.unwrap_or(tier.min_escrow().max(10_000_000));
+    let nonce: u64 = rand::random();
+    let job_id = hash::job_id(&customer.pubkey().to_bytes(), nonce, &bundle_hash);
+    let spec = JobSpec {
+        job_id,
+        bundle_hash,
+        runtime_id,
+        limits,
+        escrow_lamports: escrow,
+        ttl_slots: args.ttl_slots,
+    };
+    let program = program_id();
+    let ix = edgerun_client::post_job(&program, &customer.pubkey(), &spec);
+    let rpc = ctx.rpc();
+    let blockhash = rpc.get_latest_blockhash().await.with_context(|| {
+        format!(
+            "cannot reach the chain at {}; is it running (`edgerun up`) or is --rpc wrong?",
+            ctx.rpc
+        )
+    })?;
+    let tx = Transaction::new_signed_with_payer(
+        &[ix],
+        Some(&customer.pubkey()),
+        &[&customer],
+        blockhash,
+    );
+    let wait = if args.json {
+        ProgressBar::hidden()
+    } else {
+        spinner("posting the job on chain")
+    };
+    let signature = rpc
+        .send_and_confirm_transaction(&tx)
+        .await
+        .context("post_job was refused")?;
+    wait.finish_and_clear();
+
+    let job: Job = fetch_job(&rpc, &job_id).await?;
+    let tier_name = Tier::for_escrow(job.escrow_lamports.get()).sla_name();
+    let out = serde_json::json!({
+        "job_id": hex(&job_id),
+        "bundle_hash": hex(&bundle_hash),
+        "bundle_url": format!("{}/v1/bundles/{}", ctx.relay, hex(&bundle_hash)),
+        "tier": tier_name,
+        "committee": format!("{}/{}", job.committee_size, job.quorum),
+        "escrow_lamports": job.escrow_lamports.get(),
+        "status": job_status::name(job.status),
+        "signature": signature.to_string(),
+        "job_account": job_pda(&program, &job_id).0.to_string(),
+    });
+    if args.json {
+        println!("{out}");
+    } else {
+        println!("job_id       {}", out["job_id"].as_str().unwrap());
+        println!("bundle_hash  {}", out["bundle_hash"].as_str().unwrap());
+        println!("bundle_url   {}", out["bundle_url"].as_str().unwrap());
+        println!(
+            "tier         {tier_name} (committee {}, quorum {})",
+            job.committee_size, job.quorum
+        );
+        println!("escrow       {} lamports", job.escrow_lamports.get());
+        println!("status       {}", job_status::name(job.status));
+        println!("account      {}", out["job_account"].as_str().unwrap());
+        println!("signature    {signature}");
+    }
+    Ok(())
+}
+
+async fn fetch_job(rpc: &RpcClient, job_id: &Hash) -> Result<Job> {
+    let address = job_pda(&program_id(), job_id).0;
+    let account = rpc
+        .get_account_with_commitment(&address, rpc.commitment())
+        .await
+        .context("reading the job account")?
+        .value
+        .with_context(|| {
+            format!(
+                "no job {} on this chain (account {address}); check the id and --rpc",
+                hex(job_id)
+            )
+        })?;
+    decode_account(&account.data)
+        .map_err(|e| anyhow::anyhow!("the job account does not decode: {e}"))
+}
+
+async fn fetch_output(rpc: &RpcClient, job_id: &Hash) -> Result<Option<OutputAvailability>> {
+    let address = output_pda(&program_id(), job_id).0;
+    let account = rpc
+        .get_account_with_commitment(&address, rpc.commitment())
+        .await
+        .context("reading the output record")?
+        .value;
+    account
+        .map(|a| {
+            decode_account(&a.data)
+                .map_err(|e| anyhow::anyhow!("the output record does not decode: {e}"))
+        })
+        .transpose()
+}
+
+/// `edgerun status`.
+pub async fn status(ctx: &Ctx, job: &str, json: bool) -> Result<()> {
+    let job_id = parse_hash(job, "the job id")?;
+    let rpc = ctx.rpc();
+    let job = fetch_job(&rpc, &job_id).await?;
+    let slot = rpc.get_slot().await.context("getSlot")?;
+    let output = fetch_output(&rpc, &job_id).await?;
+    let committee: Vec<String> = edgerun_client::assigned_workers(&job)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let submitted = job.submissions[..job.assigned_count as usize]
+        .iter()
+        .filter(|s| s.flags & edgerun_protocol::state::submission_flags::SUBMITTED != 0)
+        .count();
+    let out = serde_json::json!({
+        "job_id": hex(&job_id),
+        "status": job_status::name(job.status),
+        "tier": Tier::for_escrow(job.escrow_lamports.get()).sla_name(),
+        "committee_size": job.committee_size,
+        "quorum": job.quorum,
+        "escrow_lamports": job.escrow_lamports.get(),
+        "bundle_hash": hex(&job.bundle_hash),
+        "runtime_id": hex(&job.runtime_id),
+        "created_slot": job.created_slot.get(),
+        "current_slot": slot,
+        "deadline_slot": job.deadline_slot.get(),
+        "expiry_slot": job.expiry_slot.get(),
+        "seed_set": job.seed_set.get(),
+        "assigned": committee,
+        "submitted": submitted,
+        "winning_output_hash": (job.winning_output_hash != [0; 32]).then(|| hex(&job.winning_output_hash)),
+        "output_url": output.as_ref().and_then(|o| decode_pointer(&o.pointer).map(str::to_string)),
+    });
+    if json {
+        println!("{out}");
+        return Ok(());
+    }
+    for (k, v) in out.as_object().unwrap() {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "-".into(),
+            serde_json::Value::Array(a) if a.is_empty() => "-".into(),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_str().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        };
+        println!("{k:20} {text}");
+    }
+    Ok(())
+}
+
+/// `edgerun get`.
+pub async fn get(ctx: &Ctx, job: &str, path: &Path) -> Result<()> {
+    let job_id = parse_hash(job, "the job id")?;
+    let rpc = ctx.rpc();
+    let job = fetch_job(&rpc, &job_id).await?;
+    let Some(output) = fetch_output(&rpc, &job_id).await? else {
+        bail!(
+            "job {} has no published output yet (status {}); try again after it reaches AwaitingDA or Finalized (`edgerun status {}`)",
+            hex(&job_id),
+            job_status::name(job.status),
+            hex(&job_id)
+        );
+    };
+    let url = decode_pointer(&output.pointer)
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}/v1/outputs/{}", ctx.relay, hex(&output.output_hash)));
+    let resp = reqwest::get(&url)
+        .await
+        .with_context(|| format!("downloading {url}"))?;
+    if !resp.status().is_success() {
+        return Err(relay_error(resp).await);
+    }
+    let bar = bytes_bar(resp.content_length().unwrap_or(0), "download");
+    let mut hasher = blake3::Hasher::new();
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    use futures_util::StreamExt;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.context("the download broke off; run `edgerun get` again")?;
+        hasher.update(&chunk);
+        bar.inc(chunk.len() as u64);
+        body.extend_from_slice(&chunk);
+    }
+    bar.finish_and_clear();
+    let got = *hasher.finalize().as_bytes();
+    if got != output.output_hash {
+        bail!(
+            "the output from {url} does not match the hash on chain ({} != {}); nothing was written",
+            hex(&got),
+            hex(&output.output_hash)
+        );
+    }
+    let tmp = path.with_extension("edgerun-partial");
+    std::fs::write(&tmp, &body).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "{} ({} bytes, blake3 {} verified)",
+        path.display(),
+        body.len(),
+        hex(&got)
+    );
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! `edgerun`: the customer's and operator's command line.
+//!
+//! ```text
+//! edgerun up                                   # local chain (+ relay) on 127.0.0.1
+//! edgerun post --wasm job.wasm --input in.json --tier bronze
+//! edgerun status <JOB_ID>
+//! edgerun get <JOB_ID> -o out.bin
+//! ```
+//! Every command takes `--rpc URL` and `--relay URL`, so the same commands
+//! work against a real cluster and a hosted relay.
+
+mod commands;
+mod up;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Defaults match `edgerun up`'s fixed local ports.
+pub const DEFAULT_RPC: &str = "http://127.0.0.1:8899";
+pub const DEFAULT_RELAY: &str = "http://127.0.0.1:8080";
+
+#[derive(Parser)]
+#[command(
+    name = "edgerun",
+    version,
+    about = "Verifiable pay-per-job WebAssembly compute on Solana"
+)]
+struct Cli {
+    /// Solana JSON-RPC endpoint.
+    #[arg(long, global = true, env = "EDGERUN_RPC", default_value = DEFAULT_RPC)]
+    rpc: String,
+    /// edgerun relay.
+    #[arg(long, global = true, env = "EDGERUN_RELAY", default_value = DEFAULT_RELAY)]
+    relay: String,
+    /// Where `up` keeps keys and data, and where the other commands find the
+    /// demo customer key.
+    #[arg(long, global = true, env = "EDGERUN_HOME", default_value = ".edgerun")]
+    home: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TierArg {
+    Bronze,
+    Silver,
+    Gold,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start the local chain and relay on 127.0.0.1 (Ctrl-C stops them).
+    Up(up::UpArgs),
+    /// Post a job: build the bundle, upload it to the relay, and post it on chain with escrow.
+    Post(commands::PostArgs),
+    /// Show a job's on-chain state.
+    Status {
+        /// The job id (64 hex characters).
+        job: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a finished job's output and verify its hash.
+    Get {
+        /// The job id (64 hex characters).
+        job: String,
+        /// Where to write the output.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        let ctx = commands::Ctx {
+            rpc: cli.rpc,
+            relay: cli.relay.trim_end_matches('/').to_string(),
+            home: cli.home,
+        };
+        match cli.cmd {
+            Cmd::Up(args) => up::run(&ctx, args).await,
+            Cmd::Post(args) => commands::post(&ctx, args).await,
+            Cmd::Status { job, json } => commands::status(&ctx, &job, json).await,
+            Cmd::Get { job, output } => commands::get(&ctx, &job, &output).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
