@@ -2,8 +2,8 @@
 //!
 //! Starts the embedded chain (offline, pinned genesis, real-time slots) with
 //! the program loaded, funds the demo keys in `<home>/keys/`, creates the
-//! config if the chain is new, writes `<home>/stack.json` with the URLs, and
-//! runs until Ctrl-C.
+//! config, starts the relay (objects under `<home>/relay/`), writes
+//! `<home>/stack.json` with the URLs, and runs until Ctrl-C.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,6 +18,9 @@ pub struct UpArgs {
     /// JSON-RPC port (the WebSocket port is the next one).
     #[arg(long, default_value_t = 8899)]
     rpc_port: u16,
+    /// Relay port.
+    #[arg(long, default_value_t = 8080)]
+    relay_port: u16,
     /// Milliseconds per slot.
     #[arg(long, default_value_t = 400)]
     slot_ms: u64,
@@ -59,7 +62,29 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     .await
     .context("the chain's start-up task")??;
     let (net, parties) = net;
+    let relay_state =
+        edgerun_relay::AppState::open(edgerun_relay::RelayConfig::file(ctx.home.join("relay")))
+            .await
+            .context("opening the relay's store")?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.relay_port))
+        .await
+        .with_context(|| {
+            format!(
+                "binding the relay to 127.0.0.1:{} (pass --relay-port)",
+                args.relay_port
+            )
+        })?;
+    let relay_url = format!("http://{}", listener.local_addr()?);
+    let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
+    let relay = tokio::spawn(async move {
+        axum::serve(listener, edgerun_relay::app(relay_state))
+            .with_graceful_shutdown(async {
+                let _ = relay_stopped.await;
+            })
+            .await
+    });
     let stack = serde_json::json!({
+        "relay": relay_url,
         "rpc": net.rpc_url,
         "ws": net.ws_url,
         "genesis_hash": net.genesis_hash,
@@ -73,7 +98,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         serde_json::to_string_pretty(&stack)? + "\n",
     )?;
     println!(
-        "edgerun up: chain {} (ws {}), ready in {:.1?}",
+        "edgerun up: chain {} (ws {}), relay {relay_url}, ready in {:.1?}",
         net.rpc_url,
         net.ws_url,
         started.elapsed()
@@ -90,6 +115,11 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
             .await
             .context("waiting for Ctrl-C")?;
     }
+    let _ = stop_relay.send(());
+    relay
+        .await
+        .context("the relay task")?
+        .context("the relay")?;
     tokio::task::spawn_blocking(move || net.stop()).await??;
     println!("edgerun up: stopped");
     Ok(())
