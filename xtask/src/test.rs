@@ -72,6 +72,9 @@ pub fn suites() -> Vec<Suite> {
         // LiteSVM tests in the workspace suites load it.
         Suite::cargo("program-build", &["xtask", "build-program"], minutes(20))
             .only_if_exists("program/Cargo.toml"),
+        // Every job builds for wasm32 and passes the runtime's validator
+        // (the end-to-end tests post the built jobs).
+        Suite::cargo("jobs", &["xtask", "build-jobs"], minutes(15)),
         // The cold compile of everything; the next suite then only runs.
         Suite::cargo(
             "workspace-build",
@@ -83,8 +86,6 @@ pub fn suites() -> Vec<Suite> {
             &["test", "--workspace", "--no-fail-fast"],
             minutes(20),
         ),
-        // Every job builds for wasm32 and passes the runtime's validator.
-        Suite::cargo("jobs", &["xtask", "build-jobs"], minutes(15)),
         // The conformance vectors through the wasm32 runtime under Node
         // (wasmi-in-wasm and Node's own engine) match the native results.
         Suite::cargo("vectors-node", &["xtask", "vectors-node"], minutes(20)),

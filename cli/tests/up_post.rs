@@ -1,0 +1,243 @@
+//! Issue 5's must-show, end to end with the real binaries: `edgerun up`
+//! starts the chain and relay on 127.0.0.1; `edgerun post` with the
+//! json-redact demo returns a job_id whose account is on chain with the right
+//! tier, escrow and bundle_hash; the bundle downloads from the relay and
+//! verifies; `status` and `get` answer; a foreign client (@solana/kit in
+//! Node) decodes the config and the job from the Anchor IDL alone.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use edgerun_protocol::state::{GlobalConfig, Job, job_status};
+use edgerun_protocol::tier::Tier;
+use edgerun_runtime::hex;
+use serde_json::Value;
+use solana_address::Address;
+
+const EDGERUN: &str = env!("CARGO_BIN_EXE_edgerun");
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn target() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The stack process, stopped by PID (SIGINT, then SIGKILL) however the
+/// test ends.
+struct Stack(Child);
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let pid = self.0.id() as i32;
+        unsafe { libc_kill(pid, 2) };
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+fn edgerun(home: &Path, rpc: &str, relay: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(EDGERUN)
+        .args([
+            "--home",
+            home.to_str().unwrap(),
+            "--rpc",
+            rpc,
+            "--relay",
+            relay,
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn up_then_post_puts_the_job_on_chain_and_the_bundle_on_the_relay() {
+    let program = target().join("deploy/edgerun_program.so");
+    assert!(program.exists(), "run `cargo xtask build-program` first");
+    let wasm = target().join("jobs/json-redact.wasm");
+    assert!(wasm.exists(), "run `cargo xtask build-jobs` first");
+    let input = repo().join("tests/vectors/src/inputs/redact-profile.json");
+    let home = std::env::temp_dir().join(format!("edgerun-up-post-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    let (rpc_port, relay_port) = (free_port(), free_port());
+
+    let mut child = Command::new(EDGERUN)
+        .args(["--home", home.to_str().unwrap(), "up"])
+        .args([
+            "--rpc-port",
+            &rpc_port.to_string(),
+            "--relay-port",
+            &relay_port.to_string(),
+        ])
+        .args(["--slot-ms", "200", "--program", program.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stack = Stack(child);
+    // Wait (at most 60 s) for the ready line.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("edgerun up: chain") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let ready = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("edgerun up did not get ready in 60 s");
+    let rpc = format!("http://127.0.0.1:{rpc_port}");
+    let relay = format!("http://127.0.0.1:{relay_port}");
+    assert!(ready.contains(&rpc) && ready.contains(&relay), "{ready}");
+
+    // Post the json-redact demo at Gold.
+    let (ok, out, err) = edgerun(
+        &home,
+        &rpc,
+        &relay,
+        &[
+            "post",
+            "--wasm",
+            wasm.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--tier",
+            "gold",
+            "--json",
+        ],
+    );
+    assert!(ok, "post failed: {err}");
+    let posted: Value = serde_json::from_str(out.trim()).unwrap();
+    let job_id = posted["job_id"].as_str().unwrap().to_string();
+    let bundle_hash = posted["bundle_hash"].as_str().unwrap().to_string();
+
+    // The job account, read independently over RPC.
+    let client = solana_rpc_client::rpc_client::RpcClient::new_with_commitment(
+        rpc.clone(),
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    );
+    let program_id = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+    let job_bytes: [u8; 32] = (0..32)
+        .map(|i| u8::from_str_radix(&job_id[2 * i..2 * i + 2], 16).unwrap())
+        .collect::<Vec<_>>()
+        .try_into()
+        .unwrap();
+    let account = client
+        .get_account(&edgerun_client::job_pda(&program_id, &job_bytes).0)
+        .unwrap();
+    let job: Job = edgerun_client::decode_account(&account.data).unwrap();
+    assert_eq!(hex(&job.bundle_hash), bundle_hash);
+    assert_eq!(job.escrow_lamports.get(), Tier::Gold.min_escrow());
+    assert_eq!((job.committee_size, job.quorum), (7, 5));
+    assert_eq!(job.status, job_status::POSTED);
+    assert_eq!(job.runtime_id, edgerun_runtime::runtime_id());
+    // The escrow is held by the job account on top of its rent.
+    assert!(account.lamports >= Tier::Gold.min_escrow());
+
+    // The bundle downloads from the relay, hashes to bundle_hash, and runs.
+    let bundle = reqwest_get(&format!("{relay}/v1/bundles/{bundle_hash}"));
+    assert_eq!(hex(blake3::hash(&bundle).as_bytes()), bundle_hash);
+    let outcome = edgerun_runtime::run_bundle(&bundle).unwrap();
+    assert_eq!(outcome.label(), "ok");
+
+    // status answers; get says clearly that there is no output yet.
+    let (ok, out, err) = edgerun(&home, &rpc, &relay, &["status", &job_id, "--json"]);
+    assert!(ok, "{err}");
+    let status: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(status["status"], "Posted");
+    assert_eq!(status["tier"], "Gold");
+    let (ok, _, err) = edgerun(
+        &home,
+        &rpc,
+        &relay,
+        &["get", &job_id, "-o", home.join("out").to_str().unwrap()],
+    );
+    assert!(!ok && err.contains("no published output yet"), "{err}");
+    let (ok, _, err) = edgerun(&home, &rpc, &relay, &["status", "not-a-job"]);
+    assert!(!ok && err.contains("64 hex characters"), "{err}");
+
+    // A foreign client decodes the same accounts from the IDL alone.
+    let node = Command::new("node")
+        .arg(repo().join("tests/node/kit-read.mjs"))
+        .args([
+            rpc.as_str(),
+            repo().join("program/idl/edgerun.json").to_str().unwrap(),
+            job_id.as_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        node.status.success(),
+        "{}",
+        String::from_utf8_lossy(&node.stderr)
+    );
+    let kit: Value = serde_json::from_slice(&node.stdout).unwrap();
+    let config_account = client
+        .get_account(&edgerun_client::config_pda(&program_id).0)
+        .unwrap();
+    let config: GlobalConfig = edgerun_client::decode_account(&config_account.data).unwrap();
+    assert_eq!(
+        kit["config"]["params"]["treasury"],
+        Address::new_from_array(config.params.treasury.0).to_string()
+    );
+    assert_eq!(
+        kit["config"]["params"]["protocol_fee_bps"],
+        config.params.protocol_fee_bps.get()
+    );
+    assert_eq!(kit["job"]["bundle_hash"], bundle_hash);
+    assert_eq!(
+        kit["job"]["escrow_lamports"],
+        job.escrow_lamports.get().to_string()
+    );
+    assert_eq!(kit["job"]["committee_size"], 7);
+    assert_eq!(kit["job"]["status"], job_status::POSTED);
+
+    drop(stack);
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+fn reqwest_get(url: &str) -> Vec<u8> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::get(url).await.unwrap();
+        assert!(resp.status().is_success(), "{url}: {}", resp.status());
+        resp.bytes().await.unwrap().to_vec()
+    })
+}
