@@ -65,7 +65,8 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     let relay_state =
         edgerun_relay::AppState::open(edgerun_relay::RelayConfig::file(ctx.home.join("relay")))
             .await
-            .context("opening the relay's store")?;
+            .context("opening the relay's store")?
+            .with_chain(&net.rpc_url);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.relay_port))
         .await
         .with_context(|| {

@@ -174,6 +174,18 @@ fn up_then_post_puts_the_job_on_chain_and_the_bundle_on_the_relay() {
     let outcome = edgerun_runtime::run_bundle(&bundle).unwrap();
     assert_eq!(outcome.label(), "ok");
 
+    // The relay's job route reads the same account over its RPC.
+    let view: Value =
+        serde_json::from_slice(&reqwest_get(&format!("{relay}/v1/jobs/{job_id}"))).unwrap();
+    assert_eq!(view["status"], "Posted");
+    assert_eq!(view["tier"], "Gold");
+    assert_eq!(view["bundle_hash"], bundle_hash);
+    assert_eq!(view["escrow_lamports"], Tier::Gold.min_escrow());
+    assert_eq!(view["timeline"][0]["event"], "posted");
+    let (code, body) = http_get(&format!("{relay}/v1/jobs/{}", "ab".repeat(32)));
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("job_not_found"), "{body}");
+
     // status answers; get says clearly that there is no output yet.
     let (ok, out, err) = edgerun(&home, &rpc, &relay, &["status", &job_id, "--json"]);
     assert!(ok, "{err}");
@@ -228,6 +240,17 @@ fn up_then_post_puts_the_job_on_chain_and_the_bundle_on_the_relay() {
 
     drop(stack);
     let _ = std::fs::remove_dir_all(&home);
+}
+
+fn http_get(url: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::get(url).await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    })
 }
 
 fn reqwest_get(url: &str) -> Vec<u8> {

@@ -75,6 +75,17 @@ pub enum RelayError {
         source: object_store::Error,
     },
 
+    #[error("this relay is not connected to a chain; start it with --rpc URL")]
+    NoChain,
+
+    #[error(
+        "no job {0} on this relay's chain; check the id (as `edgerun post` printed it) and the cluster"
+    )]
+    JobNotFound(String),
+
+    #[error("the chain did not answer: {0}; retry later")]
+    ChainUnavailable(String),
+
     #[error("relay configuration: {0}")]
     Config(String),
 
@@ -94,6 +105,9 @@ impl RelayError {
             RelayError::HashMismatch { .. } => "hash_mismatch",
             RelayError::NotABundle(_) => "not_a_bundle",
             RelayError::StoreUnavailable { .. } => "store_unavailable",
+            RelayError::NoChain => "no_chain",
+            RelayError::JobNotFound(_) => "job_not_found",
+            RelayError::ChainUnavailable(_) => "chain_unavailable",
             RelayError::Config(_) | RelayError::Internal(_) => "internal",
         }
     }
@@ -103,7 +117,11 @@ impl RelayError {
             RelayError::BadHash { .. } | RelayError::IncompleteBody { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            RelayError::NotFound { .. } | RelayError::NoRoute { .. } => StatusCode::NOT_FOUND,
+            RelayError::NotFound { .. }
+            | RelayError::NoRoute { .. }
+            | RelayError::JobNotFound(_) => StatusCode::NOT_FOUND,
+            RelayError::NoChain => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::ChainUnavailable(_) => StatusCode::BAD_GATEWAY,
             RelayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RelayError::HashMismatch { .. } | RelayError::NotABundle(_) => {

@@ -24,10 +24,12 @@
 //! | --- | --- |
 //! | `PUT /v1/bundles/{hash}`, `PUT /v1/outputs/{hash}` | store verified bytes (201 new, 200 already stored) |
 //! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}` | fetch them (immutable, `etag` = hash) |
+//! | `GET /v1/jobs/{job_id}` | a job's on-chain state, decoded, with its timeline (needs `--rpc`) |
 //! | `GET /v1/openapi.json` | the OpenAPI document generated from the handlers |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /healthz` | liveness and storage reachability |
 
+pub mod chain;
 pub mod config;
 pub mod error;
 pub mod metrics;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub config: Arc<RelayConfig>,
     pub metrics: Metrics,
+    /// The chain the job routes read (`None`: they answer `no_chain`).
+    pub chain: Option<chain::Chain>,
 }
 
 impl AppState {
@@ -66,7 +70,14 @@ impl AppState {
             store: Arc::new(store),
             config: Arc::new(config),
             metrics,
+            chain: None,
         })
+    }
+
+    /// Connects the job routes to a chain's JSON-RPC.
+    pub fn with_chain(mut self, rpc_url: &str) -> Self {
+        self.chain = Some(chain::Chain::connect(rpc_url));
+        self
     }
 }
 
@@ -84,6 +95,7 @@ struct ApiDoc;
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::objects::router())
+        .merge(routes::jobs::router())
         .merge(routes::service::router())
 }
 

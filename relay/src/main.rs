@@ -32,6 +32,9 @@ struct Args {
     /// Directory for stored objects (--store file).
     #[arg(long, default_value = "relay-data")]
     data_dir: PathBuf,
+    /// Solana JSON-RPC the job routes read (e.g. http://127.0.0.1:8899).
+    #[arg(long, env = "EDGERUN_RPC")]
+    rpc: Option<String>,
     #[arg(long, value_enum, default_value_t = StoreKind::File)]
     store: StoreKind,
     #[arg(long, required_if_eq("store", "s3"))]
@@ -98,7 +101,10 @@ async fn main() -> anyhow::Result<()> {
         },
     };
     tracing::info!(?config, "starting");
-    let state = AppState::open(config).await.context("opening the store")?;
+    let mut state = AppState::open(config).await.context("opening the store")?;
+    if let Some(rpc) = &args.rpc {
+        state = state.with_chain(rpc);
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

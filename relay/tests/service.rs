@@ -61,6 +61,7 @@ async fn openapi_lists_every_route_and_each_listed_route_is_served() {
             ("GET", "/healthz"),
             ("GET", "/metrics"),
             ("GET", "/v1/openapi.json"),
+            ("GET", "/v1/jobs/{job_id}"),
         ]
         .into_iter()
         .map(|(m, p)| (m.to_owned(), p.to_owned()))
@@ -146,6 +147,53 @@ async fn healthz_answers_ok_when_the_store_answers() {
             "ok"
         );
         assert_nothing_stored(dir.path()).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn job_routes_say_what_is_missing() {
+    within(30, async {
+        let dir = tempdir();
+        let state = open(dir.path(), UploadLimits::default()).await;
+        // No chain configured: 503 no_chain, saying how to fix it.
+        let (status, body) = call(
+            &state,
+            "GET",
+            &format!("/v1/jobs/{}", "ab".repeat(32)),
+            vec![],
+        )
+        .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(err["code"], "no_chain");
+        assert!(err["message"].as_str().unwrap().contains("--rpc"));
+        // A malformed id is refused before any RPC.
+        let (status, body) = call(&state, "GET", "/v1/jobs/not-a-job", vec![]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap()["code"],
+            "bad_hash"
+        );
+        // An unreachable chain is a 502, not a hang or a 500.
+        let state = state.with_chain("http://127.0.0.1:9");
+        let (status, body) = call(
+            &state,
+            "GET",
+            &format!("/v1/jobs/{}", "ab".repeat(32)),
+            vec![],
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_GATEWAY,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&body).unwrap()["code"],
+            "chain_unavailable"
+        );
     })
     .await
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per group of routes. Each handler carries its
 //! `#[utoipa::path]`, so the OpenAPI document is generated from them.
 
+pub mod jobs;
 pub mod objects;
 pub mod service;

@@ -1,0 +1,180 @@
+//! `GET /v1/jobs/{job_id}`: a job's on-chain state, decoded, with its
+//! timeline.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use edgerun_protocol::state::{Job, decode_pointer, job_status, submission_flags};
+use edgerun_protocol::tier::Tier;
+use serde::Serialize;
+use solana_address::Address;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ErrorBody, RelayError};
+use crate::store::ContentHash;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_job))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn address(bytes: [u8; 32]) -> String {
+    Address::new_from_array(bytes).to_string()
+}
+
+/// One committee seat.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Seat {
+    pub worker: String,
+    /// The output hash it submitted this round, if any.
+    pub output_hash: Option<String>,
+    pub settled: bool,
+    pub penalized: bool,
+}
+
+/// The published output, once a winner declared it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishedOutput {
+    pub output_hash: String,
+    pub url: Option<String>,
+    pub publisher: String,
+    pub published_slot: u64,
+}
+
+/// A point in the job's life, by slot.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub event: String,
+    pub slot: u64,
+}
+
+/// A job as the chain holds it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    pub job_id: String,
+    /// Posted, Seeded, Assigned, QuorumReached, AwaitingDA, Finalized, Cancelled.
+    pub status: String,
+    pub tier: String,
+    pub committee_size: u8,
+    pub quorum: u8,
+    pub client: String,
+    pub escrow_lamports: u64,
+    pub bundle_hash: String,
+    pub runtime_id: String,
+    pub max_memory_bytes: u32,
+    pub max_instructions: u64,
+    pub max_output_bytes: u32,
+    pub seed_set: bool,
+    pub committee: Vec<Seat>,
+    pub winning_output_hash: Option<String>,
+    pub output: Option<PublishedOutput>,
+    pub current_slot: u64,
+    pub deadline_slot: u64,
+    pub da_deadline_slot: u64,
+    pub expiry_slot: u64,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+fn view(job: &Job, output: Option<PublishedOutput>, current_slot: u64) -> JobView {
+    let n = (job.assigned_count as usize).min(job.assigned_workers.len());
+    let committee = (0..n)
+        .map(|i| {
+            let s = &job.submissions[i];
+            Seat {
+                worker: address(job.assigned_workers[i].0),
+                output_hash: s
+                    .has(submission_flags::SUBMITTED)
+                    .then(|| hex(&s.output_hash)),
+                settled: s.has(submission_flags::SETTLED),
+                penalized: s.has(submission_flags::PENALIZED),
+            }
+        })
+        .collect();
+    let mut timeline = vec![TimelineEntry {
+        event: "posted".into(),
+        slot: job.created_slot.get(),
+    }];
+    for (event, slot) in [
+        ("quorum_reached", job.quorum_reached_slot.get()),
+        (
+            "output_published",
+            output.as_ref().map_or(0, |o| o.published_slot),
+        ),
+    ] {
+        if slot != 0 {
+            timeline.push(TimelineEntry {
+                event: event.into(),
+                slot,
+            });
+        }
+    }
+    let nonzero = |h: &[u8; 32]| (*h != [0; 32]).then(|| hex(h));
+    JobView {
+        job_id: hex(&job.job_id),
+        status: job_status::name(job.status).into(),
+        tier: Tier::for_escrow(job.escrow_lamports.get())
+            .sla_name()
+            .into(),
+        committee_size: job.committee_size,
+        quorum: job.quorum,
+        client: address(job.client.0),
+        escrow_lamports: job.escrow_lamports.get(),
+        bundle_hash: hex(&job.bundle_hash),
+        runtime_id: hex(&job.runtime_id),
+        max_memory_bytes: job.limits.max_memory_bytes.get(),
+        max_instructions: job.limits.max_instructions.get(),
+        max_output_bytes: job.limits.max_output_bytes.get(),
+        seed_set: job.seed_set.get(),
+        committee,
+        winning_output_hash: nonzero(&job.winning_output_hash),
+        output,
+        current_slot,
+        deadline_slot: job.deadline_slot.get(),
+        da_deadline_slot: job.da_deadline_slot.get(),
+        expiry_slot: job.expiry_slot.get(),
+        timeline,
+    }
+}
+
+/// A job's on-chain state, decoded.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{job_id}",
+    params(("job_id" = String, Path, description = "The job id: 64 lowercase hex characters")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 404, description = "No such job on this chain", body = ErrorBody),
+        (status = 502, description = "The chain's RPC failed", body = ErrorBody),
+        (status = 503, description = "The relay has no chain connection", body = ErrorBody),
+    ),
+    tag = "jobs"
+)]
+async fn get_job(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<JobView>, RelayError> {
+    let job_id: ContentHash = raw.parse().map_err(|why: &str| RelayError::BadHash {
+        given: raw.chars().take(80).collect(),
+        why: why.to_owned(),
+    })?;
+    let chain = state.chain.as_ref().ok_or(RelayError::NoChain)?;
+    let id = job_id.0;
+    let job = chain
+        .job(&id)
+        .await?
+        .ok_or_else(|| RelayError::JobNotFound(hex(&id)))?;
+    let output = chain.output(&id).await?.map(|o| PublishedOutput {
+        output_hash: hex(&o.output_hash),
+        url: decode_pointer(&o.pointer).map(str::to_owned),
+        publisher: address(o.publisher.0),
+        published_slot: o.published_slot.get(),
+    });
+    let slot = chain.slot().await?;
+    Ok(Json(view(&job, output, slot)))
+}
