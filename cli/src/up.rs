@@ -62,11 +62,17 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     .await
     .context("the chain's start-up task")??;
     let (net, parties) = net;
+    // The demo operator's API key: POST /v1/jobs with it posts from the
+    // customer account.
+    let api_key = format!("{:032x}", rand::random::<u128>());
+    std::fs::create_dir_all(&ctx.home)?;
+    std::fs::write(ctx.home.join("api-key"), &api_key)?;
     let relay_state =
         edgerun_relay::AppState::open(edgerun_relay::RelayConfig::file(ctx.home.join("relay")))
             .await
             .context("opening the relay's store")?
-            .with_chain(&net.rpc_url);
+            .with_chain(&net.rpc_url)
+            .with_poster(parties.customer.insecure_clone(), api_key.clone());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.relay_port))
         .await
         .with_context(|| {
@@ -86,6 +92,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     });
     let stack = serde_json::json!({
         "relay": relay_url,
+        "api_key_file": ctx.home.join("api-key"),
         "rpc": net.rpc_url,
         "ws": net.ws_url,
         "genesis_hash": net.genesis_hash,

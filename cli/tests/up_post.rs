@@ -238,8 +238,161 @@ fn up_then_post_puts_the_job_on_chain_and_the_bundle_on_the_relay() {
     assert_eq!(kit["job"]["committee_size"], 7);
     assert_eq!(kit["job"]["status"], job_status::POSTED);
 
+    post_job_over_http(&home, &rpc, &relay, &wasm, &input, &client);
+
     drop(stack);
     let _ = std::fs::remove_dir_all(&home);
+}
+
+/// `POST /v1/jobs`: the unsigned-transaction flow (a wallet signs) and the
+/// API-key flow (the relay posts), plus its refusals.
+fn post_job_over_http(
+    home: &Path,
+    rpc: &str,
+    relay: &str,
+    wasm: &Path,
+    input: &Path,
+    chain: &solana_rpc_client::rpc_client::RpcClient,
+) {
+    use solana_signer::Signer;
+    let customer = edgerun_localnet::read_keypair(&home.join("keys/customer.json")).unwrap();
+    let api_key = std::fs::read_to_string(home.join("api-key")).unwrap();
+    let wasm_bytes = std::fs::read(wasm).unwrap();
+    let input_bytes = std::fs::read(input).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let post = |fields: Vec<(&'static str, Vec<u8>)>, key: Option<&str>| -> (u16, Value) {
+        rt.block_on(async {
+            let mut form = reqwest::multipart::Form::new();
+            for (name, bytes) in fields {
+                form = form.part(name, reqwest::multipart::Part::bytes(bytes).file_name(name));
+            }
+            let mut req = reqwest::Client::new()
+                .post(format!("{relay}/v1/jobs"))
+                .multipart(form);
+            if let Some(key) = key {
+                req = req.bearer_auth(key);
+            }
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json().await.unwrap())
+        })
+    };
+    let program_id = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+    let job_on_chain = |job_id: &str| -> Job {
+        let id: [u8; 32] = (0..32)
+            .map(|i| u8::from_str_radix(&job_id[2 * i..2 * i + 2], 16).unwrap())
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap();
+        let account = chain
+            .get_account(&edgerun_client::job_pda(&program_id, &id).0)
+            .unwrap();
+        edgerun_client::decode_account(&account.data).unwrap()
+    };
+
+    // A wallet flow: the relay returns an unsigned transaction; we sign it.
+    let (code, body) = post(
+        vec![
+            ("wasm", wasm_bytes.clone()),
+            ("input", input_bytes.clone()),
+            ("tier", b"silver".to_vec()),
+            ("client", customer.pubkey().to_string().into_bytes()),
+        ],
+        None,
+    );
+    assert_eq!(code, 201, "{body}");
+    let raw = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        body["transaction"].as_str().unwrap(),
+    )
+    .unwrap();
+    let mut tx: solana_transaction::Transaction = bincode::deserialize(&raw).unwrap();
+    let blockhash = tx.message.recent_blockhash;
+    tx.sign(&[&customer], blockhash);
+    chain.send_and_confirm_transaction(&tx).unwrap();
+    let job = job_on_chain(body["job_id"].as_str().unwrap());
+    assert_eq!((job.committee_size, job.quorum), (5, 3));
+    assert_eq!(hex(&job.bundle_hash), body["bundle_hash"].as_str().unwrap());
+    let bundle = reqwest_get(&format!("{relay}{}", body["bundle_url"].as_str().unwrap()));
+    assert_eq!(
+        hex(blake3::hash(&bundle).as_bytes()),
+        body["bundle_hash"].as_str().unwrap()
+    );
+
+    // The API-key flow: the relay posts from the operator's account.
+    let (code, body) = post(
+        vec![("wasm", wasm_bytes.clone()), ("input", input_bytes.clone())],
+        Some(&api_key),
+    );
+    assert_eq!(code, 201, "{body}");
+    assert!(
+        body["signature"].is_string() && body["transaction"].is_null(),
+        "{body}"
+    );
+    let job = job_on_chain(body["job_id"].as_str().unwrap());
+    assert_eq!(job.client.0, customer.pubkey().to_bytes());
+    assert_eq!((job.committee_size, job.quorum), (3, 2));
+
+    // Refusals: each a JSON error, nothing posted.
+    let (code, body) = post(
+        vec![("wasm", wasm_bytes.clone()), ("input", input_bytes.clone())],
+        Some("wrong"),
+    );
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    let (code, body) = post(vec![("input", input_bytes.clone())], Some(&api_key));
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    let (code, body) = post(
+        vec![("wasm", wasm_bytes.clone()), ("input", input_bytes.clone())],
+        None,
+    );
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    let float = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "_start")) (func (result f32) (f32.const 1)))"#).unwrap();
+    let objects_before = std::fs::read_dir(home.join("relay/bundles"))
+        .unwrap()
+        .count();
+    let (code, body) = post(
+        vec![("wasm", float), ("input", b"x".to_vec())],
+        Some(&api_key),
+    );
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (422, Some("invalid_job")),
+        "{body}"
+    );
+    assert_eq!(
+        std::fs::read_dir(home.join("relay/bundles"))
+            .unwrap()
+            .count(),
+        objects_before
+    );
+    let (code, body) = post(
+        vec![
+            ("wasm", wasm_bytes),
+            ("input", input_bytes),
+            ("tier", b"platinum".to_vec()),
+        ],
+        Some(&api_key),
+    );
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    let _ = rpc;
 }
 
 fn http_get(url: &str) -> (u16, String) {

@@ -73,6 +73,24 @@ impl Chain {
             .await
     }
 
+    pub async fn blockhash(&self) -> Result<solana_hash::Hash, RelayError> {
+        self.rpc
+            .get_latest_blockhash()
+            .await
+            .map_err(|e| self.rpc_error("getLatestBlockhash", e))
+    }
+
+    /// Sends and confirms a signed transaction.
+    pub async fn send(
+        &self,
+        tx: &solana_transaction::Transaction,
+    ) -> Result<solana_signature::Signature, RelayError> {
+        self.rpc
+            .send_and_confirm_transaction(tx)
+            .await
+            .map_err(|e| RelayError::ChainRefused(e.to_string()))
+    }
+
     pub async fn slot(&self) -> Result<u64, RelayError> {
         self.rpc
             .get_slot()

@@ -78,6 +78,20 @@ pub enum RelayError {
     #[error("this relay is not connected to a chain; start it with --rpc URL")]
     NoChain,
 
+    #[error("{0}")]
+    BadRequest(String),
+
+    #[error(
+        "the API key is wrong; send `authorization: Bearer <key>` with this relay's key, or post with a client address instead"
+    )]
+    Unauthorized,
+
+    #[error("not a valid edgerun job: {0}; nothing was stored or posted")]
+    InvalidJob(String),
+
+    #[error("the chain refused the transaction: {0}")]
+    ChainRefused(String),
+
     #[error(
         "no job {0} on this relay's chain; check the id (as `edgerun post` printed it) and the cluster"
     )]
@@ -106,6 +120,10 @@ impl RelayError {
             RelayError::NotABundle(_) => "not_a_bundle",
             RelayError::StoreUnavailable { .. } => "store_unavailable",
             RelayError::NoChain => "no_chain",
+            RelayError::BadRequest(_) => "bad_request",
+            RelayError::Unauthorized => "unauthorized",
+            RelayError::InvalidJob(_) => "invalid_job",
+            RelayError::ChainRefused(_) => "chain_refused",
             RelayError::JobNotFound(_) => "job_not_found",
             RelayError::ChainUnavailable(_) => "chain_unavailable",
             RelayError::Config(_) | RelayError::Internal(_) => "internal",
@@ -121,6 +139,10 @@ impl RelayError {
             | RelayError::NoRoute { .. }
             | RelayError::JobNotFound(_) => StatusCode::NOT_FOUND,
             RelayError::NoChain => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RelayError::Unauthorized => StatusCode::UNAUTHORIZED,
+            RelayError::InvalidJob(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RelayError::ChainRefused(_) => StatusCode::BAD_GATEWAY,
             RelayError::ChainUnavailable(_) => StatusCode::BAD_GATEWAY,
             RelayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -24,6 +24,7 @@
 //! | --- | --- |
 //! | `PUT /v1/bundles/{hash}`, `PUT /v1/outputs/{hash}` | store verified bytes (201 new, 200 already stored) |
 //! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}` | fetch them (immutable, `etag` = hash) |
+//! | `POST /v1/jobs` | multipart wasm + input + tier → stored bundle, and an unsigned post_job transaction (or, with the API key, the posted job) |
 //! | `GET /v1/jobs/{job_id}` | a job's on-chain state, decoded, with its timeline (needs `--rpc`) |
 //! | `GET /v1/openapi.json` | the OpenAPI document generated from the handlers |
 //! | `GET /metrics` | Prometheus text |
@@ -57,6 +58,15 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The chain the job routes read (`None`: they answer `no_chain`).
     pub chain: Option<chain::Chain>,
+    /// The operator's funded account that posts jobs for API-key holders.
+    pub poster: Option<Poster>,
+}
+
+/// Posts jobs for callers that present `api_key`.
+#[derive(Clone)]
+pub struct Poster {
+    pub keypair: Arc<solana_keypair::Keypair>,
+    pub api_key: String,
 }
 
 impl AppState {
@@ -71,7 +81,18 @@ impl AppState {
             config: Arc::new(config),
             metrics,
             chain: None,
+            poster: None,
         })
+    }
+
+    /// Lets `POST /v1/jobs` post from `keypair`'s account for callers with
+    /// `api_key`.
+    pub fn with_poster(mut self, keypair: solana_keypair::Keypair, api_key: String) -> Self {
+        self.poster = Some(Poster {
+            keypair: Arc::new(keypair),
+            api_key,
+        });
+        self
     }
 
     /// Connects the job routes to a chain's JSON-RPC.
@@ -96,6 +117,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::objects::router())
         .merge(routes::jobs::router())
+        .merge(routes::post_job::router())
         .merge(routes::service::router())
 }
 
@@ -116,5 +138,9 @@ pub fn app(state: AppState) -> Router {
             metrics::track_requests,
         ))
         .layer(Extension(doc))
+        // Multipart job posts carry a whole bundle's parts.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.limits.max_bundle_bytes as usize + (1 << 20),
+        ))
         .with_state(state)
 }

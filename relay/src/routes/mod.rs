@@ -3,4 +3,5 @@
 
 pub mod jobs;
 pub mod objects;
+pub mod post_job;
 pub mod service;

@@ -1,0 +1,283 @@
+//! `POST /v1/jobs`: wasm + input + tier in, a stored bundle and a job out.
+//!
+//! Two ways to pay:
+//! - with `client` (a base58 address): the relay returns an **unsigned**
+//!   post_job transaction (base64, bincode, fee payer = client, a recent
+//!   blockhash) for the customer's wallet to sign and send;
+//! - with `authorization: Bearer <api key>` matching the relay's key: the
+//!   relay posts the job itself from the operator's funded account.
+//!
+//! Either way the bundle is validated (a module no worker would run is
+//! refused before any lamport moves) and stored under its hash first.
+
+use axum::Json;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use base64::Engine;
+use edgerun_client::JobSpec;
+use edgerun_protocol::bundle::Bundle;
+use edgerun_protocol::hash;
+use edgerun_protocol::limits::Limits;
+use edgerun_protocol::tier::Tier;
+use serde::Serialize;
+use solana_address::Address;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ErrorBody, RelayError};
+use crate::store::{ContentHash, Kind};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(post_job))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The multipart form `POST /v1/jobs` reads (documentation only; the
+/// handler reads the parts as they stream).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PostJobForm {
+    /// The job's WebAssembly module (file part).
+    #[schema(format = Binary)]
+    wasm: Vec<u8>,
+    /// The job's input bytes (file part).
+    #[schema(format = Binary)]
+    input: Vec<u8>,
+    /// bronze (3/2, default), silver (5/3) or gold (7/5).
+    tier: Option<String>,
+    /// The paying customer's address; required without an API key.
+    client: Option<String>,
+    /// Escrow in lamports (default: the tier's minimum, at least 0.01 SOL).
+    escrow_lamports: Option<u64>,
+    max_instructions: Option<u64>,
+    max_memory_bytes: Option<u32>,
+    max_output_bytes: Option<u32>,
+    ttl_slots: Option<u64>,
+}
+
+/// What `POST /v1/jobs` created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostedJob {
+    pub job_id: String,
+    pub bundle_hash: String,
+    pub bundle_url: String,
+    pub tier: String,
+    pub escrow_lamports: u64,
+    /// Where to follow the job.
+    pub status_url: String,
+    /// Unsigned post_job transaction (base64 bincode) for the client to
+    /// sign and send; absent when the relay posted it.
+    pub transaction: Option<String>,
+    /// The transaction signature when the relay posted it.
+    pub signature: Option<String>,
+}
+
+struct Form {
+    wasm: Option<Vec<u8>>,
+    input: Option<Vec<u8>>,
+    tier: Tier,
+    client: Option<Address>,
+    escrow: Option<u64>,
+    fuel: u64,
+    memory: u32,
+    output_cap: u32,
+    ttl_slots: u64,
+}
+
+fn bad(msg: impl Into<String>) -> RelayError {
+    RelayError::BadRequest(msg.into())
+}
+
+fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, RelayError> {
+    text.trim()
+        .parse()
+        .map_err(|_| bad(format!("form field {name}={text:?} is not a number")))
+}
+
+async fn read_form(mut multipart: Multipart) -> Result<Form, RelayError> {
+    let mut form = Form {
+        wasm: None,
+        input: None,
+        tier: Tier::Bronze,
+        client: None,
+        escrow: None,
+        fuel: 10_000_000_000,
+        memory: 64 << 20,
+        output_cap: 1 << 20,
+        ttl_slots: 21_600,
+    };
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| bad(format!("malformed multipart body: {e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| bad(format!("form field {name}: {e}")))?;
+        let text = || String::from_utf8_lossy(&bytes).into_owned();
+        match name.as_str() {
+            "wasm" => form.wasm = Some(bytes.to_vec()),
+            "input" => form.input = Some(bytes.to_vec()),
+            "tier" => {
+                form.tier = match text().trim() {
+                    "bronze" => Tier::Bronze,
+                    "silver" => Tier::Silver,
+                    "gold" => Tier::Gold,
+                    other => {
+                        return Err(bad(format!("tier {other:?}: use bronze, silver or gold")));
+                    }
+                }
+            }
+            "client" => {
+                form.client = Some(
+                    text()
+                        .trim()
+                        .parse()
+                        .map_err(|_| bad(format!("client {:?} is not a base58 address", text())))?,
+                )
+            }
+            "escrow_lamports" => form.escrow = Some(number(&name, &text())?),
+            "max_instructions" => form.fuel = number(&name, &text())?,
+            "max_memory_bytes" => form.memory = number(&name, &text())?,
+            "max_output_bytes" => form.output_cap = number(&name, &text())?,
+            "ttl_slots" => form.ttl_slots = number(&name, &text())?,
+            other => {
+                return Err(bad(format!(
+                    "unknown form field {other:?}; the fields are wasm, input, tier, client, escrow_lamports, max_instructions, max_memory_bytes, max_output_bytes, ttl_slots"
+                )));
+            }
+        }
+    }
+    Ok(form)
+}
+
+/// Build and store a bundle, then post the job (API key) or return the
+/// unsigned transaction (client address).
+#[utoipa::path(
+    post,
+    path = "/v1/jobs",
+    request_body(content = inline(PostJobForm), content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Bundle stored; job posted or transaction returned", body = PostedJob),
+        (status = 400, description = "Malformed form", body = ErrorBody),
+        (status = 401, description = "Wrong API key", body = ErrorBody),
+        (status = 413, description = "Bundle over the relay's limit", body = ErrorBody),
+        (status = 422, description = "Not a valid edgerun job", body = ErrorBody),
+        (status = 502, description = "The chain refused or did not answer", body = ErrorBody),
+        (status = 503, description = "No chain connection", body = ErrorBody),
+    ),
+    tag = "jobs"
+)]
+async fn post_job(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<(StatusCode, Json<PostedJob>), RelayError> {
+    let chain = state.chain.as_ref().ok_or(RelayError::NoChain)?.clone();
+    // Decide how the job is paid before reading the body.
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let poster = match (bearer, &state.poster) {
+        (None, _) => None,
+        (Some(key), Some(p)) if constant_time_eq(key.as_bytes(), p.api_key.as_bytes()) => {
+            Some(p.clone())
+        }
+        (Some(_), _) => return Err(RelayError::Unauthorized),
+    };
+    let form = read_form(multipart).await?;
+    let wasm = form
+        .wasm
+        .ok_or_else(|| bad("the form needs a file part named wasm"))?;
+    let input = form
+        .input
+        .ok_or_else(|| bad("the form needs a file part named input"))?;
+    let client = match (&poster, form.client) {
+        (Some(p), _) => p.keypair.pubkey(),
+        (None, Some(c)) => c,
+        (None, None) => {
+            return Err(bad(
+                "name the paying client (form field client = its base58 address) to get a transaction to sign, or send the relay's API key",
+            ));
+        }
+    };
+    let limits = Limits::new(form.memory, form.fuel, form.output_cap);
+    edgerun_runtime::prepare(&wasm, &limits).map_err(|e| RelayError::InvalidJob(e.to_string()))?;
+    let runtime_id = edgerun_runtime::runtime_id();
+    let bundle = Bundle {
+        runtime_id,
+        limits,
+        wasm: &wasm,
+        input: &input,
+    }
+    .encode()
+    .map_err(|e| RelayError::InvalidJob(e.to_string()))?;
+    let bundle_hash = hash::bundle_hash(&bundle);
+    state
+        .store
+        .put_verified(
+            Kind::Bundle,
+            ContentHash(bundle_hash),
+            futures_util::stream::iter([Ok::<_, std::convert::Infallible>(bytes::Bytes::from(
+                bundle,
+            ))]),
+        )
+        .await?;
+
+    let escrow = form
+        .escrow
+        .unwrap_or(form.tier.min_escrow().max(10_000_000));
+    let job_id = hash::job_id(&client.to_bytes(), rand::random(), &bundle_hash);
+    let spec = JobSpec {
+        job_id,
+        bundle_hash,
+        runtime_id,
+        limits,
+        escrow_lamports: escrow,
+        ttl_slots: form.ttl_slots,
+    };
+    let ix = edgerun_client::post_job(&chain.program, &client, &spec);
+    let blockhash = chain.blockhash().await?;
+    let mut posted = PostedJob {
+        job_id: hex(&job_id),
+        bundle_hash: hex(&bundle_hash),
+        bundle_url: format!("/v1/bundles/{}", hex(&bundle_hash)),
+        tier: Tier::for_escrow(escrow).sla_name().to_owned(),
+        escrow_lamports: escrow,
+        status_url: format!("/v1/jobs/{}", hex(&job_id)),
+        transaction: None,
+        signature: None,
+    };
+    match poster {
+        Some(p) => {
+            let tx = Transaction::new_signed_with_payer(
+                &[ix],
+                Some(&client),
+                &[p.keypair.as_ref()],
+                blockhash,
+            );
+            posted.signature = Some(chain.send(&tx).await?.to_string());
+        }
+        None => {
+            let mut tx = Transaction::new_with_payer(&[ix], Some(&client));
+            tx.message.recent_blockhash = blockhash;
+            let bytes = bincode::serialize(&tx).map_err(|e| RelayError::Internal(e.to_string()))?;
+            posted.transaction = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+        }
+    }
+    Ok((StatusCode::CREATED, Json(posted)))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
