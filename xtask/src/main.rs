@@ -6,6 +6,7 @@ mod jobs;
 mod paths;
 mod proc;
 mod program;
+mod relay;
 mod runtime;
 mod setup;
 mod test;
@@ -74,9 +75,9 @@ enum Cmd {
     Vectors,
     /// Every conformance vector through the wasm32 runtime under Node, both engines, vs native.
     VectorsNode,
-    /// Benchmarks; `runtime` writes <target>/bench/runtime.json.
+    /// Benchmarks; `runtime` writes <target>/bench/runtime.json, `relay` <target>/bench/relay.json.
     Bench {
-        /// What to measure: runtime.
+        /// What to measure: runtime or relay.
         what: String,
     },
     /// Run setup, then every test suite (or only the named ones).
@@ -156,7 +157,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Cmd::VectorsNode => runtime::vectors_node(),
         Cmd::Bench { what } => match what.as_str() {
             "runtime" => runtime::bench(),
-            other => anyhow::bail!("unknown benchmark {other:?}; there is: runtime"),
+            "relay" => relay::bench(),
+            other => anyhow::bail!("unknown benchmark {other:?}; there are: runtime, relay"),
         },
         Cmd::BuildProgram => {
             program::build()?;
