@@ -14,7 +14,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use edgerun_protocol::bundle::Bundle;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use object_store::aws::AmazonS3Builder;
@@ -36,6 +36,10 @@ const TMP_PREFIX: &str = "tmp";
 const PART_BYTES: usize = 8 << 20;
 /// Parts written concurrently per upload before the body is read further.
 const PARTS_IN_FLIGHT: usize = 2;
+/// Objects up to this size are read whole before the response starts, so
+/// the head and the body leave in one write (a streamed body's first chunk
+/// would follow the head in a second one).
+const READ_WHOLE_BYTES: u64 = 256 << 10;
 
 /// The two kinds of object the relay keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -349,6 +353,12 @@ impl Store {
         let mut hasher = blake3::Hasher::new();
         let mut size = 0u64;
         let mut whole = (kind == Kind::Bundle).then(Vec::new);
+        // The body is copied into whole parts: holding the server's receive
+        // buffers until a part is written would make it allocate (and fault
+        // in) fresh ones for every chunk. Parts start small and are full
+        // size once an upload has needed one.
+        let mut part = BytesMut::new();
+        let mut part_capacity = 64 << 10;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| RelayError::IncompleteBody {
                 received: size,
@@ -363,11 +373,27 @@ impl Store {
             if let Some(whole) = &mut whole {
                 whole.extend_from_slice(&chunk);
             }
-            writer
-                .wait_for_capacity(PARTS_IN_FLIGHT)
-                .await
-                .map_err(RelayError::store("write the upload"))?;
-            writer.put(chunk);
+            let mut rest = &chunk[..];
+            while !rest.is_empty() {
+                if part.capacity() == part.len() {
+                    part.reserve(part_capacity);
+                    part_capacity = (part_capacity * 2).min(PART_BYTES);
+                }
+                let take = rest.len().min(PART_BYTES - part.len());
+                part.extend_from_slice(&rest[..take]);
+                rest = &rest[take..];
+                if part.len() == PART_BYTES {
+                    writer
+                        .wait_for_capacity(PARTS_IN_FLIGHT)
+                        .await
+                        .map_err(RelayError::store("write the upload"))?;
+                    writer.put(part.split().freeze());
+                    part_capacity = PART_BYTES;
+                }
+            }
+        }
+        if !part.is_empty() {
+            writer.put(part.freeze());
         }
         let actual = ContentHash(*hasher.finalize().as_bytes());
         if actual != claimed {
@@ -428,6 +454,17 @@ impl Store {
     pub async fn get(&self, kind: Kind, hash: &ContentHash) -> Result<ObjectStream, RelayError> {
         let path = Path::from(kind.key(hash));
         match self.timed("get", self.objects.get(&path)).await {
+            Ok(got) if got.meta.size <= READ_WHOLE_BYTES => {
+                let size = got.meta.size;
+                let bytes =
+                    got.bytes()
+                        .await
+                        .map_err(not_found_or(kind, hash, "read the object"))?;
+                Ok(ObjectStream {
+                    size,
+                    body: futures_util::stream::once(std::future::ready(Ok(bytes))).boxed(),
+                })
+            }
             Ok(got) => Ok(ObjectStream {
                 size: got.meta.size,
                 body: got.into_stream(),
