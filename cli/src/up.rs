@@ -84,6 +84,10 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     let relay_url = format!("http://{}", listener.local_addr()?);
     let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
     let relay = tokio::spawn(async move {
+        // Responses go out at once (no Nagle delay on streamed bodies).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, edgerun_relay::app(relay_state))
             .with_graceful_shutdown(async {
                 let _ = relay_stopped.await;

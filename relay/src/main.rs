@@ -112,6 +112,10 @@ async fn main() -> anyhow::Result<()> {
     // The one line on stdout: scripts and tests read the bound port from it.
     println!("edgerun-relay listening on http://{addr}");
     tracing::info!(%addr, "listening");
+    // Responses go out at once (no Nagle delay on streamed bodies).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, edgerun_relay::app(state))
         .with_graceful_shutdown(shutdown())
         .await
