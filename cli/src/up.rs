@@ -72,7 +72,12 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
             .await
             .context("opening the relay's store")?
             .with_chain(&net.rpc_url)
-            .with_poster(parties.customer.insecure_clone(), api_key.clone());
+            .with_poster(parties.customer.insecure_clone(), api_key.clone())
+            .with_fee_payer(
+                parties.relay.insecure_clone(),
+                20,
+                std::time::Duration::from_secs(1),
+            );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.relay_port))
         .await
         .with_context(|| {

@@ -239,6 +239,7 @@ fn up_then_post_puts_the_job_on_chain_and_the_bundle_on_the_relay() {
     assert_eq!(kit["job"]["status"], job_status::POSTED);
 
     post_job_over_http(&home, &rpc, &relay, &wasm, &input, &client);
+    relay_pays_fees_for_edgerun_transactions_only(&home, &relay, &client);
 
     drop(stack);
     let _ = std::fs::remove_dir_all(&home);
@@ -416,4 +417,124 @@ fn reqwest_get(url: &str) -> Vec<u8> {
         assert!(resp.status().is_success(), "{url}: {}", resp.status());
         resp.bytes().await.unwrap().to_vec()
     })
+}
+
+/// `POST /v1/tx`: a worker registers with the relay paying the fee; foreign,
+/// payer-touching, unsigned and malformed transactions are refused.
+fn relay_pays_fees_for_edgerun_transactions_only(
+    home: &Path,
+    relay: &str,
+    chain: &solana_rpc_client::rpc_client::RpcClient,
+) {
+    use solana_signer::Signer;
+    let info: Value = serde_json::from_slice(&reqwest_get(&format!("{relay}/v1/info"))).unwrap();
+    let fee_payer: Address = info["fee_payer"].as_str().unwrap().parse().unwrap();
+    assert_eq!(info["runtime_id"], hex(&edgerun_runtime::runtime_id()));
+    let worker = edgerun_localnet::read_keypair(&home.join("keys/worker-0.json")).unwrap();
+    let program_id = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let submit = |tx: &solana_transaction::Transaction| -> (u16, Value) {
+        let b64 = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            bincode::serialize(tx).unwrap(),
+        );
+        rt.block_on(async {
+            let resp = reqwest::Client::new()
+                .post(format!("{relay}/v1/tx"))
+                .json(&serde_json::json!({ "transaction": b64 }))
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.json().await.unwrap())
+        })
+    };
+    let build = |ixs: &[solana_instruction::Instruction], signers: &[&solana_keypair::Keypair]| {
+        let mut tx = solana_transaction::Transaction::new_with_payer(ixs, Some(&fee_payer));
+        let blockhash = chain.get_latest_blockhash().unwrap();
+        tx.partial_sign(signers, blockhash);
+        tx
+    };
+    let payer_before = chain.get_balance(&fee_payer).unwrap();
+    let worker_before = chain.get_balance(&worker.pubkey()).unwrap();
+
+    // A worker registers; the relay pays only the fee.
+    let register = edgerun_client::register_worker(&program_id, &worker.pubkey(), 2_000_000_000);
+    let (code, body) = submit(&build(std::slice::from_ref(&register), &[&worker]));
+    assert_eq!(code, 200, "{body}");
+    assert!(body["signature"].is_string());
+    let stake = chain
+        .get_account(&edgerun_client::worker_stake_pda(&program_id, &worker.pubkey()).0)
+        .unwrap();
+    assert_eq!(stake.owner, program_id);
+    let paid = payer_before - chain.get_balance(&fee_payer).unwrap();
+    assert!(paid > 0 && paid <= 20_000, "the relay paid {paid} lamports");
+    assert!(worker_before - chain.get_balance(&worker.pubkey()).unwrap() >= 2_000_000_000);
+
+    // A plain transfer out of the relay's account: foreign program.
+    let steal = solana_instruction::Instruction {
+        program_id: "11111111111111111111111111111111".parse().unwrap(),
+        accounts: vec![
+            solana_instruction::AccountMeta::new(fee_payer, true),
+            solana_instruction::AccountMeta::new(worker.pubkey(), false),
+        ],
+        data: [
+            2u32.to_le_bytes().as_slice(),
+            1_000_000u64.to_le_bytes().as_slice(),
+        ]
+        .concat(),
+    };
+    let mut tx = solana_transaction::Transaction::new_with_payer(&[steal], Some(&fee_payer));
+    tx.message.recent_blockhash = chain.get_latest_blockhash().unwrap();
+    let (code, body) = submit(&tx);
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (422, Some("tx_refused")),
+        "{body}"
+    );
+    // An edgerun instruction that names the relay's account.
+    let named = edgerun_client::deposit_stake(&program_id, &fee_payer, 1);
+    let mut tx = solana_transaction::Transaction::new_with_payer(&[named], Some(&fee_payer));
+    tx.message.recent_blockhash = chain.get_latest_blockhash().unwrap();
+    let (code, body) = submit(&tx);
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (422, Some("tx_refused")),
+        "{body}"
+    );
+    // The worker's signature missing.
+    let mut tx = solana_transaction::Transaction::new_with_payer(
+        &[edgerun_client::deposit_stake(
+            &program_id,
+            &worker.pubkey(),
+            1,
+        )],
+        Some(&fee_payer),
+    );
+    tx.message.recent_blockhash = chain.get_latest_blockhash().unwrap();
+    let (code, body) = submit(&tx);
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (422, Some("tx_refused")),
+        "{body}"
+    );
+    // Not a transaction at all.
+    let (code, body) = rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(format!("{relay}/v1/tx"))
+            .json(&serde_json::json!({ "transaction": "bm90IGEgdHg=" }))
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+    });
+    assert_eq!(
+        (code, body["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    // Nothing above moved the relay's lamports beyond the one fee.
+    assert_eq!(payer_before - chain.get_balance(&fee_payer).unwrap(), paid);
 }

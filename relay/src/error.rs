@@ -92,6 +92,17 @@ pub enum RelayError {
     #[error("the chain refused the transaction: {0}")]
     ChainRefused(String),
 
+    #[error("the relay will not co-sign this transaction: {0}")]
+    TxRefused(String),
+
+    #[error("too many transactions from this signer; retry in {0} s")]
+    RateLimited(u64),
+
+    #[error(
+        "this relay does not co-sign transactions (no fee payer configured); send the transaction to the chain yourself"
+    )]
+    NoFeePayer,
+
     #[error(
         "no job {0} on this relay's chain; check the id (as `edgerun post` printed it) and the cluster"
     )]
@@ -124,6 +135,9 @@ impl RelayError {
             RelayError::Unauthorized => "unauthorized",
             RelayError::InvalidJob(_) => "invalid_job",
             RelayError::ChainRefused(_) => "chain_refused",
+            RelayError::TxRefused(_) => "tx_refused",
+            RelayError::RateLimited(_) => "rate_limited",
+            RelayError::NoFeePayer => "no_fee_payer",
             RelayError::JobNotFound(_) => "job_not_found",
             RelayError::ChainUnavailable(_) => "chain_unavailable",
             RelayError::Config(_) | RelayError::Internal(_) => "internal",
@@ -143,6 +157,9 @@ impl RelayError {
             RelayError::Unauthorized => StatusCode::UNAUTHORIZED,
             RelayError::InvalidJob(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RelayError::ChainRefused(_) => StatusCode::BAD_GATEWAY,
+            RelayError::TxRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RelayError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            RelayError::NoFeePayer => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::ChainUnavailable(_) => StatusCode::BAD_GATEWAY,
             RelayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -25,6 +25,8 @@
 //! | `PUT /v1/bundles/{hash}`, `PUT /v1/outputs/{hash}` | store verified bytes (201 new, 200 already stored) |
 //! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}` | fetch them (immutable, `etag` = hash) |
 //! | `POST /v1/jobs` | multipart wasm + input + tier → stored bundle, and an unsigned post_job transaction (or, with the API key, the posted job) |
+//! | `POST /v1/tx` | co-sign as fee payer an edgerun-only transaction that leaves the payer's lamports alone, rate-limited per signer, and submit it |
+//! | `GET /v1/info` | the fee payer, program id and runtime id |
 //! | `GET /v1/jobs/{job_id}` | a job's on-chain state, decoded, with its timeline (needs `--rpc`) |
 //! | `GET /v1/openapi.json` | the OpenAPI document generated from the handlers |
 //! | `GET /metrics` | Prometheus text |
@@ -60,6 +62,8 @@ pub struct AppState {
     pub chain: Option<chain::Chain>,
     /// The operator's funded account that posts jobs for API-key holders.
     pub poster: Option<Poster>,
+    /// Pays fees for `POST /v1/tx` (`None`: co-signing is off).
+    pub fee_payer: Option<routes::tx::FeePayer>,
 }
 
 /// Posts jobs for callers that present `api_key`.
@@ -82,6 +86,7 @@ impl AppState {
             metrics,
             chain: None,
             poster: None,
+            fee_payer: None,
         })
     }
 
@@ -91,6 +96,21 @@ impl AppState {
         self.poster = Some(Poster {
             keypair: Arc::new(keypair),
             api_key,
+        });
+        self
+    }
+
+    /// Co-signs `POST /v1/tx` transactions with `keypair` as fee payer,
+    /// `burst` per signer, refilled one per `every`.
+    pub fn with_fee_payer(
+        mut self,
+        keypair: solana_keypair::Keypair,
+        burst: u32,
+        every: std::time::Duration,
+    ) -> Self {
+        self.fee_payer = Some(routes::tx::FeePayer {
+            keypair: Arc::new(keypair),
+            limiter: Arc::new(routes::tx::RateLimiter::new(burst, every)),
         });
         self
     }
@@ -118,6 +138,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::objects::router())
         .merge(routes::jobs::router())
         .merge(routes::post_job::router())
+        .merge(routes::tx::router())
         .merge(routes::service::router())
 }
 

@@ -63,6 +63,8 @@ async fn openapi_lists_every_route_and_each_listed_route_is_served() {
             ("GET", "/v1/openapi.json"),
             ("GET", "/v1/jobs/{job_id}"),
             ("POST", "/v1/jobs"),
+            ("POST", "/v1/tx"),
+            ("GET", "/v1/info"),
         ]
         .into_iter()
         .map(|(m, p)| (m.to_owned(), p.to_owned()))

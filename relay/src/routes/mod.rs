@@ -5,3 +5,4 @@ pub mod jobs;
 pub mod objects;
 pub mod post_job;
 pub mod service;
+pub mod tx;
