@@ -336,6 +336,79 @@ fn post_job_over_http(
     assert_eq!(job.client.0, customer.pubkey().to_bytes());
     assert_eq!((job.committee_size, job.quorum), (3, 2));
 
+    // Server-sent events follow that job: Posted now; the customer cancels
+    // it; the stream reports Cancelled and ends.
+    let job_id = body["job_id"].as_str().unwrap().to_string();
+    let events = rt.block_on(async {
+        use futures_util::StreamExt;
+        let resp = reqwest::get(format!("{relay}/v1/jobs/{job_id}/events"))
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let mut stream = resp.bytes_stream();
+        let mut text = String::new();
+        let mut cancelled = false;
+        let read = async {
+            while let Some(chunk) = stream.next().await {
+                text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+                if !cancelled && text.contains("\"status\":\"Posted\"") {
+                    cancelled = true;
+                    let id: [u8; 32] = (0..32)
+                        .map(|i| u8::from_str_radix(&job_id[2 * i..2 * i + 2], 16).unwrap())
+                        .collect::<Vec<_>>()
+                        .try_into()
+                        .unwrap();
+                    // The blocking RPC client runs off this runtime's thread.
+                    std::thread::scope(|scope| {
+                        scope
+                            .spawn(|| {
+                                let ix = edgerun_client::cancel_job(
+                                    &program_id,
+                                    &customer.pubkey(),
+                                    &id,
+                                );
+                                let blockhash = chain.get_latest_blockhash().unwrap();
+                                let tx = solana_transaction::Transaction::new_signed_with_payer(
+                                    &[ix],
+                                    Some(&customer.pubkey()),
+                                    &[&customer],
+                                    blockhash,
+                                );
+                                chain.send_and_confirm_transaction(&tx).unwrap();
+                            })
+                            .join()
+                            .unwrap();
+                    });
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), read)
+            .await
+            .expect("the event stream did not end within 30 s");
+        text
+    });
+    let statuses: Vec<&str> = events
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| serde_json::from_str::<Value>(d.trim()).unwrap())
+        .map(|v| {
+            if v["status"] == "Posted" {
+                "Posted"
+            } else if v["status"] == "Cancelled" {
+                "Cancelled"
+            } else {
+                "other"
+            }
+        })
+        .collect();
+    assert_eq!(statuses, ["Posted", "Cancelled"], "{events}");
+
     // Refusals: each a JSON error, nothing posted.
     let (code, body) = post(
         vec![("wasm", wasm_bytes.clone()), ("input", input_bytes.clone())],

@@ -27,6 +27,7 @@
 //! | `POST /v1/jobs` | multipart wasm + input + tier → stored bundle, and an unsigned post_job transaction (or, with the API key, the posted job) |
 //! | `POST /v1/tx` | co-sign as fee payer an edgerun-only transaction that leaves the payer's lamports alone, rate-limited per signer, and submit it |
 //! | `GET /v1/info` | the fee payer, program id and runtime id |
+//! | `GET /v1/jobs/{job_id}/events` | server-sent events: the job's state each time it changes, until Finalized or Cancelled |
 //! | `GET /v1/jobs/{job_id}` | a job's on-chain state, decoded, with its timeline (needs `--rpc`) |
 //! | `GET /v1/openapi.json` | the OpenAPI document generated from the handlers |
 //! | `GET /metrics` | Prometheus text |

@@ -16,7 +16,9 @@ use crate::error::{ErrorBody, RelayError};
 use crate::store::ContentHash;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_job))
+    OpenApiRouter::new()
+        .routes(routes!(get_job))
+        .routes(routes!(job_events))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -159,22 +161,110 @@ async fn get_job(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Json<JobView>, RelayError> {
+    let id = parse_job_id(&raw)?;
+    let chain = state.chain.as_ref().ok_or(RelayError::NoChain)?;
+    Ok(Json(read_view(chain, &id).await?))
+}
+
+fn parse_job_id(raw: &str) -> Result<[u8; 32], RelayError> {
     let job_id: ContentHash = raw.parse().map_err(|why: &str| RelayError::BadHash {
         given: raw.chars().take(80).collect(),
         why: why.to_owned(),
     })?;
-    let chain = state.chain.as_ref().ok_or(RelayError::NoChain)?;
-    let id = job_id.0;
+    Ok(job_id.0)
+}
+
+async fn read_view(chain: &crate::chain::Chain, id: &[u8; 32]) -> Result<JobView, RelayError> {
     let job = chain
-        .job(&id)
+        .job(id)
         .await?
-        .ok_or_else(|| RelayError::JobNotFound(hex(&id)))?;
-    let output = chain.output(&id).await?.map(|o| PublishedOutput {
+        .ok_or_else(|| RelayError::JobNotFound(hex(id)))?;
+    let output = chain.output(id).await?.map(|o| PublishedOutput {
         output_hash: hex(&o.output_hash),
         url: decode_pointer(&o.pointer).map(str::to_owned),
         publisher: address(o.publisher.0),
         published_slot: o.published_slot.get(),
     });
     let slot = chain.slot().await?;
-    Ok(Json(view(&job, output, slot)))
+    Ok(view(&job, output, slot))
+}
+
+/// How often the event stream reads the chain.
+const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// Server-sent events for one job: an `event: job` with the [`JobView`]
+/// each time its state changes (not on every slot), until it is Finalized
+/// or Cancelled; `event: error` with `{code, message}` if the chain fails.
+/// Reads the chain by polling, so it works against any RPC.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{job_id}/events",
+    params(("job_id" = String, Path, description = "The job id: 64 lowercase hex characters")),
+    responses(
+        (status = 200, description = "text/event-stream of `job` events (JobView JSON)", content_type = "text/event-stream"),
+        (status = 400, description = "Not a job id", body = ErrorBody),
+        (status = 404, description = "No such job on this chain", body = ErrorBody),
+        (status = 503, description = "The relay has no chain connection", body = ErrorBody),
+    ),
+    tag = "jobs"
+)]
+async fn job_events(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    RelayError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let id = parse_job_id(&raw)?;
+    let chain = state.chain.clone().ok_or(RelayError::NoChain)?;
+    // The first read answers 404/502 as a plain error, before streaming.
+    let first = read_view(&chain, &id).await?;
+    let stream = futures_util::stream::unfold(
+        (chain, Some(first), None::<String>, false),
+        move |(chain, mut pending, mut last, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                let view = match pending.take() {
+                    Some(v) => v,
+                    None => {
+                        tokio::time::sleep(EVENT_POLL).await;
+                        match read_view(&chain, &id).await {
+                            Ok(v) => v,
+                            Err(e) => {
+                                let event = Event::default()
+                                    .event("error")
+                                    .json_data(e.body())
+                                    .expect("json");
+                                return Some((Ok(event), (chain, None, last, true)));
+                            }
+                        }
+                    }
+                };
+                // Changes only: the slot moves every poll.
+                let key = serde_json::to_string(&(
+                    &view.status,
+                    &view.committee,
+                    &view.output,
+                    &view.winning_output_hash,
+                ))
+                .expect("json");
+                if last.as_deref() == Some(key.as_str()) {
+                    continue;
+                }
+                last = Some(key);
+                let finished = matches!(view.status.as_str(), "Finalized" | "Cancelled");
+                let event = Event::default()
+                    .event("job")
+                    .json_data(&view)
+                    .expect("json");
+                return Some((Ok(event), (chain, None, last, finished)));
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
