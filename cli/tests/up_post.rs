@@ -546,6 +546,71 @@ fn relay_pays_fees_for_edgerun_transactions_only(
     assert!(paid > 0 && paid <= 20_000, "the relay paid {paid} lamports");
     assert!(worker_before - chain.get_balance(&worker.pubkey()).unwrap() >= 2_000_000_000);
 
+    // The relay reports the worker's stake, and streams its changes.
+    let view: Value = serde_json::from_slice(&reqwest_get(&format!(
+        "{relay}/v1/workers/{}",
+        worker.pubkey()
+    )))
+    .unwrap();
+    assert_eq!(view["total_stake_lamports"], 2_000_000_000u64);
+    let (code, body) = http_get(&format!("{relay}/v1/workers/{}", fee_payer));
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("worker_not_found"), "{body}");
+    let stakes = rt.block_on(async {
+        use futures_util::StreamExt;
+        let resp = reqwest::get(format!("{relay}/v1/workers/{}/events", worker.pubkey()))
+            .await
+            .unwrap();
+        let mut stream = resp.bytes_stream();
+        let mut text = String::new();
+        let mut deposited = false;
+        let read = async {
+            while let Some(chunk) = stream.next().await {
+                text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+                if !deposited && text.contains("2000000000") {
+                    deposited = true;
+                    std::thread::scope(|scope| {
+                        scope
+                            .spawn(|| {
+                                let ix = edgerun_client::deposit_stake(
+                                    &program_id,
+                                    &worker.pubkey(),
+                                    1_000_000_000,
+                                );
+                                let blockhash = chain.get_latest_blockhash().unwrap();
+                                let tx = solana_transaction::Transaction::new_signed_with_payer(
+                                    &[ix],
+                                    Some(&worker.pubkey()),
+                                    &[&worker],
+                                    blockhash,
+                                );
+                                chain.send_and_confirm_transaction(&tx).unwrap();
+                            })
+                            .join()
+                            .unwrap();
+                    });
+                }
+                if text.contains("3000000000") {
+                    break;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), read)
+            .await
+            .expect("no worker event within 30 s");
+        text
+    });
+    let totals: Vec<u64> = stakes
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| {
+            serde_json::from_str::<Value>(d.trim()).unwrap()["total_stake_lamports"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(totals, [2_000_000_000, 3_000_000_000], "{stakes}");
+
     // A plain transfer out of the relay's account: foreign program.
     let steal = solana_instruction::Instruction {
         program_id: "11111111111111111111111111111111".parse().unwrap(),

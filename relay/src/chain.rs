@@ -68,6 +68,17 @@ impl Chain {
             .await
     }
 
+    pub async fn worker(
+        &self,
+        worker: &Address,
+    ) -> Result<Option<edgerun_protocol::state::WorkerStake>, RelayError> {
+        self.account(
+            &edgerun_client::worker_stake_pda(&self.program, worker).0,
+            "worker stake",
+        )
+        .await
+    }
+
     pub async fn output(&self, job_id: &Hash) -> Result<Option<OutputAvailability>, RelayError> {
         self.account(&output_pda(&self.program, job_id).0, "output record")
             .await

@@ -108,6 +108,11 @@ pub enum RelayError {
     )]
     JobNotFound(String),
 
+    #[error(
+        "{0} is not a registered worker on this relay's chain; register it first (register_worker)"
+    )]
+    WorkerNotFound(String),
+
     #[error("the chain did not answer: {0}; retry later")]
     ChainUnavailable(String),
 
@@ -139,6 +144,7 @@ impl RelayError {
             RelayError::RateLimited(_) => "rate_limited",
             RelayError::NoFeePayer => "no_fee_payer",
             RelayError::JobNotFound(_) => "job_not_found",
+            RelayError::WorkerNotFound(_) => "worker_not_found",
             RelayError::ChainUnavailable(_) => "chain_unavailable",
             RelayError::Config(_) | RelayError::Internal(_) => "internal",
         }
@@ -151,7 +157,8 @@ impl RelayError {
             }
             RelayError::NotFound { .. }
             | RelayError::NoRoute { .. }
-            | RelayError::JobNotFound(_) => StatusCode::NOT_FOUND,
+            | RelayError::JobNotFound(_)
+            | RelayError::WorkerNotFound(_) => StatusCode::NOT_FOUND,
             RelayError::NoChain => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::BadRequest(_) => StatusCode::BAD_REQUEST,
             RelayError::Unauthorized => StatusCode::UNAUTHORIZED,

@@ -25,6 +25,7 @@
 //! | `PUT /v1/bundles/{hash}`, `PUT /v1/outputs/{hash}` | store verified bytes (201 new, 200 already stored) |
 //! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}` | fetch them (immutable, `etag` = hash) |
 //! | `POST /v1/jobs` | multipart wasm + input + tier → stored bundle, and an unsigned post_job transaction (or, with the API key, the posted job) |
+//! | `GET /v1/workers/{address}`, `…/events` | a worker's stake, and server-sent events on each change |
 //! | `POST /v1/tx` | co-sign as fee payer an edgerun-only transaction that leaves the payer's lamports alone, rate-limited per signer, and submit it |
 //! | `GET /v1/info` | the fee payer, program id and runtime id |
 //! | `GET /v1/jobs/{job_id}/events` | server-sent events: the job's state each time it changes, until Finalized or Cancelled |
@@ -140,6 +141,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::jobs::router())
         .merge(routes::post_job::router())
         .merge(routes::tx::router())
+        .merge(routes::workers::router())
         .merge(routes::service::router())
 }
 

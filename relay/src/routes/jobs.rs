@@ -190,7 +190,7 @@ async fn read_view(chain: &crate::chain::Chain, id: &[u8; 32]) -> Result<JobView
 }
 
 /// How often the event stream reads the chain.
-const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(400);
+pub(crate) const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// Server-sent events for one job: an `event: job` with the [`JobView`]
 /// each time its state changes (not on every slot), until it is Finalized

@@ -6,3 +6,4 @@ pub mod objects;
 pub mod post_job;
 pub mod service;
 pub mod tx;
+pub mod workers;
