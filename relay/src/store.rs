@@ -8,10 +8,11 @@
 //! whatever a killed relay left under `tmp/`. So a final key only ever holds
 //! the complete bytes of its hash.
 
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -152,6 +153,40 @@ pub struct Store {
     limits: UploadLimits,
     bundle_buffers: Arc<Semaphore>,
     metrics: Metrics,
+    /// Small objects recently read. Objects never change under their hash,
+    /// so serving a cached copy is always correct; it saves the backend
+    /// round trips for hot outputs many clients fetch.
+    hot: Mutex<HotCache>,
+}
+
+/// Total bytes the small-object cache holds.
+const HOT_CACHE_BYTES: usize = 64 << 20;
+
+/// A byte-budgeted FIFO cache of small immutable objects.
+#[derive(Default)]
+struct HotCache {
+    objects: HashMap<(Kind, ContentHash), Bytes>,
+    order: VecDeque<(Kind, ContentHash)>,
+    bytes: usize,
+}
+
+impl HotCache {
+    fn insert(&mut self, key: (Kind, ContentHash), value: Bytes) {
+        if self.objects.contains_key(&key) || value.len() > HOT_CACHE_BYTES {
+            return;
+        }
+        while self.bytes + value.len() > HOT_CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = self.objects.remove(&old) {
+                self.bytes -= v.len();
+            }
+        }
+        self.bytes += value.len();
+        self.order.push_back(key);
+        self.objects.insert(key, value);
+    }
 }
 
 impl Store {
@@ -218,6 +253,7 @@ impl Store {
             bundle_buffers: Arc::new(Semaphore::new(limits.max_buffered_bundles)),
             limits,
             metrics,
+            hot: Mutex::new(HotCache::default()),
         }
     }
 
@@ -452,6 +488,19 @@ impl Store {
 
     /// The stored object's bytes.
     pub async fn get(&self, kind: Kind, hash: &ContentHash) -> Result<ObjectStream, RelayError> {
+        let cached = self
+            .hot
+            .lock()
+            .expect("cache lock")
+            .objects
+            .get(&(kind, *hash))
+            .cloned();
+        if let Some(bytes) = cached {
+            return Ok(ObjectStream {
+                size: bytes.len() as u64,
+                body: futures_util::stream::once(std::future::ready(Ok(bytes))).boxed(),
+            });
+        }
         let path = Path::from(kind.key(hash));
         match self.timed("get", self.objects.get(&path)).await {
             Ok(got) if got.meta.size <= READ_WHOLE_BYTES => {
@@ -460,6 +509,10 @@ impl Store {
                     got.bytes()
                         .await
                         .map_err(not_found_or(kind, hash, "read the object"))?;
+                self.hot
+                    .lock()
+                    .expect("cache lock")
+                    .insert((kind, *hash), bytes.clone());
                 Ok(ObjectStream {
                     size,
                     body: futures_util::stream::once(std::future::ready(Ok(bytes))).boxed(),

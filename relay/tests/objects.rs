@@ -445,3 +445,35 @@ async fn a_failing_store_is_503_store_unavailable_and_nothing_is_visible() {
     })
     .await
 }
+
+#[tokio::test]
+async fn small_objects_are_served_from_memory_once_read() {
+    within(30, async {
+        let dir = tempdir();
+        let state = open(dir.path(), UploadLimits::default()).await;
+        let output = filler(4096, 9);
+        let hash = hash_hex(&output);
+        let path = format!("/v1/outputs/{hash}");
+        assert_eq!(
+            send(&state, put(&path, output.clone())).await.status(),
+            StatusCode::CREATED
+        );
+        let first = send(&state, get(&path)).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(bytes(first).await, output);
+        // Objects never change under their hash, so the second read may come
+        // from memory: remove the file behind the store's back to prove it.
+        std::fs::remove_file(path_of(dir.path(), &format!("outputs/{hash}"))).unwrap();
+        let second = send(&state, get(&path)).await;
+        assert_eq!(second.status(), StatusCode::OK);
+        assert_eq!(bytes(second).await, output);
+        // An object never read is not cached: a missing one is still 404.
+        let other = filler(4096, 10);
+        let other_path = format!("/v1/outputs/{}", hash_hex(&other));
+        assert_eq!(
+            send(&state, get(&other_path)).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    })
+    .await
+}
