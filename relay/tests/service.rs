@@ -183,6 +183,34 @@ async fn job_routes_say_what_is_missing() {
         );
         // An unreachable chain is a 502, not a hang or a 500.
         let state = state.with_chain("http://127.0.0.1:9");
+        // A malformed multipart body is a 400 before any RPC, storing nothing.
+        for (content_type, body) in [
+            (
+                "multipart/form-data; boundary=XYZ",
+                b"--XYZ\r\nContent-Disposition: form-data; name=\"wasm\"\r\n\r\nabc".to_vec(),
+            ),
+            ("multipart/form-data", b"no boundary".to_vec()),
+            ("application/json", b"{}".to_vec()),
+        ] {
+            let req = Request::builder()
+                .method("POST")
+                .uri("/v1/jobs")
+                .header("content-type", content_type)
+                .body(Body::from(body))
+                .unwrap();
+            let resp = app(state.clone()).oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{content_type}");
+            let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let err: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            assert!(
+                err["message"].is_string(),
+                "{content_type}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        assert_nothing_stored(dir.path()).await;
         let (status, body) = call(
             &state,
             "GET",

@@ -180,8 +180,15 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, RelayError> {
 async fn post_job(
     State(state): State<AppState>,
     headers: HeaderMap,
-    multipart: Multipart,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<PostedJob>), RelayError> {
+    // A body that is not multipart at all gets the same JSON error shape.
+    let multipart = multipart.map_err(|e| {
+        bad(format!(
+            "send the job as multipart/form-data with parts wasm and input: {}",
+            e.body_text()
+        ))
+    })?;
     let chain = state.chain.as_ref().ok_or(RelayError::NoChain)?.clone();
     // Decide how the job is paid before reading the body.
     let bearer = headers
