@@ -80,17 +80,14 @@ fn tier_of(t: TierArg) -> Tier {
     }
 }
 
-/// Lowercase-hex job id → bytes, with an error that says what is wanted.
+/// A job id as `edgerun post` prints it, with an error that says what is
+/// wanted.
 pub fn parse_hash(s: &str, what: &str) -> Result<Hash> {
-    let s = s.trim();
-    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("{what} must be 64 hex characters (as `edgerun post` prints), got {s:?}");
-    }
-    let mut out = [0u8; 32];
-    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
-        out[i] = u8::from_str_radix(std::str::from_utf8(chunk)?, 16)?;
-    }
-    Ok(out)
+    hash::parse_hex(s.trim()).map_err(|e| {
+        anyhow::anyhow!(
+            "{what} must be 64 hex characters, in lower case (as `edgerun post` prints it); {s:?} is {e}"
+        )
+    })
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>> {

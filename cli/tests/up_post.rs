@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use edgerun_protocol::hash::parse_hex;
 use edgerun_protocol::state::{GlobalConfig, Job, job_status};
 use edgerun_protocol::tier::Tier;
 use edgerun_runtime::hex;
@@ -151,11 +152,7 @@ fn up_then_post_puts_the_job_on_chain_and_the_bundle_on_the_relay() {
         solana_commitment_config::CommitmentConfig::confirmed(),
     );
     let program_id = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
-    let job_bytes: [u8; 32] = (0..32)
-        .map(|i| u8::from_str_radix(&job_id[2 * i..2 * i + 2], 16).unwrap())
-        .collect::<Vec<_>>()
-        .try_into()
-        .unwrap();
+    let job_bytes = parse_hex(&job_id).unwrap();
     let account = client
         .get_account(&edgerun_client::job_pda(&program_id, &job_bytes).0)
         .unwrap();
@@ -282,11 +279,7 @@ fn post_job_over_http(
     };
     let program_id = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
     let job_on_chain = |job_id: &str| -> Job {
-        let id: [u8; 32] = (0..32)
-            .map(|i| u8::from_str_radix(&job_id[2 * i..2 * i + 2], 16).unwrap())
-            .collect::<Vec<_>>()
-            .try_into()
-            .unwrap();
+        let id = parse_hex(job_id).unwrap();
         let account = chain
             .get_account(&edgerun_client::job_pda(&program_id, &id).0)
             .unwrap();
@@ -339,64 +332,22 @@ fn post_job_over_http(
     // Server-sent events follow that job: Posted now; the customer cancels
     // it; the stream reports Cancelled and ends.
     let job_id = body["job_id"].as_str().unwrap().to_string();
-    let events = rt.block_on(async {
-        use futures_util::StreamExt;
-        let resp = reqwest::get(format!("{relay}/v1/jobs/{job_id}/events"))
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 200);
-        assert!(
-            resp.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/event-stream")
-        );
-        let mut stream = resp.bytes_stream();
-        let mut text = String::new();
-        let mut cancelled = false;
-        let read = async {
-            while let Some(chunk) = stream.next().await {
-                text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-                if !cancelled && text.contains("\"status\":\"Posted\"") {
-                    cancelled = true;
-                    let id: [u8; 32] = (0..32)
-                        .map(|i| u8::from_str_radix(&job_id[2 * i..2 * i + 2], 16).unwrap())
-                        .collect::<Vec<_>>()
-                        .try_into()
-                        .unwrap();
-                    // The blocking RPC client runs off this runtime's thread.
-                    std::thread::scope(|scope| {
-                        scope
-                            .spawn(|| {
-                                let ix = edgerun_client::cancel_job(
-                                    &program_id,
-                                    &customer.pubkey(),
-                                    &id,
-                                );
-                                let blockhash = chain.get_latest_blockhash().unwrap();
-                                let tx = solana_transaction::Transaction::new_signed_with_payer(
-                                    &[ix],
-                                    Some(&customer.pubkey()),
-                                    &[&customer],
-                                    blockhash,
-                                );
-                                chain.send_and_confirm_transaction(&tx).unwrap();
-                            })
-                            .join()
-                            .unwrap();
-                    });
-                }
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(30), read)
-            .await
-            .expect("the event stream did not end within 30 s");
-        text
-    });
-    let statuses: Vec<&str> = events
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(|d| serde_json::from_str::<Value>(d.trim()).unwrap())
+    let events = read_events(
+        &rt,
+        &format!("{relay}/v1/jobs/{job_id}/events"),
+        "\"status\":\"Posted\"",
+        || {
+            let id = parse_hex(&job_id).unwrap();
+            send_from_thread(
+                chain,
+                edgerun_client::cancel_job(&program_id, &customer.pubkey(), &id),
+                &customer,
+            );
+        },
+        |_| false,
+    );
+    let statuses: Vec<&str> = event_data(&events)
+        .into_iter()
         .map(|v| {
             if v["status"] == "Posted" {
                 "Posted"
@@ -556,58 +507,20 @@ fn relay_pays_fees_for_edgerun_transactions_only(
     let (code, body) = http_get(&format!("{relay}/v1/workers/{}", fee_payer));
     assert_eq!(code, 404, "{body}");
     assert!(body.contains("worker_not_found"), "{body}");
-    let stakes = rt.block_on(async {
-        use futures_util::StreamExt;
-        let resp = reqwest::get(format!("{relay}/v1/workers/{}/events", worker.pubkey()))
-            .await
-            .unwrap();
-        let mut stream = resp.bytes_stream();
-        let mut text = String::new();
-        let mut deposited = false;
-        let read = async {
-            while let Some(chunk) = stream.next().await {
-                text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-                if !deposited && text.contains("2000000000") {
-                    deposited = true;
-                    std::thread::scope(|scope| {
-                        scope
-                            .spawn(|| {
-                                let ix = edgerun_client::deposit_stake(
-                                    &program_id,
-                                    &worker.pubkey(),
-                                    1_000_000_000,
-                                );
-                                let blockhash = chain.get_latest_blockhash().unwrap();
-                                let tx = solana_transaction::Transaction::new_signed_with_payer(
-                                    &[ix],
-                                    Some(&worker.pubkey()),
-                                    &[&worker],
-                                    blockhash,
-                                );
-                                chain.send_and_confirm_transaction(&tx).unwrap();
-                            })
-                            .join()
-                            .unwrap();
-                    });
-                }
-                if text.contains("3000000000") {
-                    break;
-                }
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(30), read)
-            .await
-            .expect("no worker event within 30 s");
-        text
-    });
-    let totals: Vec<u64> = stakes
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(|d| {
-            serde_json::from_str::<Value>(d.trim()).unwrap()["total_stake_lamports"]
-                .as_u64()
-                .unwrap()
-        })
+    let stakes = read_events(
+        &rt,
+        &format!("{relay}/v1/workers/{}/events", worker.pubkey()),
+        "2000000000",
+        || {
+            let deposit =
+                edgerun_client::deposit_stake(&program_id, &worker.pubkey(), 1_000_000_000);
+            send_from_thread(chain, deposit, &worker);
+        },
+        |text| text.contains("3000000000"),
+    );
+    let totals: Vec<u64> = event_data(&stakes)
+        .iter()
+        .map(|v| v["total_stake_lamports"].as_u64().unwrap())
         .collect();
     assert_eq!(totals, [2_000_000_000, 3_000_000_000], "{stakes}");
 
@@ -675,4 +588,80 @@ fn relay_pays_fees_for_edgerun_transactions_only(
     );
     // Nothing above moved the relay's lamports beyond the one fee.
     assert_eq!(payer_before - chain.get_balance(&fee_payer).unwrap(), paid);
+}
+
+/// Sends one instruction signed and paid by `signer`. It runs on a plain
+/// thread: the blocking RPC client cannot run on a test's async runtime.
+fn send_from_thread(
+    chain: &solana_rpc_client::rpc_client::RpcClient,
+    ix: solana_instruction::Instruction,
+    signer: &solana_keypair::Keypair,
+) {
+    use solana_signer::Signer;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let blockhash = chain.get_latest_blockhash().unwrap();
+                let tx = solana_transaction::Transaction::new_signed_with_payer(
+                    &[ix],
+                    Some(&signer.pubkey()),
+                    &[signer],
+                    blockhash,
+                );
+                chain.send_and_confirm_transaction(&tx).unwrap();
+            })
+            .join()
+            .unwrap();
+    });
+}
+
+/// Reads a server-sent event stream (at most 30 s) until it ends or `done`
+/// says so; the first time `trigger` appears in it, runs `act`. Returns the
+/// text read.
+fn read_events(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    trigger: &str,
+    act: impl FnOnce(),
+    done: impl Fn(&str) -> bool,
+) -> String {
+    use futures_util::StreamExt;
+    rt.block_on(async {
+        let resp = reqwest::get(url).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let mut stream = resp.bytes_stream();
+        let mut text = String::new();
+        let mut act = Some(act);
+        let read = async {
+            while let Some(chunk) = stream.next().await {
+                text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+                if text.contains(trigger)
+                    && let Some(act) = act.take()
+                {
+                    act();
+                }
+                if done(&text) {
+                    break;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), read)
+            .await
+            .unwrap_or_else(|_| panic!("{url}: the event stream did not finish within 30 s"));
+        text
+    })
+}
+
+/// The JSON `data:` of each event in a server-sent event text.
+fn event_data(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| serde_json::from_str(d.trim()).unwrap())
+        .collect()
 }

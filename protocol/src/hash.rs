@@ -40,6 +40,48 @@ pub fn runtime_id(descriptor: &str) -> Hash {
     blake3(descriptor.as_bytes())
 }
 
+/// Why a string is not a hash in its one written form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HexError {
+    #[error("{0} characters long, not 64")]
+    Length(usize),
+    #[error("upper-case hex; write it in lower case")]
+    UpperCase,
+    #[error("not hex (0-9, a-f)")]
+    NotHex,
+}
+
+/// Hashes and ids are written as exactly 64 lowercase hex characters, so
+/// every one has a single spelling (in URLs, JSON and command lines).
+pub fn parse_hex(s: &str) -> Result<Hash, HexError> {
+    if s.len() != 64 {
+        return Err(HexError::Length(s.len()));
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        b'A'..=b'F' => Err(HexError::UpperCase),
+        _ => Err(HexError::NotHex),
+    };
+    let mut out = [0u8; 32];
+    for (byte, [hi, lo]) in out.iter_mut().zip(s.as_bytes().as_chunks::<2>().0) {
+        *byte = nibble(*hi)? << 4 | nibble(*lo)?;
+    }
+    Ok(out)
+}
+
+/// Lowercase hex of `bytes` (for a hash: its one written form).
+#[cfg(feature = "alloc")]
+pub fn hex(bytes: &[u8]) -> alloc::string::String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = alloc::string::String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
 /// Length of the ResultDigest preimage.
 pub const RESULT_DIGEST_PREIMAGE_LEN: usize = 128;
 
@@ -77,6 +119,24 @@ pub fn result_digest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_has_one_written_form() {
+        let h = blake3(b"edgerun");
+        let text = hex(&h);
+        assert_eq!(text, ::blake3::hash(b"edgerun").to_hex().as_str());
+        assert_eq!(parse_hex(&text), Ok(h));
+        assert_eq!(parse_hex(&text.to_uppercase()), Err(HexError::UpperCase));
+        assert_eq!(parse_hex(&text[1..]), Err(HexError::Length(63)));
+        assert_eq!(
+            parse_hex(&alloc::format!("{}g", &text[1..])),
+            Err(HexError::NotHex)
+        );
+        assert_eq!(
+            parse_hex(&alloc::format!("..%2F{}", &text[5..])),
+            Err(HexError::NotHex)
+        );
+    }
 
     #[test]
     fn result_digest_is_blake3_of_the_four_fields_concatenated() {

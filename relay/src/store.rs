@@ -94,30 +94,16 @@ impl ContentHash {
 }
 
 impl FromStr for ContentHash {
-    type Err = &'static str;
+    type Err = edgerun_protocol::hash::HexError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.len() != 64 {
-            return Err("not 64 characters long");
-        }
-        let mut out = [0u8; 32];
-        for (byte, pair) in out.iter_mut().zip(s.as_bytes().as_chunks::<2>().0) {
-            let nibble = |c: u8| match c {
-                b'0'..=b'9' => Ok(c - b'0'),
-                b'a'..=b'f' => Ok(c - b'a' + 10),
-                b'A'..=b'F' => Err("upper-case hex; use lower case"),
-                _ => Err("not hex"),
-            };
-            let [hi, lo] = *pair;
-            *byte = nibble(hi)? << 4 | nibble(lo)?;
-        }
-        Ok(ContentHash(out))
+        edgerun_protocol::hash::parse_hex(s).map(ContentHash)
     }
 }
 
 impl fmt::Display for ContentHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        f.write_str(&edgerun_protocol::hash::hex(&self.0))
     }
 }
 

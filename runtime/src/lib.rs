@@ -196,10 +196,8 @@ pub fn run_bundle(bytes: &[u8]) -> Result<Outcome, RunError> {
     Ok(run_with(&Wasmi, bundle.wasm, bundle.input, &bundle.limits)?)
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Lowercase hex (the protocol's written form of a hash).
+pub use edgerun_protocol::hash::hex;
 
 /// Deterministic log-like text of exactly `n` bytes: test and benchmark
 /// input (the compress-hash vectors and bench use it).

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use edgerun_protocol::hash::hex;
 use edgerun_protocol::state::{Job, decode_pointer, job_status, submission_flags};
 use edgerun_protocol::tier::Tier;
 use serde::Serialize;
@@ -13,16 +14,11 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ErrorBody, RelayError};
-use crate::store::ContentHash;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_job))
         .routes(routes!(job_events))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn address(bytes: [u8; 32]) -> String {
@@ -167,11 +163,8 @@ async fn get_job(
 }
 
 fn parse_job_id(raw: &str) -> Result<[u8; 32], RelayError> {
-    let job_id: ContentHash = raw.parse().map_err(|why: &str| RelayError::BadHash {
-        given: raw.chars().take(80).collect(),
-        why: why.to_owned(),
-    })?;
-    Ok(job_id.0)
+    edgerun_protocol::hash::parse_hex(raw)
+        .map_err(|why| super::objects::bad_hash(raw, why.to_string()))
 }
 
 async fn read_view(chain: &crate::chain::Chain, id: &[u8; 32]) -> Result<JobView, RelayError> {

@@ -41,11 +41,11 @@ impl<S: Send + Sync> FromRequestParts<S> for HashSegment {
         };
         raw.parse()
             .map(HashSegment)
-            .map_err(|why: &str| bad_hash(&raw, why.to_owned()))
+            .map_err(|why| bad_hash(&raw, why.to_string()))
     }
 }
 
-fn bad_hash(given: &str, why: String) -> RelayError {
+pub(crate) fn bad_hash(given: &str, why: String) -> RelayError {
     // Echo a bounded prefix: the segment is attacker-controlled.
     let given: String = given.chars().take(80).collect();
     RelayError::BadHash { given, why }

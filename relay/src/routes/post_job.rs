@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 use edgerun_client::JobSpec;
 use edgerun_protocol::bundle::Bundle;
-use edgerun_protocol::hash;
+use edgerun_protocol::hash::{self, hex};
 use edgerun_protocol::limits::Limits;
 use edgerun_protocol::tier::Tier;
 use serde::Serialize;
@@ -33,10 +33,6 @@ use crate::store::{ContentHash, Kind};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(post_job))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The multipart form `POST /v1/jobs` reads (documentation only; the
