@@ -182,9 +182,6 @@ async fn read_view(chain: &crate::chain::Chain, id: &[u8; 32]) -> Result<JobView
     Ok(view(&job, output, slot))
 }
 
-/// How often the event stream reads the chain.
-pub(crate) const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(400);
-
 /// Server-sent events for one job: an `event: job` with the [`JobView`]
 /// each time its state changes (not on every slot), until it is Finalized
 /// or Cancelled; `event: error` with `{code, message}` if the chain fails.
@@ -206,58 +203,27 @@ async fn job_events(
     Path(raw): Path<String>,
 ) -> Result<
     axum::response::sse::Sse<
-        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>
+        + use<>,
     >,
     RelayError,
 > {
-    use axum::response::sse::{Event, KeepAlive, Sse};
     let id = parse_job_id(&raw)?;
     let chain = state.chain.clone().ok_or(RelayError::NoChain)?;
     // The first read answers 404/502 as a plain error, before streaming.
     let first = read_view(&chain, &id).await?;
-    let stream = futures_util::stream::unfold(
-        (chain, Some(first), None::<String>, false),
-        move |(chain, mut pending, mut last, done)| async move {
-            if done {
-                return None;
-            }
-            loop {
-                let view = match pending.take() {
-                    Some(v) => v,
-                    None => {
-                        tokio::time::sleep(EVENT_POLL).await;
-                        match read_view(&chain, &id).await {
-                            Ok(v) => v,
-                            Err(e) => {
-                                let event = Event::default()
-                                    .event("error")
-                                    .json_data(e.body())
-                                    .expect("json");
-                                return Some((Ok(event), (chain, None, last, true)));
-                            }
-                        }
-                    }
-                };
-                // Changes only: the slot moves every poll.
-                let key = serde_json::to_string(&(
-                    &view.status,
-                    &view.committee,
-                    &view.output,
-                    &view.winning_output_hash,
-                ))
-                .expect("json");
-                if last.as_deref() == Some(key.as_str()) {
-                    continue;
-                }
-                last = Some(key);
-                let finished = matches!(view.status.as_str(), "Finalized" | "Cancelled");
-                let event = Event::default()
-                    .event("job")
-                    .json_data(&view)
-                    .expect("json");
-                return Some((Ok(event), (chain, None, last, finished)));
-            }
+    Ok(super::events::changes(
+        "job",
+        first,
+        move || {
+            let chain = chain.clone();
+            async move { read_view(&chain, &id).await }
         },
-    );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+        // Changes only: the slot moves every poll.
+        |v: &JobView| {
+            serde_json::to_string(&(&v.status, &v.committee, &v.output, &v.winning_output_hash))
+                .expect("json")
+        },
+        |v: &JobView| matches!(v.status.as_str(), "Finalized" | "Cancelled"),
+    ))
 }

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use edgerun_protocol::state::WorkerStake;
 use serde::Serialize;
 use solana_address::Address;
@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A worker's stake.
-#[derive(Debug, Serialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct WorkerView {
     pub worker: String,
     pub total_stake_lamports: u64,
@@ -103,40 +103,22 @@ async fn worker_events(
     let worker = parse(&raw)?;
     let chain = state.chain.clone().ok_or(RelayError::NoChain)?;
     let first = read(&chain, &worker).await?;
-    let stream = futures_util::stream::unfold(
-        (chain, Some(first), None::<WorkerView>, false),
-        move |(chain, mut pending, mut last, done)| async move {
-            if done {
-                return None;
-            }
-            loop {
-                let view = match pending.take() {
-                    Some(v) => v,
-                    None => {
-                        tokio::time::sleep(super::jobs::EVENT_POLL).await;
-                        match read(&chain, &worker).await {
-                            Ok(v) => v,
-                            Err(e) => {
-                                let event = Event::default()
-                                    .event("error")
-                                    .json_data(e.body())
-                                    .expect("json");
-                                return Some((Ok(event), (chain, None, last, true)));
-                            }
-                        }
-                    }
-                };
-                if last.as_ref() == Some(&view) {
-                    continue;
-                }
-                let event = Event::default()
-                    .event("worker")
-                    .json_data(&view)
-                    .expect("json");
-                last = Some(view);
-                return Some((Ok(event), (chain, None, last, false)));
-            }
+    Ok(super::events::changes(
+        "worker",
+        first,
+        move || {
+            let chain = chain.clone();
+            async move { read(&chain, &worker).await }
         },
-    );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+        |v: &WorkerView| {
+            (
+                v.total_stake_lamports,
+                v.locked_stake_lamports,
+                v.status,
+                v.registered_slot,
+            )
+        },
+        // A worker's stream runs until the client leaves.
+        |_| false,
+    ))
 }
