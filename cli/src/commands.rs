@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use edgerun_client::{JobSpec, decode_account, job_pda, output_pda};
-use edgerun_protocol::bundle::Bundle;
 use edgerun_protocol::hash::{self, Hash};
 use edgerun_protocol::limits::Limits;
 use edgerun_protocol::state::{Job, OutputAvailability, decode_pointer, job_status};
@@ -174,37 +173,19 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
     let wasm = read(&args.wasm, "wasm module")?;
     let input = read(&args.input, "input")?;
     let limits = Limits::new(args.memory, args.fuel, args.output_cap);
-    // Refuse what no worker would run, before any lamport moves.
-    if let Err(invalid) = edgerun_runtime::prepare(&wasm, &limits) {
-        bail!(
-            "{} is not a valid edgerun job: {invalid}",
-            args.wasm.display()
-        );
-    }
-    let runtime_id = edgerun_runtime::runtime_id();
-    let bundle = Bundle {
-        runtime_id,
-        limits,
-        wasm: &wasm,
-        input: &input,
-    }
-    .encode()
-    .context("building the bundle")?;
-    let bundle_hash = hash::bundle_hash(&bundle);
+    let bundle = edgerun_runtime::build_bundle(&wasm, &input, &limits)
+        .with_context(|| format!("{} is not a valid edgerun job", args.wasm.display()))?;
+    let escrow = args.escrow.unwrap_or(tier_of(args.tier).default_escrow());
+    let spec = JobSpec::for_bundle(
+        &customer.pubkey(),
+        rand::random(),
+        &bundle,
+        escrow,
+        args.ttl_slots,
+    )?;
+    let (job_id, bundle_hash) = (spec.job_id, spec.bundle_hash);
     upload(&ctx.relay, "bundles", &bundle_hash, bundle, args.json).await?;
 
-    let tier = tier_of(args.tier);
-    let escrow = args.escrow.unwrap_or(tier.min_escrow().max(10_000_000));
-    let nonce: u64 = rand::random();
-    let job_id = hash::job_id(&customer.pubkey().to_bytes(), nonce, &bundle_hash);
-    let spec = JobSpec {
-        job_id,
-        bundle_hash,
-        runtime_id,
-        limits,
-        escrow_lamports: escrow,
-        ttl_slots: args.ttl_slots,
-    };
     let program = program_id();
     let ix = edgerun_client::post_job(&program, &customer.pubkey(), &spec);
     let rpc = ctx.rpc();

@@ -178,6 +178,30 @@ pub struct JobSpec {
     pub ttl_slots: u64,
 }
 
+impl JobSpec {
+    /// The spec for posting `bundle` (its encoded bytes) as `client`: the
+    /// bundle hash, and the job id PROTOCOL.md derives from `nonce`; the
+    /// runtime id and limits are the bundle's own.
+    pub fn for_bundle(
+        client: &Address,
+        nonce: u64,
+        bundle: &[u8],
+        escrow_lamports: u64,
+        ttl_slots: u64,
+    ) -> Result<JobSpec, edgerun_protocol::bundle::BundleError> {
+        let decoded = edgerun_protocol::bundle::Bundle::decode(bundle)?;
+        let bundle_hash = edgerun_protocol::hash::bundle_hash(bundle);
+        Ok(JobSpec {
+            job_id: edgerun_protocol::hash::job_id(&client.to_bytes(), nonce, &bundle_hash),
+            bundle_hash,
+            runtime_id: decoded.runtime_id,
+            limits: decoded.limits,
+            escrow_lamports,
+            ttl_slots,
+        })
+    }
+}
+
 pub fn post_job(program_id: &Address, client: &Address, spec: &JobSpec) -> Instruction {
     let (job, job_bump) = job_pda(program_id, &spec.job_id);
     let args = ix::PostJob {

@@ -50,6 +50,13 @@ impl Tier {
         }
     }
 
+    /// The escrow our clients post when a customer names only the tier:
+    /// its minimum, but at least 0.01 SOL so the committee is paid.
+    pub const fn default_escrow(self) -> u64 {
+        let min = self.min_escrow();
+        if min > 10_000_000 { min } else { 10_000_000 }
+    }
+
     pub const fn committee(self) -> Committee {
         match self {
             Tier::Bronze => Committee { size: 3, quorum: 2 },
@@ -183,6 +190,16 @@ pub const fn committee_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_escrow_buys_the_tier_and_pays_at_least_a_hundredth_sol() {
+        for tier in Tier::ALL {
+            assert_eq!(Tier::for_escrow(tier.default_escrow()), tier);
+            assert!(tier.default_escrow() >= 10_000_000);
+        }
+        assert_eq!(Tier::Bronze.default_escrow(), 10_000_000);
+        assert_eq!(Tier::Gold.default_escrow(), Tier::Gold.min_escrow());
+    }
 
     #[test]
     fn tier_edges_follow_the_table() {

@@ -184,6 +184,28 @@ pub fn run(wasm: &[u8], input: &[u8], limits: &Limits) -> Outcome {
     run_with(&Wasmi, wasm, input, limits).expect("wasmi runs every instrumented module")
 }
 
+/// Why a job's bundle could not be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("{0}")]
+    Bundle(#[from] BundleError),
+}
+
+/// The bundle for a job on this runtime. A module no worker would run is
+/// refused here, before anything is uploaded or any lamport moves.
+pub fn build_bundle(wasm: &[u8], input: &[u8], limits: &Limits) -> Result<Vec<u8>, BuildError> {
+    validate(wasm, limits.max_memory_bytes.get())?;
+    Ok(Bundle {
+        runtime_id: runtime_id(),
+        limits: *limits,
+        wasm,
+        input,
+    }
+    .encode()?)
+}
+
 /// Decodes a bundle, checks it names this runtime, and runs it with wasmi.
 pub fn run_bundle(bytes: &[u8]) -> Result<Outcome, RunError> {
     let bundle = Bundle::decode(bytes)?;

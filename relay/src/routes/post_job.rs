@@ -15,8 +15,7 @@ use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 use edgerun_client::JobSpec;
-use edgerun_protocol::bundle::Bundle;
-use edgerun_protocol::hash::{self, hex};
+use edgerun_protocol::hash::hex;
 use edgerun_protocol::limits::Limits;
 use edgerun_protocol::tier::Tier;
 use serde::Serialize;
@@ -215,17 +214,12 @@ async fn post_job(
         }
     };
     let limits = Limits::new(form.memory, form.fuel, form.output_cap);
-    edgerun_runtime::prepare(&wasm, &limits).map_err(|e| RelayError::InvalidJob(e.to_string()))?;
-    let runtime_id = edgerun_runtime::runtime_id();
-    let bundle = Bundle {
-        runtime_id,
-        limits,
-        wasm: &wasm,
-        input: &input,
-    }
-    .encode()
-    .map_err(|e| RelayError::InvalidJob(e.to_string()))?;
-    let bundle_hash = hash::bundle_hash(&bundle);
+    let bundle = edgerun_runtime::build_bundle(&wasm, &input, &limits)
+        .map_err(|e| RelayError::InvalidJob(e.to_string()))?;
+    let escrow = form.escrow.unwrap_or(form.tier.default_escrow());
+    let spec = JobSpec::for_bundle(&client, rand::random(), &bundle, escrow, form.ttl_slots)
+        .map_err(|e| RelayError::InvalidJob(e.to_string()))?;
+    let (job_id, bundle_hash) = (spec.job_id, spec.bundle_hash);
     state
         .store
         .put_verified(
@@ -236,19 +230,6 @@ async fn post_job(
             ))]),
         )
         .await?;
-
-    let escrow = form
-        .escrow
-        .unwrap_or(form.tier.min_escrow().max(10_000_000));
-    let job_id = hash::job_id(&client.to_bytes(), rand::random(), &bundle_hash);
-    let spec = JobSpec {
-        job_id,
-        bundle_hash,
-        runtime_id,
-        limits,
-        escrow_lamports: escrow,
-        ttl_slots: form.ttl_slots,
-    };
     let ix = edgerun_client::post_job(&chain.program, &client, &spec);
     let blockhash = chain.blockhash().await?;
     let mut posted = PostedJob {
