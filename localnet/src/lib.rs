@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
-use edgerun_protocol::layout::{Bool, Pubkey as PPubkey, U16, U32, U64};
 use edgerun_protocol::state::{ConfigParams, MAX_ALLOWED_RUNTIMES};
 use solana_account::Account;
 use solana_address::Address;
@@ -388,8 +387,8 @@ impl Parties {
     }
 }
 
-/// The demo config: 2.5% protocol fee, 3/2 default committee up to 9, real
-/// windows in slots.
+/// The demo config: the protocol's defaults
+/// ([`ConfigParams::with_defaults`]) for the demo parties.
 pub fn demo_params(parties: &Parties, runtimes: &[[u8; 32]]) -> Result<ConfigParams> {
     if runtimes.is_empty() || runtimes.len() > MAX_ALLOWED_RUNTIMES {
         bail!(
@@ -397,30 +396,12 @@ pub fn demo_params(parties: &Parties, runtimes: &[[u8; 32]]) -> Result<ConfigPar
             runtimes.len()
         );
     }
-    let mut allowed = [[0u8; 32]; MAX_ALLOWED_RUNTIMES];
-    allowed[..runtimes.len()].copy_from_slice(runtimes);
-    let key = |k: &Keypair| PPubkey(k.pubkey().to_bytes());
-    Ok(ConfigParams {
-        admin: key(&parties.admin),
-        scheduler_authority: key(&parties.scheduler),
-        randomness_authority: key(&parties.randomness),
-        treasury: key(&parties.treasury),
-        protocol_fee_bps: U16::new(250),
-        min_worker_stake_lamports: U64::new(1_000_000_000),
-        challenge_window_slots: U64::new(0),
-        da_window_slots: U64::new(150),
-        non_response_slash_lamports: U64::new(10_000_000),
-        committee_tiering_enabled: Bool::TRUE,
-        max_committee_size: 9,
-        default_committee_size: 3,
-        default_quorum: 2,
-        max_memory_bytes: U32::new(256 << 20),
-        max_instructions: U64::new(50_000_000_000),
-        max_output_bytes: U32::new(64 << 20),
-        submit_window_slots: U64::new(150),
-        max_job_ttl_slots: U64::new(216_000),
-        allowed_runtime_ids: allowed,
-        allowed_runtime_count: runtimes.len() as u8,
-        paused: Bool::FALSE,
-    })
+    let key = |k: &Keypair| k.pubkey().to_bytes();
+    Ok(ConfigParams::with_defaults(
+        key(&parties.admin),
+        key(&parties.scheduler),
+        key(&parties.randomness),
+        key(&parties.treasury),
+        runtimes,
+    ))
 }

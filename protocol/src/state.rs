@@ -268,6 +268,48 @@ pub enum ConfigError {
 }
 
 impl ConfigParams {
+    /// Parameters for the four authorities and the allowed runtimes (at most
+    /// [`MAX_ALLOWED_RUNTIMES`]; more are cut off, and `validate` refuses
+    /// none), with the defaults a new deployment starts from: 2.5% protocol
+    /// fee, 3/2 committees up to 9, tiering on, 1 SOL minimum stake, 0.01 SOL
+    /// non-response penalty, 150-slot submit and DA windows, no challenge
+    /// window, a 216,000-slot job lifetime, and caps of 256 MiB memory,
+    /// 5·10^10 fuel and 64 MiB output. Adjust with struct-update syntax.
+    pub fn with_defaults(
+        admin: [u8; 32],
+        scheduler: [u8; 32],
+        randomness: [u8; 32],
+        treasury: [u8; 32],
+        runtimes: &[[u8; 32]],
+    ) -> ConfigParams {
+        let count = runtimes.len().min(MAX_ALLOWED_RUNTIMES);
+        let mut allowed = [[0u8; 32]; MAX_ALLOWED_RUNTIMES];
+        allowed[..count].copy_from_slice(&runtimes[..count]);
+        ConfigParams {
+            admin: Pubkey(admin),
+            scheduler_authority: Pubkey(scheduler),
+            randomness_authority: Pubkey(randomness),
+            treasury: Pubkey(treasury),
+            protocol_fee_bps: U16::new(250),
+            min_worker_stake_lamports: U64::new(1_000_000_000),
+            challenge_window_slots: U64::new(0),
+            da_window_slots: U64::new(150),
+            non_response_slash_lamports: U64::new(10_000_000),
+            committee_tiering_enabled: Bool::TRUE,
+            max_committee_size: 9,
+            default_committee_size: 3,
+            default_quorum: 2,
+            max_memory_bytes: U32::new(256 << 20),
+            max_instructions: U64::new(50_000_000_000),
+            max_output_bytes: U32::new(64 << 20),
+            submit_window_slots: U64::new(150),
+            max_job_ttl_slots: U64::new(216_000),
+            allowed_runtime_ids: allowed,
+            allowed_runtime_count: count as u8,
+            paused: Bool::FALSE,
+        }
+    }
+
     /// Checks every rule the program enforces on initialize_config and
     /// update_config.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -344,6 +386,19 @@ mod tests {
     use super::*;
     use crate::layout::{self, Account, Layout};
     use bytemuck::Zeroable;
+
+    #[test]
+    fn the_default_parameters_pass_the_programs_rules() {
+        let p =
+            ConfigParams::with_defaults([1; 32], [2; 32], [3; 32], [4; 32], &[[7; 32], [8; 32]]);
+        assert_eq!(p.validate(), Ok(()));
+        assert_eq!(p.allowed_runtime_count, 2);
+        assert!(p.allows_runtime(&[8; 32]) && !p.allows_runtime(&[0; 32]));
+        assert_eq!(p.treasury.0, [4; 32]);
+        let many = [[9u8; 32]; MAX_ALLOWED_RUNTIMES + 3];
+        let p = ConfigParams::with_defaults([1; 32], [2; 32], [3; 32], [4; 32], &many);
+        assert_eq!(p.allowed_runtime_count as usize, MAX_ALLOWED_RUNTIMES);
+    }
 
     #[test]
     fn discriminators_are_sha256_of_account_names() {

@@ -8,7 +8,7 @@
 use edgerun_client::{self as client, Address, Attestation, JobSpec};
 use edgerun_protocol::error::ProgramErrorCode;
 use edgerun_protocol::hash::{self, Hash};
-use edgerun_protocol::layout::{self, Account, Bool, Pubkey, U16, U32, U64};
+use edgerun_protocol::layout::{self, Account, U32, U64};
 use edgerun_protocol::limits::Limits;
 use edgerun_protocol::state::{ConfigParams, GlobalConfig, Job, WorkerStake, job_status};
 use litesvm::LiteSVM;
@@ -55,30 +55,22 @@ pub fn default_params(
     randomness: &Address,
     treasury: &Address,
 ) -> ConfigParams {
-    let mut allowed = [[0u8; 32]; 8];
-    allowed[0] = hash::runtime_id(RUNTIME);
+    // Smaller stakes, penalties and caps than a deployment's, and a long
+    // DA window, so the rule tests can move lamports in small steps.
     ConfigParams {
-        admin: Pubkey(admin.to_bytes()),
-        scheduler_authority: Pubkey(scheduler.to_bytes()),
-        randomness_authority: Pubkey(randomness.to_bytes()),
-        treasury: Pubkey(treasury.to_bytes()),
-        protocol_fee_bps: U16::new(250),
         min_worker_stake_lamports: U64::new(1_000_000),
-        challenge_window_slots: U64::new(0),
         da_window_slots: U64::new(900),
         non_response_slash_lamports: U64::new(50_000),
-        committee_tiering_enabled: Bool::TRUE,
-        max_committee_size: 9,
-        default_committee_size: 3,
-        default_quorum: 2,
         max_memory_bytes: U32::new(64 << 20),
         max_instructions: U64::new(10_000_000_000),
         max_output_bytes: U32::new(1 << 20),
-        submit_window_slots: U64::new(150),
-        max_job_ttl_slots: U64::new(216_000),
-        allowed_runtime_ids: allowed,
-        allowed_runtime_count: 1,
-        paused: Bool::FALSE,
+        ..ConfigParams::with_defaults(
+            admin.to_bytes(),
+            scheduler.to_bytes(),
+            randomness.to_bytes(),
+            treasury.to_bytes(),
+            &[hash::runtime_id(RUNTIME)],
+        )
     }
 }
 
