@@ -298,27 +298,9 @@ pub struct Parties {
     pub workers: Vec<Keypair>,
 }
 
-const NAMES: [&str; 6] = [
-    "admin",
-    "scheduler",
-    "randomness",
-    "treasury",
-    "customer",
-    "relay",
-];
-
 fn load_or_create(path: &Path) -> Result<Keypair> {
     if path.exists() {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let bytes: Vec<u8> = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not a Solana keypair file (a JSON array of 64 bytes)",
-                path.display()
-            )
-        })?;
-        return Keypair::try_from(bytes.as_slice())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+        return read_keypair(path);
     }
     let key = Keypair::new();
     write_keypair(&key, path)?;
@@ -342,30 +324,30 @@ pub fn write_keypair(key: &Keypair, path: &Path) -> Result<()> {
 
 /// Reads a Solana JSON keypair file.
 pub fn read_keypair(path: &Path) -> Result<Keypair> {
-    if !path.exists() {
-        bail!("no keypair at {}", path.display());
-    }
-    load_or_create(path)
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("no keypair readable at {}", path.display()))?;
+    let bytes: Vec<u8> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a Solana keypair file (a JSON array of 64 bytes)",
+            path.display()
+        )
+    })?;
+    Keypair::try_from(bytes.as_slice()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 impl Parties {
     /// Loads the parties from `dir`, creating any that are missing.
     pub fn load_or_create(dir: &Path, workers: usize) -> Result<Parties> {
-        let mut keys = NAMES
-            .iter()
-            .map(|n| load_or_create(&dir.join(format!("{n}.json"))))
-            .collect::<Result<Vec<_>>>()?
-            .into_iter();
-        let mut next = || keys.next().expect("one key per name");
+        let key = |name: &str| load_or_create(&dir.join(format!("{name}.json")));
         Ok(Parties {
-            admin: next(),
-            scheduler: next(),
-            randomness: next(),
-            treasury: next(),
-            customer: next(),
-            relay: next(),
+            admin: key("admin")?,
+            scheduler: key("scheduler")?,
+            randomness: key("randomness")?,
+            treasury: key("treasury")?,
+            customer: key("customer")?,
+            relay: key("relay")?,
             workers: (0..workers)
-                .map(|i| load_or_create(&dir.join(format!("worker-{i}.json"))))
+                .map(|i| key(&format!("worker-{i}")))
                 .collect::<Result<_>>()?,
         })
     }

@@ -51,11 +51,23 @@ fn read(path: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
 }
 
 fn run(args: Args) -> Result<Outcome, String> {
-    let (outcome, wasm_and_limits) = if let Some(path) = &args.bundle {
+    // Why a module is invalid, on request (the outcome itself only names
+    // the reason class).
+    let explain = |outcome: &Outcome, wasm: &[u8], limits: &Limits| {
+        if args.explain
+            && outcome.result == Err(edgerun_protocol::abi::FailReason::InvalidModule)
+            && let Err(invalid) = edgerun_runtime::validate(wasm, limits.max_memory_bytes.get())
+        {
+            eprintln!("{invalid}");
+        }
+    };
+    let outcome = if let Some(path) = &args.bundle {
         let bytes = read(path, "bundle")?;
         let outcome = edgerun_runtime::run_bundle(&bytes).map_err(|e| e.to_string())?;
-        let bundle = edgerun_protocol::bundle::Bundle::decode(&bytes).map_err(|e| e.to_string())?;
-        (outcome, (bundle.wasm.to_vec(), bundle.limits))
+        if let Ok(bundle) = edgerun_protocol::bundle::Bundle::decode(&bytes) {
+            explain(&outcome, bundle.wasm, &bundle.limits);
+        }
+        outcome
     } else {
         let wasm = read(args.wasm.as_ref().expect("clap group"), "wasm")?;
         let input = read(args.input.as_ref().expect("clap requires"), "input")?;
@@ -66,13 +78,9 @@ fn run(args: Args) -> Result<Outcome, String> {
         );
         let outcome = edgerun_runtime::run_with(&edgerun_runtime::Wasmi, &wasm, &input, &limits)
             .map_err(|e| e.to_string())?;
-        (outcome, (wasm, limits))
+        explain(&outcome, &wasm, &limits);
+        outcome
     };
-    if args.explain
-        && let Err(invalid) = edgerun_runtime::prepare(&wasm_and_limits.0, &wasm_and_limits.1)
-    {
-        eprintln!("{invalid}");
-    }
     if let Some(out) = &args.out {
         std::fs::write(out, &outcome.output)
             .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
