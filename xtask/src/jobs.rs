@@ -10,7 +10,7 @@
 //! The check is the runtime's own validator, the one that decides a job's
 //! outcome, so a job that builds here is a job workers will run.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 use crate::{paths, proc};
@@ -82,16 +82,7 @@ fn build_one(job: &Job) -> Result<Vec<u8>> {
             "cdylib",
         ])
         .env("CARGO_TARGET_DIR", &target);
-    let status = cmd
-        .status()
-        .with_context(|| format!("running {}", proc::show(&cmd)))?;
-    if !status.success() {
-        bail!(
-            "building job {} failed ({status}); rerun by hand: {}",
-            job.name,
-            proc::show(&cmd)
-        );
-    }
+    proc::run(&mut cmd, &format!("building job {}", job.name))?;
     let wasm = target
         .join("wasm32-unknown-unknown/guest")
         .join(format!("{}.wasm", job.package.replace('-', "_")));

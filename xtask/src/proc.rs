@@ -104,6 +104,18 @@ pub fn show(cmd: &Command) -> String {
     out
 }
 
+/// Runs `cmd` with inherited output; fails if it cannot start or exits
+/// non-zero, saying what failed and the command to rerun by hand.
+pub fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("running {}", show(cmd)))?;
+    if !status.success() {
+        bail!("{what} failed ({status}); rerun by hand: {}", show(cmd));
+    }
+    Ok(())
+}
+
 /// Runs `cmd` to completion and returns its stdout; fails (with its stderr)
 /// if it cannot start or exits non-zero.
 pub fn stdout_of(cmd: &mut Command) -> Result<String> {

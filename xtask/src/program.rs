@@ -4,7 +4,7 @@
 //! by setup), copies the result to `<target>/deploy/edgerun_program.so`, and
 //! checks that it is an SBF ELF.
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use std::path::PathBuf;
 
 use crate::{paths, proc, setup};
@@ -44,15 +44,7 @@ pub fn build() -> Result<PathBuf> {
         ])
         .env("CARGO_TARGET_DIR", &target)
         .env("CARGO_TARGET_BPFEL_UNKNOWN_NONE_RUSTFLAGS", rustflags);
-    let status = cmd
-        .status()
-        .with_context(|| format!("running {}", proc::show(&cmd)))?;
-    if !status.success() {
-        bail!(
-            "program build failed ({status}); rerun by hand: cd program && {}",
-            proc::show(&cmd)
-        );
-    }
+    proc::run(&mut cmd, "the program build (from program/)")?;
     let built = target.join("bpfel-unknown-none/release/libedgerun_program.so");
     let bytes = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
     let elf = check_sbf_elf(&bytes)?;

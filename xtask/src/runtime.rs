@@ -56,12 +56,7 @@ pub fn build_js(flavour: &str) -> Result<PathBuf> {
         .arg("--out-dir")
         .arg(&out)
         .arg(&wasm);
-    let status = cmd
-        .status()
-        .with_context(|| format!("running {}", proc::show(&cmd)))?;
-    if !status.success() {
-        bail!("wasm-bindgen failed ({status}): {}", proc::show(&cmd));
-    }
+    proc::run(&mut cmd, "wasm-bindgen")?;
     println!("build-runtime-js: {}", out.display());
     Ok(out)
 }
