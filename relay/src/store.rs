@@ -74,6 +74,11 @@ impl Kind {
     pub fn key(self, hash: &ContentHash) -> String {
         format!("{}/{hash}", self.prefix())
     }
+
+    /// The object's URL path on the relay: `/v1/<key>`.
+    pub fn url(self, hash: &ContentHash) -> String {
+        format!("/v1/{}", self.key(hash))
+    }
 }
 
 impl fmt::Display for Kind {

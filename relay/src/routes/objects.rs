@@ -157,7 +157,7 @@ async fn put_object(
         created = outcome.created,
         "upload stored"
     );
-    let url = format!("/v1/{}", kind.key(&outcome.hash));
+    let url = kind.url(&outcome.hash);
     let status = if outcome.created {
         StatusCode::CREATED
     } else {

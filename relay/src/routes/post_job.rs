@@ -235,7 +235,7 @@ async fn post_job(
     let mut posted = PostedJob {
         job_id: hex(&job_id),
         bundle_hash: hex(&bundle_hash),
-        bundle_url: format!("/v1/bundles/{}", hex(&bundle_hash)),
+        bundle_url: Kind::Bundle.url(&ContentHash(bundle_hash)),
         tier: Tier::for_escrow(escrow).sla_name().to_owned(),
         escrow_lamports: escrow,
         status_url: format!("/v1/jobs/{}", hex(&job_id)),

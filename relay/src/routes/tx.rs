@@ -35,6 +35,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(info))
 }
 
+/// Bucket count past which refilled buckets are dropped.
+const PRUNE_AT: usize = 10_000;
+
 /// Per-signer token buckets: `burst` transactions, refilled at one per
 /// `every`.
 pub struct RateLimiter {
@@ -56,6 +59,12 @@ impl RateLimiter {
     pub fn take(&self, signer: &Address) -> Result<(), Duration> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        // Forget signers whose bucket has refilled: they are as if new, and
+        // the map stays bounded by the signers active within one refill.
+        if buckets.len() >= PRUNE_AT {
+            let full = self.every.mul_f64(self.burst);
+            buckets.retain(|_, (_, at)| now.duration_since(*at) < full);
+        }
         let (tokens, at) = buckets.entry(*signer).or_insert((self.burst, now));
         let refill = now.duration_since(*at).as_secs_f64() / self.every.as_secs_f64();
         *tokens = (*tokens + refill).min(self.burst);
@@ -229,5 +238,18 @@ mod tests {
         assert!(fast.take(&a).is_err());
         std::thread::sleep(Duration::from_millis(30));
         assert!(fast.take(&a).is_ok());
+    }
+
+    #[test]
+    fn refilled_buckets_are_forgotten_so_the_map_stays_bounded() {
+        let limiter = RateLimiter::new(1, Duration::from_millis(1));
+        for i in 0..PRUNE_AT as u32 {
+            let mut key = [0u8; 32];
+            key[..4].copy_from_slice(&i.to_le_bytes());
+            limiter.take(&Address::new_from_array(key)).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        limiter.take(&Address::new_from_array([0xff; 32])).unwrap();
+        assert_eq!(limiter.buckets.lock().unwrap().len(), 1);
     }
 }
