@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use edgerun_client::{JobSpec, decode_account, job_pda, output_pda};
+use edgerun_client::{JobSpec, job_pda};
 use edgerun_protocol::hash::{self, Hash};
 use edgerun_protocol::limits::Limits;
-use edgerun_protocol::state::{Job, OutputAvailability, decode_pointer, job_status};
+use edgerun_protocol::state::{Job, decode_pointer, job_status};
 use edgerun_protocol::tier::Tier;
+use edgerun_relay::RelayError;
+use edgerun_relay::chain::Chain;
 use edgerun_runtime::hex;
 use indicatif::{ProgressBar, ProgressStyle};
 use solana_address::Address;
@@ -212,7 +214,7 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
         .context("post_job was refused")?;
     wait.finish_and_clear();
 
-    let job: Job = fetch_job(&rpc, &job_id).await?;
+    let job: Job = fetch_job(&chain(ctx), &job_id).await?;
     let tier_name = Tier::for_escrow(job.escrow_lamports.get()).sla_name();
     let out = serde_json::json!({
         "job_id": hex(&job_id),
@@ -243,86 +245,32 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
     Ok(())
 }
 
-async fn fetch_job(rpc: &RpcClient, job_id: &Hash) -> Result<Job> {
-    let address = job_pda(&program_id(), job_id).0;
-    let account = rpc
-        .get_account_with_commitment(&address, rpc.commitment())
-        .await
-        .context("reading the job account")?
-        .value
-        .with_context(|| {
-            format!(
-                "no job {} on this chain (account {address}); check the id and --rpc",
-                hex(job_id)
-            )
-        })?;
-    decode_account(&account.data)
-        .map_err(|e| anyhow::anyhow!("the job account does not decode: {e}"))
+/// The chain as the relay reads it (same decoding, same errors).
+fn chain(ctx: &Ctx) -> Chain {
+    Chain::connect(&ctx.rpc)
 }
 
-async fn fetch_output(rpc: &RpcClient, job_id: &Hash) -> Result<Option<OutputAvailability>> {
-    let address = output_pda(&program_id(), job_id).0;
-    let account = rpc
-        .get_account_with_commitment(&address, rpc.commitment())
-        .await
-        .context("reading the output record")?
-        .value;
-    account
-        .map(|a| {
-            decode_account(&a.data)
-                .map_err(|e| anyhow::anyhow!("the output record does not decode: {e}"))
-        })
-        .transpose()
+async fn fetch_job(chain: &Chain, job_id: &Hash) -> Result<Job> {
+    chain
+        .job(job_id)
+        .await?
+        .ok_or_else(|| RelayError::JobNotFound(hex(job_id)).into())
 }
 
 /// `edgerun status`.
 pub async fn status(ctx: &Ctx, job: &str, json: bool) -> Result<()> {
     let job_id = parse_hash(job, "the job id")?;
-    let rpc = ctx.rpc();
-    let job = fetch_job(&rpc, &job_id).await?;
-    let slot = rpc.get_slot().await.context("getSlot")?;
-    let output = fetch_output(&rpc, &job_id).await?;
-    let committee: Vec<String> = edgerun_client::assigned_workers(&job)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let submitted = job.submissions[..job.assigned_count as usize]
-        .iter()
-        .filter(|s| s.flags & edgerun_protocol::state::submission_flags::SUBMITTED != 0)
-        .count();
-    let out = serde_json::json!({
-        "job_id": hex(&job_id),
-        "status": job_status::name(job.status),
-        "tier": Tier::for_escrow(job.escrow_lamports.get()).sla_name(),
-        "committee_size": job.committee_size,
-        "quorum": job.quorum,
-        "escrow_lamports": job.escrow_lamports.get(),
-        "bundle_hash": hex(&job.bundle_hash),
-        "runtime_id": hex(&job.runtime_id),
-        "created_slot": job.created_slot.get(),
-        "current_slot": slot,
-        "deadline_slot": job.deadline_slot.get(),
-        "expiry_slot": job.expiry_slot.get(),
-        "seed_set": job.seed_set.get(),
-        "assigned": committee,
-        "submitted": submitted,
-        "winning_output_hash": (job.winning_output_hash != [0; 32]).then(|| hex(&job.winning_output_hash)),
-        "output_url": output.as_ref().and_then(|o| decode_pointer(&o.pointer).map(str::to_string)),
-    });
+    let view = edgerun_relay::routes::jobs::read_view(&chain(ctx), &job_id).await?;
+    let out = serde_json::to_value(&view)?;
     if json {
         println!("{out}");
         return Ok(());
     }
-    for (k, v) in out.as_object().unwrap() {
+    for (k, v) in out.as_object().expect("a struct") {
         let text = match v {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Null => "-".into(),
             serde_json::Value::Array(a) if a.is_empty() => "-".into(),
-            serde_json::Value::Array(a) => a
-                .iter()
-                .map(|x| x.as_str().unwrap_or(""))
-                .collect::<Vec<_>>()
-                .join(", "),
             other => other.to_string(),
         };
         println!("{k:20} {text}");
@@ -333,9 +281,9 @@ pub async fn status(ctx: &Ctx, job: &str, json: bool) -> Result<()> {
 /// `edgerun get`.
 pub async fn get(ctx: &Ctx, job: &str, path: &Path) -> Result<()> {
     let job_id = parse_hash(job, "the job id")?;
-    let rpc = ctx.rpc();
-    let job = fetch_job(&rpc, &job_id).await?;
-    let Some(output) = fetch_output(&rpc, &job_id).await? else {
+    let chain = chain(ctx);
+    let job = fetch_job(&chain, &job_id).await?;
+    let Some(output) = chain.output(&job_id).await? else {
         bail!(
             "job {} has no published output yet (status {}); try again after it reaches AwaitingDA or Finalized (`edgerun status {}`)",
             hex(&job_id),

@@ -167,7 +167,9 @@ fn parse_job_id(raw: &str) -> Result<[u8; 32], RelayError> {
         .map_err(|why| super::objects::bad_hash(raw, why.to_string()))
 }
 
-async fn read_view(chain: &crate::chain::Chain, id: &[u8; 32]) -> Result<JobView, RelayError> {
+/// A job's view, read from the chain (what `GET /v1/jobs/{job_id}` and
+/// `edgerun status` show).
+pub async fn read_view(chain: &crate::chain::Chain, id: &[u8; 32]) -> Result<JobView, RelayError> {
     let job = chain
         .job(id)
         .await?
