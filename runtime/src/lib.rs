@@ -64,7 +64,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn failed(reason: FailReason, fuel_used: u64) -> Outcome {
+    /// The outcome of a failure: `edgerun:fail:<reason>` as output.
+    pub fn failed(reason: FailReason, fuel_used: u64) -> Outcome {
         Outcome {
             result: Err(reason),
             output: reason.output(),

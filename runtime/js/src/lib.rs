@@ -28,15 +28,11 @@ pub fn runtime_id() -> String {
     hex(&edgerun_runtime::runtime_id())
 }
 
-fn outcome_json(outcome: &Outcome) -> String {
-    outcome.summary_json()
-}
-
 /// Runs a bundle with wasmi-in-wasm; returns the outcome JSON.
 #[wasm_bindgen]
 pub fn run_bundle(bytes: &[u8]) -> Result<String, JsError> {
     let outcome = edgerun_runtime::run_bundle(bytes).map_err(|e| JsError::new(&e.to_string()))?;
-    Ok(outcome_json(&outcome))
+    Ok(outcome.summary_json())
 }
 
 /// Runs a bundle with wasmi-in-wasm and returns the output bytes.
@@ -106,11 +102,7 @@ impl Prepared {
 
     /// The outcome of an invalid module.
     pub fn invalid(&self) -> String {
-        outcome_json(&Outcome {
-            result: Err(edgerun_protocol::abi::FailReason::InvalidModule),
-            output: edgerun_protocol::abi::FailReason::InvalidModule.output(),
-            fuel_used: 0,
-        })
+        Outcome::failed(edgerun_protocol::abi::FailReason::InvalidModule, 0).summary_json()
     }
 
     /// The outcome from what the host engine reported. `end` is
@@ -148,6 +140,6 @@ impl Prepared {
             },
             &self.limits,
         );
-        Ok(outcome_json(&outcome))
+        Ok(outcome.summary_json())
     }
 }
