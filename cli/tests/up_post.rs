@@ -524,7 +524,6 @@ fn relay_pays_fees_for_edgerun_transactions_only(
         .collect();
     assert_eq!(totals, [2_000_000_000, 3_000_000_000], "{stakes}");
 
-    // A plain transfer out of the relay's account: foreign program.
     let steal = solana_instruction::Instruction {
         program_id: "11111111111111111111111111111111".parse().unwrap(),
         accounts: vec![
@@ -537,40 +536,22 @@ fn relay_pays_fees_for_edgerun_transactions_only(
         ]
         .concat(),
     };
-    let mut tx = solana_transaction::Transaction::new_with_payer(&[steal], Some(&fee_payer));
-    tx.message.recent_blockhash = chain.get_latest_blockhash().unwrap();
-    let (code, body) = submit(&tx);
-    assert_eq!(
-        (code, body["code"].as_str()),
-        (422, Some("tx_refused")),
-        "{body}"
-    );
-    // An edgerun instruction that names the relay's account.
-    let named = edgerun_client::deposit_stake(&program_id, &fee_payer, 1);
-    let mut tx = solana_transaction::Transaction::new_with_payer(&[named], Some(&fee_payer));
-    tx.message.recent_blockhash = chain.get_latest_blockhash().unwrap();
-    let (code, body) = submit(&tx);
-    assert_eq!(
-        (code, body["code"].as_str()),
-        (422, Some("tx_refused")),
-        "{body}"
-    );
-    // The worker's signature missing.
-    let mut tx = solana_transaction::Transaction::new_with_payer(
-        &[edgerun_client::deposit_stake(
-            &program_id,
-            &worker.pubkey(),
-            1,
-        )],
-        Some(&fee_payer),
-    );
-    tx.message.recent_blockhash = chain.get_latest_blockhash().unwrap();
-    let (code, body) = submit(&tx);
-    assert_eq!(
-        (code, body["code"].as_str()),
-        (422, Some("tx_refused")),
-        "{body}"
-    );
+    // Each refused: a transfer out of the relay's account (a foreign
+    // program), an edgerun instruction that names the relay's account, and
+    // one without the worker's signature.
+    let refused = [
+        steal,
+        edgerun_client::deposit_stake(&program_id, &fee_payer, 1),
+        edgerun_client::deposit_stake(&program_id, &worker.pubkey(), 1),
+    ];
+    for ix in refused {
+        let (code, body) = submit(&build(&[ix], &[]));
+        assert_eq!(
+            (code, body["code"].as_str()),
+            (422, Some("tx_refused")),
+            "{body}"
+        );
+    }
     // Not a transaction at all.
     let (code, body) = rt.block_on(async {
         let resp = reqwest::Client::new()
