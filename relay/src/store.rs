@@ -15,7 +15,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use edgerun_protocol::bundle::Bundle;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use object_store::aws::AmazonS3Builder;
@@ -32,11 +32,18 @@ use crate::metrics::Metrics;
 
 /// Prefix of in-flight uploads; nothing under it is ever served.
 const TMP_PREFIX: &str = "tmp";
-/// Multipart part size: above S3's 5 MiB minimum, so one part holds most
-/// outputs whole.
+/// Multipart part size for object stores: above S3's 5 MiB minimum.
 const PART_BYTES: usize = 8 << 20;
+/// Part size for local files, which take parts of any size: smaller parts
+/// start writing sooner and overlap better with receiving (measured by
+/// `cargo xtask bench relay`: 1 MiB parts upload ~15% faster than 8 MiB).
+const FILE_PART_BYTES: usize = 1 << 20;
 /// Parts written concurrently per upload before the body is read further.
-const PARTS_IN_FLIGHT: usize = 2;
+const PARTS_IN_FLIGHT: usize = 4;
+/// Full-size part buffers kept for reuse. A part is handed to the backend
+/// and comes back when written; reusing it saves faulting in a part's worth of fresh
+/// zeroed pages per part.
+const POOLED_PARTS: usize = PARTS_IN_FLIGHT + 1;
 /// Objects up to this size are read whole before the response starts, so
 /// the head and the body leave in one write (a streamed body's first chunk
 /// would follow the head in a second one).
@@ -148,6 +155,62 @@ pub struct Store {
     /// so serving a cached copy is always correct; it saves the backend
     /// round trips for hot outputs many clients fetch.
     hot: Mutex<HotCache>,
+    parts: Arc<PartPool>,
+}
+
+/// The part size of a store's uploads, and free full-size part buffers (at
+/// most [`POOLED_PARTS`]).
+struct PartPool {
+    part_bytes: usize,
+    free: Mutex<Vec<Vec<u8>>>,
+}
+
+impl PartPool {
+    fn new(part_bytes: usize) -> Self {
+        PartPool {
+            part_bytes,
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An empty buffer of `part_bytes` capacity, reused when one is free.
+    fn take(&self) -> Vec<u8> {
+        let reused = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        reused.unwrap_or_else(|| Vec::with_capacity(self.part_bytes))
+    }
+
+    /// `part` as `Bytes` that return their buffer here when dropped.
+    fn seal(self: &Arc<Self>, part: Vec<u8>) -> Bytes {
+        Bytes::from_owner(PooledPart {
+            buf: part,
+            pool: Arc::clone(self),
+        })
+    }
+}
+
+struct PooledPart {
+    buf: Vec<u8>,
+    pool: Arc<PartPool>,
+}
+
+impl AsRef<[u8]> for PooledPart {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for PooledPart {
+    fn drop(&mut self) {
+        if self.buf.capacity() != self.pool.part_bytes {
+            return;
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let mut free = self.pool.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < POOLED_PARTS {
+            free.push(buf);
+        }
+    }
 }
 
 /// Total bytes the small-object cache holds.
@@ -224,6 +287,9 @@ impl Store {
             }
         };
         let mut store = Store::from_object_store(objects, limits, metrics);
+        if local_root.is_some() {
+            store.parts = Arc::new(PartPool::new(FILE_PART_BYTES));
+        }
         store.local_root = local_root;
         let removed = store.remove_temp_objects().await?;
         if removed > 0 {
@@ -245,6 +311,7 @@ impl Store {
             limits,
             metrics,
             hot: Mutex::new(HotCache::default()),
+            parts: Arc::new(PartPool::new(PART_BYTES)),
         }
     }
 
@@ -338,7 +405,7 @@ impl Store {
             .timed("begin_upload", self.objects.put_multipart(&tmp))
             .await
             .map_err(RelayError::store("begin the upload"))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.parts.part_bytes);
         let size = match self.receive(kind, claimed, body, &mut writer).await {
             Ok(size) => size,
             Err(e) => {
@@ -382,10 +449,10 @@ impl Store {
         let mut whole = (kind == Kind::Bundle).then(Vec::new);
         // The body is copied into whole parts: holding the server's receive
         // buffers until a part is written would make it allocate (and fault
-        // in) fresh ones for every chunk. Parts start small and are full
-        // size once an upload has needed one.
-        let mut part = BytesMut::new();
-        let mut part_capacity = 64 << 10;
+        // in) fresh ones for every chunk. The first part starts small (most
+        // uploads are small); later ones are full-size pooled buffers.
+        let part_bytes = self.parts.part_bytes;
+        let mut part: Vec<u8> = Vec::new();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| RelayError::IncompleteBody {
                 received: size,
@@ -403,24 +470,27 @@ impl Store {
             let mut rest = &chunk[..];
             while !rest.is_empty() {
                 if part.capacity() == part.len() {
-                    part.reserve(part_capacity);
-                    part_capacity = (part_capacity * 2).min(PART_BYTES);
+                    if part.capacity() == 0 && size > part_bytes as u64 {
+                        part = self.parts.take();
+                    } else {
+                        let grown = (part.capacity() * 2).clamp(64 << 10, part_bytes);
+                        part.reserve_exact(grown - part.len());
+                    }
                 }
-                let take = rest.len().min(PART_BYTES - part.len());
+                let take = rest.len().min(part_bytes - part.len());
                 part.extend_from_slice(&rest[..take]);
                 rest = &rest[take..];
-                if part.len() == PART_BYTES {
+                if part.len() == part_bytes {
                     writer
                         .wait_for_capacity(PARTS_IN_FLIGHT)
                         .await
                         .map_err(RelayError::store("write the upload"))?;
-                    writer.put(part.split().freeze());
-                    part_capacity = PART_BYTES;
+                    writer.put(self.parts.seal(std::mem::take(&mut part)));
                 }
             }
         }
         if !part.is_empty() {
-            writer.put(part.freeze());
+            writer.put(self.parts.seal(part));
         }
         let actual = ContentHash(*hasher.finalize().as_bytes());
         if actual != claimed {

@@ -10,7 +10,7 @@
 //! - Upload + verify: `PUT /v1/outputs/{hash}` of 32 MiB outputs with unique
 //!   contents over one keep-alive connection, against doing by hand what the
 //!   relay's store does on disk for the same bytes: BLAKE3 and write to a
-//!   staging file (`create_new`, 8 MiB parts), rename it to its temporary
+//!   staging file (`create_new`, 1 MiB parts), rename it to its temporary
 //!   name, stat the final key, rename into place. Neither fsyncs (the relay's
 //!   `object_store` file backend does not). Both directories are in one
 //!   temporary directory, so on one filesystem. `upload_vs_raw` = relay MiB/s
@@ -49,8 +49,8 @@ const GET_REQUESTS: usize = 16_000;
 const UPLOAD_BYTES: usize = 32 << 20;
 /// Uploads per side per round.
 const UPLOADS_PER_ROUND: usize = 4;
-/// The relay's multipart part size, which the raw side writes in too.
-const PART_BYTES: usize = 8 << 20;
+/// The relay's part size for local files, which the raw side writes in too.
+const PART_BYTES: usize = 1 << 20;
 
 const GET_GOAL: f64 = 0.3;
 const UPLOAD_GOAL: f64 = 0.5;
@@ -189,7 +189,7 @@ async fn put(send: &mut SendRequest<Full<Bytes>>, addr: SocketAddr, bytes: Bytes
 }
 
 /// What the relay's store does on disk for one verified upload, by hand:
-/// hash while writing a staging file in 8 MiB parts, rename it to the
+/// hash while writing a staging file in 1 MiB parts, rename it to the
 /// temporary name, check the final key is absent, rename into place.
 fn raw_store(dir: &Path, n: usize, claimed: &blake3::Hash, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join("tmp").join(format!("{n:032x}"));
@@ -368,7 +368,7 @@ async fn main() -> Result<()> {
             "rounds": upload_rounds,
             "relay_mib_s": relay_mib_s,
             "raw_mib_s": raw_mib_s,
-            "raw": "blake3 + write a create_new staging file in 8 MiB parts, rename, stat, rename; no fsync (as the relay's file store)",
+            "raw": "blake3 + write a create_new staging file in 1 MiB parts, rename, stat, rename; no fsync (as the relay's file store)",
         },
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     });
