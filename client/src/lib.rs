@@ -549,3 +549,6 @@ pub fn assigned_workers(job: &Job) -> Vec<Address> {
 pub fn all_instructions() -> &'static [Ix] {
     &Ix::ALL
 }
+
+#[cfg(feature = "rpc")]
+pub mod rpc;

@@ -57,6 +57,7 @@
 //! | [`tier`] | escrow tiers → committee size and quorum |
 //! | [`economics`] | required_lock, payout split, slash and penalty arithmetic |
 //! | [`selection`] | stake-weighted committee selection and the snapshot hash |
+//! | [`heartbeat`] | the signed liveness message a worker sends the relay (alloc) |
 //! | [`layout`], [`state`] | zero-copy, Borsh-compatible account layouts |
 //! | [`instruction`], [`event`] | instruction data and Anchor-style events |
 //! | [`error`] | the program's error codes (from 6000, as Anchor numbers them) |
@@ -77,6 +78,8 @@ pub mod economics;
 pub mod error;
 pub mod event;
 pub mod hash;
+#[cfg(feature = "alloc")]
+pub mod heartbeat;
 pub mod instruction;
 pub mod layout;
 pub mod limits;

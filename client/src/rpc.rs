@@ -1,0 +1,304 @@
+//! The program's state and transactions through standard Solana JSON-RPC
+//! (nonblocking), at confirmed commitment: what the scheduler and the native
+//! worker read and send. The same code runs against the embedded local
+//! chain and a real cluster.
+
+use std::time::{Duration, Instant};
+
+use edgerun_protocol::hash::Hash;
+use edgerun_protocol::layout::Account;
+use edgerun_protocol::state::{GlobalConfig, Job, JobResult, WorkerStake};
+use solana_account_decoder_client_types::UiAccountEncoding;
+use solana_commitment_config::CommitmentConfig;
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::config::{
+    RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
+};
+use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+use solana_signature::Signature;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+use crate::{Address, config_pda, decode_account, job_pda, job_result_pda, worker_stake_pda};
+
+/// How often a sent transaction's status is polled.
+const CONFIRM_POLL: Duration = Duration::from_millis(80);
+/// How long a transaction may take to confirm (a blockhash lives ~150
+/// slots, about a minute on a cluster).
+const CONFIRM_LIMIT: Duration = Duration::from_secs(60);
+
+/// What went wrong talking to the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The RPC endpoint did not answer, or answered nonsense.
+    #[error("{what} at {url}: {cause}")]
+    Unavailable {
+        what: &'static str,
+        url: String,
+        cause: String,
+    },
+    /// The chain refused the transaction (simulation or execution failed).
+    /// Retrying the same instructions will fail the same way until the state
+    /// changes.
+    #[error("transaction refused: {0}")]
+    Refused(String),
+    /// A program account that does not decode as its type.
+    #[error("account {address} does not decode: {cause}")]
+    Decode { address: Address, cause: String },
+}
+
+/// An RPC connection and the program it reads.
+pub struct Chain {
+    pub rpc: RpcClient,
+    pub program: Address,
+    pub url: String,
+}
+
+impl Chain {
+    /// Confirmed commitment; the program at [`edgerun_protocol::PROGRAM_ID`].
+    pub fn connect(url: &str) -> Chain {
+        Chain {
+            rpc: RpcClient::new_with_commitment(url.to_owned(), CommitmentConfig::confirmed()),
+            program: Address::new_from_array(edgerun_protocol::PROGRAM_ID),
+            url: url.to_owned(),
+        }
+    }
+
+    fn unavailable(
+        &self,
+        what: &'static str,
+    ) -> impl FnOnce(solana_rpc_client_api::client_error::Error) -> ChainError + '_ {
+        move |e| ChainError::Unavailable {
+            what,
+            url: self.url.clone(),
+            cause: e.to_string(),
+        }
+    }
+
+    pub async fn slot(&self) -> Result<u64, ChainError> {
+        self.rpc
+            .get_slot()
+            .await
+            .map_err(self.unavailable("getSlot"))
+    }
+
+    /// Lamports held by `address` (0 when it does not exist).
+    pub async fn balance(&self, address: &Address) -> Result<u64, ChainError> {
+        self.rpc
+            .get_balance(address)
+            .await
+            .map_err(self.unavailable("getBalance"))
+    }
+
+    /// The program account at `address`, decoded, if it exists.
+    pub async fn account<T: Account>(&self, address: &Address) -> Result<Option<T>, ChainError> {
+        let found = self
+            .rpc
+            .get_account_with_commitment(address, self.rpc.commitment())
+            .await
+            .map_err(self.unavailable("getAccountInfo"))?
+            .value;
+        match found {
+            Some(a) if a.owner == self.program => {
+                decode_account(&a.data)
+                    .map(Some)
+                    .map_err(|e| ChainError::Decode {
+                        address: *address,
+                        cause: e.to_string(),
+                    })
+            }
+            Some(a) => Err(ChainError::Decode {
+                address: *address,
+                cause: format!("owned by {}, not the edgerun program", a.owner),
+            }),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn config(&self) -> Result<GlobalConfig, ChainError> {
+        let address = config_pda(&self.program).0;
+        self.account(&address)
+            .await?
+            .ok_or_else(|| ChainError::Decode {
+                address,
+                cause: "no edgerun config on this chain: is the program deployed and initialized?"
+                    .into(),
+            })
+    }
+
+    pub async fn job(&self, job_id: &Hash) -> Result<Option<Job>, ChainError> {
+        self.account(&job_pda(&self.program, job_id).0).await
+    }
+
+    pub async fn stake(&self, worker: &Address) -> Result<Option<WorkerStake>, ChainError> {
+        self.account(&worker_stake_pda(&self.program, worker).0)
+            .await
+    }
+
+    /// The JobResults of `workers` for `job_id`, in order (`None`: none yet).
+    pub async fn results(
+        &self,
+        job_id: &Hash,
+        workers: &[Address],
+    ) -> Result<Vec<Option<JobResult>>, ChainError> {
+        let addresses: Vec<Address> = workers
+            .iter()
+            .map(|w| job_result_pda(&self.program, job_id, w).0)
+            .collect();
+        let found = self
+            .rpc
+            .get_multiple_accounts(&addresses)
+            .await
+            .map_err(self.unavailable("getMultipleAccounts"))?;
+        found
+            .into_iter()
+            .zip(&addresses)
+            .map(|(a, address)| match a {
+                Some(a) if a.owner == self.program => {
+                    decode_account(&a.data)
+                        .map(Some)
+                        .map_err(|e| ChainError::Decode {
+                            address: *address,
+                            cause: e.to_string(),
+                        })
+                }
+                _ => Ok(None),
+            })
+            .collect()
+    }
+
+    /// Every account of type `T` whose byte at data offset `at` equals one
+    /// of `values` (all of them when `values` is empty).
+    async fn all<T: Account>(&self, at: usize, values: &[u8]) -> Result<Vec<T>, ChainError> {
+        let disc = RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, T::DISCRIMINATOR.to_vec()));
+        let filters: Vec<Vec<RpcFilterType>> = if values.is_empty() {
+            vec![vec![disc]]
+        } else {
+            values
+                .iter()
+                .map(|v| {
+                    vec![
+                        disc.clone(),
+                        RpcFilterType::Memcmp(Memcmp::new_raw_bytes(at, vec![*v])),
+                    ]
+                })
+                .collect()
+        };
+        let mut out = Vec::new();
+        for filters in filters {
+            let config = RpcProgramAccountsConfig {
+                filters: Some(filters),
+                account_config: RpcAccountInfoConfig {
+                    encoding: Some(UiAccountEncoding::Base64),
+                    commitment: Some(self.rpc.commitment()),
+                    ..RpcAccountInfoConfig::default()
+                },
+                ..RpcProgramAccountsConfig::default()
+            };
+            let accounts = self
+                .rpc
+                .get_program_ui_accounts_with_config(&self.program, config)
+                .await
+                .map_err(self.unavailable("getProgramAccounts"))?;
+            for (address, ui) in accounts {
+                let data = ui.data.decode().ok_or_else(|| ChainError::Decode {
+                    address,
+                    cause: "account data is not base64".into(),
+                })?;
+                out.push(decode_account(&data).map_err(|e| ChainError::Decode {
+                    address,
+                    cause: e.to_string(),
+                })?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Jobs whose status is one of `statuses`.
+    pub async fn jobs(&self, statuses: &[u8]) -> Result<Vec<Job>, ChainError> {
+        self.all::<Job>(8 + core::mem::offset_of!(Job, status), statuses)
+            .await
+    }
+
+    /// Every registered worker's stake.
+    pub async fn stakes(&self) -> Result<Vec<WorkerStake>, ChainError> {
+        self.all::<WorkerStake>(0, &[]).await
+    }
+
+    /// Signs `ixs` with `payer` (fee payer) and `others`, sends it, and
+    /// waits until it is confirmed or refused.
+    pub async fn send(
+        &self,
+        ixs: &[Instruction],
+        payer: &Keypair,
+        others: &[&Keypair],
+    ) -> Result<Signature, ChainError> {
+        let blockhash = self
+            .rpc
+            .get_latest_blockhash()
+            .await
+            .map_err(self.unavailable("getLatestBlockhash"))?;
+        let mut signers: Vec<&Keypair> = vec![payer];
+        signers.extend_from_slice(others);
+        let tx =
+            Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &signers, blockhash);
+        self.send_signed(&tx).await
+    }
+
+    /// Sends a signed transaction and waits until it is confirmed or
+    /// refused (polling every 80 ms rather than the client's 500 ms).
+    pub async fn send_signed(&self, tx: &Transaction) -> Result<Signature, ChainError> {
+        let config = RpcSendTransactionConfig {
+            preflight_commitment: Some(self.rpc.commitment().commitment),
+            ..RpcSendTransactionConfig::default()
+        };
+        let signature = self
+            .rpc
+            .send_transaction_with_config(tx, config)
+            .await
+            .map_err(|e| match e.get_transaction_error() {
+                Some(err) => ChainError::Refused(refusal(&err, &e.to_string())),
+                None => ChainError::Unavailable {
+                    what: "sendTransaction",
+                    url: self.url.clone(),
+                    cause: e.to_string(),
+                },
+            })?;
+        let started = Instant::now();
+        loop {
+            let statuses = self
+                .rpc
+                .get_signature_statuses(&[signature])
+                .await
+                .map_err(self.unavailable("getSignatureStatuses"))?
+                .value;
+            if let Some(Some(status)) = statuses.first() {
+                if let Some(err) = &status.err {
+                    return Err(ChainError::Refused(format!("{err} ({signature})")));
+                }
+                if status.satisfies_commitment(self.rpc.commitment()) {
+                    return Ok(signature);
+                }
+            }
+            if started.elapsed() > CONFIRM_LIMIT {
+                return Err(ChainError::Unavailable {
+                    what: "confirming a transaction",
+                    url: self.url.clone(),
+                    cause: format!("{signature} not confirmed after {CONFIRM_LIMIT:?}"),
+                });
+            }
+            tokio::time::sleep(CONFIRM_POLL).await;
+        }
+    }
+}
+
+/// A refusal's message: the transaction error, plus the program's last log
+/// lines when the simulation carried them.
+fn refusal(err: &impl std::fmt::Display, full: &str) -> String {
+    match full.find("Program log:") {
+        Some(at) => format!("{err}: {}", &full[at..full.len().min(at + 400)]),
+        None => format!("{err}"),
+    }
+}

@@ -1,0 +1,430 @@
+//! The worker core every kind of edgerun worker shares: register and stake,
+//! learn assignments, fetch and verify the bundle, run it with
+//! edgerun-runtime, sign the attestation, submit, and — when it is a winner —
+//! publish the output to the relay and declare it.
+//!
+//! The core keeps no state the chain does not have, except outputs it
+//! computed (a cache: a restarted worker runs the job again). Each
+//! [`Worker::step`] reads the chain and does what the worker's seats need.
+//! Everything it reads and sends goes through [`Transport`], so the browser
+//! and edge builds reuse this state machine with their own transport;
+//! [`native`] is the one for a native process.
+//!
+//! Sequential confirmations are kept low by batching: the submit that
+//! completes a quorum carries reach_quorum, declare_output and (with no
+//! challenge window) finalize_job; when submissions land together, the
+//! first winner in the assigned table sends those three at once.
+
+use std::collections::HashMap;
+
+use edgerun_client::{Address, Attestation};
+use edgerun_protocol::hash::{Hash, hex};
+use edgerun_protocol::state::{GlobalConfig, Job, WorkerStake, job_status, submission_flags};
+use solana_instruction::Instruction;
+
+#[cfg(feature = "native")]
+pub mod native;
+
+/// What a transport could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The chain or the relay did not answer; try again later.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The chain refused a transaction (its state does not allow it now).
+    #[error("{0}")]
+    Refused(String),
+    /// The relay answered with something other than what was asked for.
+    #[error("{0}")]
+    Bad(String),
+}
+
+/// How a worker reaches the chain and the relay.
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    /// The worker's address (its Ed25519 public key).
+    fn worker(&self) -> Address;
+    async fn slot(&self) -> Result<u64, TransportError>;
+    async fn config(&self) -> Result<GlobalConfig, TransportError>;
+    async fn stake(&self) -> Result<Option<WorkerStake>, TransportError>;
+    /// Jobs in a round that takes submissions (Assigned, QuorumReached,
+    /// AwaitingDA).
+    async fn active_jobs(&self) -> Result<Vec<Job>, TransportError>;
+    /// The bundle stored under `hash` (the core verifies it).
+    async fn bundle(&self, hash: &Hash) -> Result<Vec<u8>, TransportError>;
+    /// Stores `output` under its hash; returns its URL.
+    async fn publish(&self, hash: &Hash, output: &[u8]) -> Result<String, TransportError>;
+    /// Tells the relay this worker is online and which runtimes it runs.
+    async fn heartbeat(&self, runtime_ids: &[Hash]) -> Result<(), TransportError>;
+    /// Signs `ixs` as the worker (fee payer) and sends them in one
+    /// transaction; returns once confirmed.
+    async fn send(&self, ixs: &[Instruction]) -> Result<String, TransportError>;
+}
+
+/// Faults a worker can be told to commit, for tests and drills.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    /// Submit the hash of a corrupted output (the output with one bit
+    /// flipped): a wrong minority to be slashed.
+    pub corrupt_output: bool,
+    /// Never publish or declare an output, even as a winner.
+    pub never_publish: bool,
+}
+
+/// Settings of a worker.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Lamports staked at registration.
+    pub stake_lamports: u64,
+    pub faults: Faults,
+    /// Slots after quorum after which any winner (not only the first in
+    /// the table) publishes.
+    pub publish_grace_slots: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            stake_lamports: 20_000_000_000,
+            faults: Faults::default(),
+            publish_grace_slots: 10,
+        }
+    }
+}
+
+/// What one step did, for logs and tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Registered {
+        stake_lamports: u64,
+    },
+    Submitted {
+        job: Hash,
+        output_hash: Hash,
+        fuel_used: u64,
+    },
+    /// The output was stored and declared (with reach_quorum and
+    /// finalize_job when they could share the transaction).
+    Published {
+        job: Hash,
+        url: String,
+        finalized: bool,
+    },
+    /// The bundle could not be run; the seat stays silent.
+    Refused {
+        job: Hash,
+        reason: String,
+    },
+}
+
+/// A computed result, kept until its job leaves the active set.
+#[derive(Clone)]
+struct Computed {
+    output: Vec<u8>,
+    output_hash: Hash,
+    fuel_used: u64,
+}
+
+pub struct Worker<T: Transport> {
+    transport: T,
+    key: ed25519_dalek::SigningKey,
+    program: Address,
+    settings: Settings,
+    computed: HashMap<Hash, Computed>,
+    /// Jobs whose bundle cannot be run by this worker, with why.
+    refused: HashMap<Hash, String>,
+}
+
+impl<T: Transport> Worker<T> {
+    /// `key` is the worker's Ed25519 key; it must be the transport's signer.
+    pub fn new(transport: T, key: ed25519_dalek::SigningKey, settings: Settings) -> Self {
+        assert_eq!(
+            transport.worker().to_bytes(),
+            key.verifying_key().to_bytes(),
+            "the transport signs for another worker"
+        );
+        Worker {
+            transport,
+            key,
+            program: Address::new_from_array(edgerun_protocol::PROGRAM_ID),
+            settings,
+            computed: HashMap::new(),
+            refused: HashMap::new(),
+        }
+    }
+
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    fn me(&self) -> Address {
+        self.transport.worker()
+    }
+
+    /// Registers (staking `stake_lamports`) if this worker has no stake yet.
+    pub async fn ensure_registered(&mut self) -> Result<Option<Action>, TransportError> {
+        if self.transport.stake().await?.is_some() {
+            return Ok(None);
+        }
+        let ix = edgerun_client::register_worker(
+            &self.program,
+            &self.me(),
+            self.settings.stake_lamports,
+        );
+        self.transport.send(&[ix]).await?;
+        Ok(Some(Action::Registered {
+            stake_lamports: self.settings.stake_lamports,
+        }))
+    }
+
+    /// Sends a heartbeat naming the runtime this worker runs.
+    pub async fn heartbeat(&self) -> Result<(), TransportError> {
+        self.transport
+            .heartbeat(&[edgerun_runtime::runtime_id()])
+            .await
+    }
+
+    /// One pass over this worker's seats. Errors of one job are logged and
+    /// do not stop the others.
+    pub async fn step(&mut self) -> Result<Vec<Action>, TransportError> {
+        let jobs = self.transport.active_jobs().await?;
+        let me = edgerun_protocol::layout::Pubkey(self.me().to_bytes());
+        let mine: Vec<(usize, Job)> = jobs
+            .into_iter()
+            .filter_map(|j| j.slot_of(&me).map(|i| (i, j)))
+            .collect();
+        self.computed
+            .retain(|id, _| mine.iter().any(|(_, j)| &j.job_id == id));
+        self.refused
+            .retain(|id, _| mine.iter().any(|(_, j)| &j.job_id == id));
+        if mine.is_empty() {
+            return Ok(Vec::new());
+        }
+        let slot = self.transport.slot().await?;
+        let config = self.transport.config().await?;
+        let mut actions = Vec::new();
+        for (seat, job) in mine {
+            match self.seat(seat, &job, slot, &config).await {
+                Ok(Some(a)) => actions.push(a),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(job = %hex(&job.job_id), error = %e, "seat step failed"),
+            }
+        }
+        Ok(actions)
+    }
+
+    /// What this worker does for its seat `seat` of `job` now.
+    async fn seat(
+        &mut self,
+        seat: usize,
+        job: &Job,
+        slot: u64,
+        config: &GlobalConfig,
+    ) -> Result<Option<Action>, TransportError> {
+        let sub = job.submissions[seat];
+        if sub.has(submission_flags::SETTLED) || sub.has(submission_flags::PENALIZED) {
+            return Ok(None);
+        }
+        if !sub.has(submission_flags::SUBMITTED) {
+            if slot > job.deadline_slot.get() || self.refused.contains_key(&job.job_id) {
+                return Ok(None);
+            }
+            return self.submit(job, config).await;
+        }
+        if self.settings.faults.never_publish {
+            return Ok(None);
+        }
+        let mine = sub.output_hash;
+        let publisher = first_winner(job, &mine) == Some(seat);
+        match job.status {
+            job_status::ASSIGNED if job.votes_for(&mine) >= job.quorum as usize && publisher => {
+                self.publish(job, config, true).await
+            }
+            job_status::QUORUM_REACHED
+                if job.winning_output_hash == mine
+                    && (publisher
+                        || slot
+                            > job.quorum_reached_slot.get()
+                                + self.settings.publish_grace_slots) =>
+            {
+                self.publish(job, config, false).await
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Runs the job (or takes the cached result) and submits; when this
+    /// submission completes the quorum, publishes in the same transaction.
+    async fn submit(
+        &mut self,
+        job: &Job,
+        config: &GlobalConfig,
+    ) -> Result<Option<Action>, TransportError> {
+        let computed = match self.compute(job).await? {
+            Ok(c) => c,
+            Err(reason) => {
+                self.refused.insert(job.job_id, reason.clone());
+                return Ok(Some(Action::Refused {
+                    job: job.job_id,
+                    reason,
+                }));
+            }
+        };
+        let attestation = Attestation::for_job(job, computed.output_hash);
+        let ixs = edgerun_client::submit_result(&self.program, &self.key, &attestation, 0).to_vec();
+        let completes = job.status == job_status::ASSIGNED
+            && job.votes_for(&computed.output_hash) + 1 >= job.quorum as usize
+            && !self.settings.faults.never_publish;
+        if completes {
+            let url = self
+                .transport
+                .publish(&computed.output_hash, &computed.output)
+                .await?;
+            let mut all = ixs.clone();
+            all.extend(self.publish_ixs(job, config, &computed, &url, true)?);
+            match self.transport.send(&all).await {
+                Ok(_) => {
+                    return Ok(Some(Action::Published {
+                        job: job.job_id,
+                        url,
+                        finalized: config.params.challenge_window_slots.get() == 0,
+                    }));
+                }
+                // Someone else's submission or crank got there first: the
+                // plain submission still stands.
+                Err(TransportError::Refused(why)) => {
+                    tracing::debug!(job = %hex(&job.job_id), %why, "batched submit refused; submitting alone");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.transport.send(&ixs).await?;
+        Ok(Some(Action::Submitted {
+            job: job.job_id,
+            output_hash: computed.output_hash,
+            fuel_used: computed.fuel_used,
+        }))
+    }
+
+    /// Stores the output and declares it (after reach_quorum when
+    /// `reach` and before finalize_job when there is no challenge window).
+    async fn publish(
+        &mut self,
+        job: &Job,
+        config: &GlobalConfig,
+        reach: bool,
+    ) -> Result<Option<Action>, TransportError> {
+        let computed = match self.compute(job).await? {
+            Ok(c) => c,
+            Err(reason) => {
+                return Ok(Some(Action::Refused {
+                    job: job.job_id,
+                    reason,
+                }));
+            }
+        };
+        let url = self
+            .transport
+            .publish(&computed.output_hash, &computed.output)
+            .await?;
+        let ixs = self.publish_ixs(job, config, &computed, &url, reach)?;
+        self.transport.send(&ixs).await?;
+        Ok(Some(Action::Published {
+            job: job.job_id,
+            url,
+            finalized: config.params.challenge_window_slots.get() == 0,
+        }))
+    }
+
+    fn publish_ixs(
+        &self,
+        job: &Job,
+        config: &GlobalConfig,
+        computed: &Computed,
+        url: &str,
+        reach: bool,
+    ) -> Result<Vec<Instruction>, TransportError> {
+        let me = self.me();
+        let mut ixs = Vec::with_capacity(3);
+        if reach {
+            ixs.push(edgerun_client::reach_quorum(
+                &self.program,
+                &me,
+                &job.job_id,
+            ));
+        }
+        ixs.push(
+            edgerun_client::declare_output(
+                &self.program,
+                &me,
+                &job.job_id,
+                computed.output_hash,
+                url,
+            )
+            .map_err(|e| TransportError::Bad(format!("output URL {url:?}: {e}")))?,
+        );
+        if config.params.challenge_window_slots.get() == 0 {
+            let treasury = Address::new_from_array(config.params.treasury.0);
+            ixs.push(edgerun_client::finalize_job(
+                &self.program,
+                &me,
+                &job.job_id,
+                &treasury,
+                &edgerun_client::assigned_workers(job),
+            ));
+        }
+        Ok(ixs)
+    }
+
+    /// The job's result: cached, or fetched, verified and run. The inner
+    /// error is why this worker will not run the bundle.
+    async fn compute(&mut self, job: &Job) -> Result<Result<Computed, String>, TransportError> {
+        if let Some(c) = self.computed.get(&job.job_id) {
+            return Ok(Ok(c.clone()));
+        }
+        let bytes = self.transport.bundle(&job.bundle_hash).await?;
+        let computed = match run_verified(job, &bytes, self.settings.faults.corrupt_output) {
+            Ok(c) => c,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        self.computed.insert(job.job_id, computed.clone());
+        Ok(Ok(computed))
+    }
+}
+
+/// The seat of the first worker in the table that submitted `hash`: the one
+/// that publishes at once (the others wait out the grace).
+fn first_winner(job: &Job, hash: &Hash) -> Option<usize> {
+    job.submissions[..job.assigned().len()]
+        .iter()
+        .position(|s| s.has(submission_flags::SUBMITTED) && &s.output_hash == hash)
+}
+
+/// Checks the bundle is the job's (hash, runtime, limits) and runs it.
+fn run_verified(job: &Job, bytes: &[u8], corrupt: bool) -> Result<Computed, String> {
+    let actual = edgerun_protocol::hash::bundle_hash(bytes);
+    if actual != job.bundle_hash {
+        return Err(format!(
+            "the relay's bundle hashes to {}, the job names {}",
+            hex(&actual),
+            hex(&job.bundle_hash)
+        ));
+    }
+    let bundle = edgerun_protocol::bundle::Bundle::decode(bytes).map_err(|e| e.to_string())?;
+    if bundle.runtime_id != job.runtime_id || bundle.limits != job.limits {
+        return Err("the bundle's runtime or limits differ from the job's".into());
+    }
+    let outcome = edgerun_runtime::run_bundle(bytes).map_err(|e| e.to_string())?;
+    let mut output = outcome.output;
+    if corrupt {
+        match output.first_mut() {
+            Some(b) => *b ^= 1,
+            None => output.push(1),
+        }
+    }
+    Ok(Computed {
+        output_hash: edgerun_protocol::hash::output_hash(&output),
+        output,
+        fuel_used: outcome.fuel_used,
+    })
+}

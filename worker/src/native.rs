@@ -1,0 +1,164 @@
+//! The transport of a native worker process: JSON-RPC to the chain (the
+//! worker pays its own fees), HTTP to the relay for bundles, outputs and
+//! heartbeats.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use edgerun_client::Address;
+use edgerun_client::rpc::{Chain, ChainError};
+use edgerun_protocol::hash::{Hash, hex};
+use edgerun_protocol::state::{GlobalConfig, Job, WorkerStake, job_status};
+use solana_instruction::Instruction;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::{Transport, TransportError};
+
+pub struct Native {
+    pub chain: Chain,
+    relay: String,
+    http: reqwest::Client,
+    keypair: Keypair,
+}
+
+impl Native {
+    pub fn new(rpc_url: &str, relay_url: &str, keypair: Keypair) -> Native {
+        Native {
+            chain: Chain::connect(rpc_url),
+            relay: relay_url.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("an HTTP client with a timeout"),
+            keypair,
+        }
+    }
+
+    /// The worker's Ed25519 signing key (the keypair's secret).
+    pub fn signing_key(&self) -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(self.keypair.secret_bytes())
+    }
+}
+
+fn chain_error(e: ChainError) -> TransportError {
+    match e {
+        ChainError::Refused(m) => TransportError::Refused(m),
+        other => TransportError::Unavailable(other.to_string()),
+    }
+}
+
+fn http_error(what: &str, url: &str, e: reqwest::Error) -> TransportError {
+    TransportError::Unavailable(format!("{what} {url}: {e}"))
+}
+
+/// A non-success answer from the relay, with its `{code, message}` body.
+async fn refused(what: &str, url: &str, resp: reqwest::Response) -> TransportError {
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    let err = format!(
+        "{what} {url}: {status} {}",
+        body.chars().take(300).collect::<String>()
+    );
+    if status.is_server_error() {
+        TransportError::Unavailable(err)
+    } else {
+        TransportError::Bad(err)
+    }
+}
+
+impl Transport for Native {
+    fn worker(&self) -> Address {
+        self.keypair.pubkey()
+    }
+
+    async fn slot(&self) -> Result<u64, TransportError> {
+        self.chain.slot().await.map_err(chain_error)
+    }
+
+    async fn config(&self) -> Result<GlobalConfig, TransportError> {
+        self.chain.config().await.map_err(chain_error)
+    }
+
+    async fn stake(&self) -> Result<Option<WorkerStake>, TransportError> {
+        self.chain
+            .stake(&self.keypair.pubkey())
+            .await
+            .map_err(chain_error)
+    }
+
+    async fn active_jobs(&self) -> Result<Vec<Job>, TransportError> {
+        self.chain
+            .jobs(&[
+                job_status::ASSIGNED,
+                job_status::QUORUM_REACHED,
+                job_status::AWAITING_DA,
+            ])
+            .await
+            .map_err(chain_error)
+    }
+
+    async fn bundle(&self, hash: &Hash) -> Result<Vec<u8>, TransportError> {
+        let url = format!("{}/v1/bundles/{}", self.relay, hex(hash));
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| http_error("GET", &url, e))?;
+        if !resp.status().is_success() {
+            return Err(refused("GET", &url, resp).await);
+        }
+        let bytes = resp.bytes().await.map_err(|e| http_error("GET", &url, e))?;
+        Ok(bytes.to_vec())
+    }
+
+    async fn publish(&self, hash: &Hash, output: &[u8]) -> Result<String, TransportError> {
+        let url = format!("{}/v1/outputs/{}", self.relay, hex(hash));
+        let resp = self
+            .http
+            .put(&url)
+            .body(output.to_vec())
+            .send()
+            .await
+            .map_err(|e| http_error("PUT", &url, e))?;
+        if !resp.status().is_success() {
+            return Err(refused("PUT", &url, resp).await);
+        }
+        Ok(url)
+    }
+
+    async fn heartbeat(&self, runtime_ids: &[Hash]) -> Result<(), TransportError> {
+        let me = self.keypair.pubkey();
+        let unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let message = edgerun_protocol::heartbeat::message(&me.to_bytes(), unix_ms, runtime_ids);
+        let signature = self.keypair.sign_message(&message);
+        let body = serde_json::json!({
+            "unix_ms": unix_ms,
+            "runtime_ids": runtime_ids.iter().map(|id| hex(id)).collect::<Vec<_>>(),
+            "signature": hex(signature.as_ref()),
+        });
+        let url = format!("{}/v1/workers/{me}/heartbeat", self.relay);
+        let resp = self
+            .http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| http_error("POST", &url, e))?;
+        if !resp.status().is_success() {
+            return Err(refused("POST", &url, resp).await);
+        }
+        Ok(())
+    }
+
+    async fn send(&self, ixs: &[Instruction]) -> Result<String, TransportError> {
+        self.chain
+            .send(ixs, &self.keypair, &[])
+            .await
+            .map(|s| s.to_string())
+            .map_err(chain_error)
+    }
+}
