@@ -16,9 +16,14 @@ pub const MAX_BUNDLE_BYTES: u64 =
 /// `max_output_bytes` (a u32), but the relay's own cap decides what it keeps.
 pub const DEFAULT_MAX_OUTPUT_BYTES: u64 = 64 << 20;
 
-/// Default number of bundle uploads buffered at once. A bundle is checked
-/// with `Bundle::decode`, which needs the whole body in memory, so this bounds
-/// the relay's memory at `max_buffered_bundles * max_bundle_bytes`.
+/// Default cap on an eligible-set snapshot upload (4 MiB: about 100,000
+/// workers at 40 bytes each).
+pub const DEFAULT_MAX_SELECTION_BYTES: u64 = 4 << 20;
+
+/// Default number of bundle and snapshot uploads buffered at once. A bundle
+/// is checked with `Bundle::decode`, which needs the whole body in memory
+/// (a snapshot is checked whole too), so this bounds the relay's memory at
+/// `max_buffered_bundles * max(max_bundle_bytes, max_selection_bytes)`.
 pub const DEFAULT_MAX_BUFFERED_BUNDLES: usize = 4;
 
 #[derive(Clone, Debug)]
@@ -94,7 +99,10 @@ pub struct UploadLimits {
     pub max_bundle_bytes: u64,
     /// Largest output body (default [`DEFAULT_MAX_OUTPUT_BYTES`]).
     pub max_output_bytes: u64,
-    /// Bundle uploads held in memory at once (default
+    /// Largest eligible-set snapshot body (default
+    /// [`DEFAULT_MAX_SELECTION_BYTES`]).
+    pub max_selection_bytes: u64,
+    /// Bundle and snapshot uploads held in memory at once (default
     /// [`DEFAULT_MAX_BUFFERED_BUNDLES`]); further ones wait their turn.
     pub max_buffered_bundles: usize,
 }
@@ -104,6 +112,7 @@ impl Default for UploadLimits {
         UploadLimits {
             max_bundle_bytes: MAX_BUNDLE_BYTES,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+            max_selection_bytes: DEFAULT_MAX_SELECTION_BYTES,
             max_buffered_bundles: DEFAULT_MAX_BUFFERED_BUNDLES,
         }
     }

@@ -10,6 +10,9 @@
 //! | `too_large` | 413 | the body passed the relay's size cap |
 //! | `hash_mismatch` | 422 | the body's BLAKE3 is not the hash in the URL |
 //! | `not_a_bundle` | 422 | the hash matched but the bytes are no bundle v1 |
+//! | `not_a_snapshot` | 422 | the hash matched but the bytes are no eligible-set snapshot |
+//! | `unauthorized` | 401 | a wrong API key, or a heartbeat whose signature does not verify |
+//! | `too_many_workers` | 503 | the online-worker table is full of fresh heartbeats |
 //! | `internal` | 500 | a bug in the relay |
 //! | `store_unavailable` | 503 | the storage backend failed; retry later |
 
@@ -27,7 +30,9 @@ use crate::store::Kind;
 pub struct ErrorBody {
     /// Machine-readable, stable: one of `bad_hash`, `incomplete_body`,
     /// `not_found`, `no_route`, `method_not_allowed`, `too_large`,
-    /// `hash_mismatch`, `not_a_bundle`, `internal`, `store_unavailable`.
+    /// `hash_mismatch`, `not_a_bundle`, `not_a_snapshot`, `bad_request`,
+    /// `unauthorized`, `internal`, `store_unavailable`, … (the table in
+    /// `docs/relay.md` lists them all).
     #[schema(example = "hash_mismatch")]
     pub code: String,
     /// What was wrong and what to do, for a person.
@@ -68,6 +73,12 @@ pub enum RelayError {
     #[error("the body is not a bundle v1: {0}; nothing was stored")]
     NotABundle(#[source] BundleError),
 
+    #[error(
+        "the body is not an eligible-set snapshot: {0}; nothing was stored: upload the sorted \
+         (pubkey 32 bytes, weight u64 LE) records whose BLAKE3 is the snapshot_hash"
+    )]
+    NotASnapshot(String),
+
     #[error("the relay's storage failed to {op}: {source}; nothing new was stored: retry later")]
     StoreUnavailable {
         op: &'static str,
@@ -85,6 +96,15 @@ pub enum RelayError {
         "the API key is wrong; send `authorization: Bearer <key>` with this relay's key, or post with a client address instead"
     )]
     Unauthorized,
+
+    #[error("{0}")]
+    BadSignature(String),
+
+    #[error(
+        "this relay already tracks {0} workers heard from in the last 5 minutes and takes no new ones; \
+         retry in a minute"
+    )]
+    TooManyWorkers(usize),
 
     #[error("not a valid edgerun job: {0}; nothing was stored or posted")]
     InvalidJob(String),
@@ -134,10 +154,12 @@ impl RelayError {
             RelayError::TooLarge { .. } => "too_large",
             RelayError::HashMismatch { .. } => "hash_mismatch",
             RelayError::NotABundle(_) => "not_a_bundle",
+            RelayError::NotASnapshot(_) => "not_a_snapshot",
             RelayError::StoreUnavailable { .. } => "store_unavailable",
             RelayError::NoChain => "no_chain",
             RelayError::BadRequest(_) => "bad_request",
-            RelayError::Unauthorized => "unauthorized",
+            RelayError::Unauthorized | RelayError::BadSignature(_) => "unauthorized",
+            RelayError::TooManyWorkers(_) => "too_many_workers",
             RelayError::InvalidJob(_) => "invalid_job",
             RelayError::ChainRefused(_) => "chain_refused",
             RelayError::TxRefused(_) => "tx_refused",
@@ -161,7 +183,8 @@ impl RelayError {
             | RelayError::WorkerNotFound(_) => StatusCode::NOT_FOUND,
             RelayError::NoChain => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            RelayError::Unauthorized => StatusCode::UNAUTHORIZED,
+            RelayError::Unauthorized | RelayError::BadSignature(_) => StatusCode::UNAUTHORIZED,
+            RelayError::TooManyWorkers(_) => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::InvalidJob(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RelayError::ChainRefused(_) => StatusCode::BAD_GATEWAY,
             RelayError::TxRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -170,9 +193,9 @@ impl RelayError {
             RelayError::ChainUnavailable(_) => StatusCode::BAD_GATEWAY,
             RelayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             RelayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            RelayError::HashMismatch { .. } | RelayError::NotABundle(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            RelayError::HashMismatch { .. }
+            | RelayError::NotABundle(_)
+            | RelayError::NotASnapshot(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RelayError::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::Config(_) | RelayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

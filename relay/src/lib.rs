@@ -1,12 +1,14 @@
 //! The edgerun relay: where customers and workers put and fetch
-//! content-addressed bytes (bundles and outputs) over HTTP.
+//! content-addressed bytes (bundles, outputs and eligible-set snapshots)
+//! over HTTP, and where workers say they are online.
 //!
 //! This crate owns the HTTP surface and the storage behind it. Storage goes
 //! through the `object_store` crate: files under a data directory by default,
 //! any S3-compatible store by configuration. An upload streams to a temporary
 //! object while its BLAKE3 is computed and its size checked; only a body whose
-//! hash equals the one named in the URL is moved to `bundles/<hash>` or
-//! `outputs/<hash>`, so a reader never sees a partial or wrong object.
+//! hash equals the one named in the URL is moved to `bundles/<hash>`,
+//! `outputs/<hash>` or `selections/<hash>`, so a reader never sees a partial
+//! or wrong object.
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -23,9 +25,12 @@
 //! | route | what |
 //! | --- | --- |
 //! | `PUT /v1/bundles/{hash}`, `PUT /v1/outputs/{hash}` | store verified bytes (201 new, 200 already stored) |
-//! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}` | fetch them (immutable, `etag` = hash) |
+//! | `PUT /v1/selections/{hash}` | store an eligible-set snapshot (sorted `(pubkey, weight u64 LE)` records) |
+//! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}`, `/v1/selections/{hash}` | fetch them (immutable, `etag` = hash) |
 //! | `POST /v1/jobs` | multipart wasm + input + tier → stored bundle, and an unsigned post_job transaction (or, with the API key, the posted job) |
 //! | `GET /v1/workers/{address}`, `…/events` | a worker's stake, and server-sent events on each change |
+//! | `POST /v1/workers/{address}/heartbeat` | a signed "I am online, running these runtimes" |
+//! | `GET /v1/workers/online?within_s=N` | the workers heard from in the last N seconds |
 //! | `POST /v1/tx` | co-sign as fee payer an edgerun-only transaction that leaves the payer's lamports alone, rate-limited per signer, and submit it |
 //! | `GET /v1/info` | the fee payer, program id and runtime id |
 //! | `GET /v1/jobs/{job_id}/events` | server-sent events: the job's state each time it changes, until Finalized or Cancelled |
@@ -66,6 +71,8 @@ pub struct AppState {
     pub poster: Option<Poster>,
     /// Pays fees for `POST /v1/tx` (`None`: co-signing is off).
     pub fee_payer: Option<routes::tx::FeePayer>,
+    /// Workers heard from by heartbeat, in memory only.
+    pub online: Arc<routes::workers::OnlineWorkers>,
 }
 
 /// Posts jobs for callers that present `api_key`.
@@ -89,6 +96,7 @@ impl AppState {
             chain: None,
             poster: None,
             fee_payer: None,
+            online: Arc::default(),
         })
     }
 
@@ -128,8 +136,8 @@ impl AppState {
 #[openapi(
     info(
         title = "edgerun relay",
-        description = "Content-addressed bundle and output storage for edgerun jobs. \
-                       Every error is a JSON `{code, message}`."
+        description = "Content-addressed bundle, output and eligible-set snapshot storage for \
+                       edgerun jobs, and worker heartbeats. Every error is a JSON `{code, message}`."
     ),
     components(schemas(ErrorBody, routes::objects::StoredObject))
 )]

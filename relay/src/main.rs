@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use edgerun_relay::config::{
-    DEFAULT_MAX_BUFFERED_BUNDLES, DEFAULT_MAX_OUTPUT_BYTES, MAX_BUNDLE_BYTES,
+    DEFAULT_MAX_BUFFERED_BUNDLES, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_SELECTION_BYTES,
+    MAX_BUNDLE_BYTES,
 };
 use edgerun_relay::{AppState, RelayConfig, S3Config, StoreBackend, UploadLimits};
 use tracing_subscriber::EnvFilter;
@@ -56,7 +57,11 @@ struct Args {
     /// Largest output accepted, bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_OUTPUT_BYTES)]
     max_output_bytes: u64,
-    /// Bundle uploads held in memory at once (each up to --max-bundle-bytes).
+    /// Largest eligible-set snapshot accepted, bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_SELECTION_BYTES)]
+    max_selection_bytes: u64,
+    /// Bundle and snapshot uploads held in memory at once (each up to
+    /// --max-bundle-bytes or --max-selection-bytes).
     #[arg(long, default_value_t = DEFAULT_MAX_BUFFERED_BUNDLES)]
     max_buffered_bundles: usize,
     /// Log as JSON lines instead of text (filter with RUST_LOG, default info).
@@ -97,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
         limits: UploadLimits {
             max_bundle_bytes: args.max_bundle_bytes,
             max_output_bytes: args.max_output_bytes,
+            max_selection_bytes: args.max_selection_bytes,
             max_buffered_bundles: args.max_buffered_bundles,
         },
     };

@@ -21,6 +21,7 @@ pub struct Metrics {
     stored_bytes: IntCounterVec,
     upload_rejections: IntCounterVec,
     store_seconds: HistogramVec,
+    heartbeats: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -69,6 +70,12 @@ impl Metrics {
             "Uploads refused, by the error code returned.",
             &["kind", "reason"],
         );
+        let heartbeats = counter(
+            "edgerun_relay_heartbeats_total",
+            "Worker heartbeats: accepted, not_newer (a replay or an older one, ignored), \
+             or the error code they were refused with.",
+            &["outcome"],
+        );
         let histogram = |name: &str, help: &str, labels: &[&str]| {
             let h = HistogramVec::new(
                 HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()),
@@ -99,6 +106,7 @@ impl Metrics {
             stored_bytes,
             upload_rejections,
             store_seconds,
+            heartbeats,
         }
     }
 
@@ -131,6 +139,10 @@ impl Metrics {
         self.upload_rejections
             .with_label_values(&[kind.name(), code])
             .inc();
+    }
+
+    pub(crate) fn record_heartbeat(&self, outcome: &str) {
+        self.heartbeats.with_label_values(&[outcome]).inc();
     }
 
     pub(crate) fn record_store_op(&self, op: &str, outcome: &str, elapsed: Duration) {

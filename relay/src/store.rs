@@ -1,9 +1,11 @@
-//! Content-addressed storage: `bundles/<hash>` and `outputs/<hash>` in any
-//! `object_store` backend, written only through [`Store::put_verified`].
+//! Content-addressed storage: `bundles/<hash>`, `outputs/<hash>` and
+//! `selections/<hash>` in any `object_store` backend, written only through
+//! [`Store::put_verified`].
 //!
 //! An upload is written to `tmp/<random>` while its BLAKE3 and size are
 //! computed. Only when the whole body arrived, the hash matches and (for a
-//! bundle) the bytes decode as bundle v1, is the temporary object renamed to
+//! bundle) the bytes decode as bundle v1 or (for a selection) they are a
+//! sorted eligible-set snapshot, is the temporary object renamed to
 //! its final key. Every other ending deletes it, and [`Store::open`] deletes
 //! whatever a killed relay left under `tmp/`. So a final key only ever holds
 //! the complete bytes of its hash.
@@ -17,6 +19,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use edgerun_protocol::bundle::Bundle;
+use edgerun_protocol::selection::{Candidate, SelectionError, check_sorted};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
@@ -49,7 +52,7 @@ const POOLED_PARTS: usize = PARTS_IN_FLIGHT + 1;
 /// would follow the head in a second one).
 const READ_WHOLE_BYTES: u64 = 256 << 10;
 
-/// The two kinds of object the relay keeps.
+/// The kinds of object the relay keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
@@ -57,23 +60,30 @@ pub enum Kind {
     Bundle,
     /// A job's output (`output_hash = blake3(bytes)`).
     Output,
+    /// An eligible-set snapshot: the sorted `(pubkey, weight u64 LE)`
+    /// records a committee was drawn from (`snapshot_hash = blake3(bytes)`,
+    /// the hash in WorkersAssigned and WorkerReassigned).
+    Selection,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::Bundle, Kind::Output];
+    pub const ALL: [Kind; 3] = [Kind::Bundle, Kind::Output, Kind::Selection];
 
     pub const fn name(self) -> &'static str {
         match self {
             Kind::Bundle => "bundle",
             Kind::Output => "output",
+            Kind::Selection => "selection",
         }
     }
 
-    /// The key prefix, also the URL segment: `bundles`, `outputs`.
+    /// The key prefix, also the URL segment: `bundles`, `outputs`,
+    /// `selections`.
     pub const fn prefix(self) -> &'static str {
         match self {
             Kind::Bundle => "bundles",
             Kind::Output => "outputs",
+            Kind::Selection => "selections",
         }
     }
 
@@ -149,7 +159,8 @@ pub struct Store {
     /// the startup sweep removes them from the directory itself.
     local_root: Option<PathBuf>,
     limits: UploadLimits,
-    bundle_buffers: Arc<Semaphore>,
+    /// Permits to hold a whole body in memory (bundles and snapshots).
+    whole_buffers: Arc<Semaphore>,
     metrics: Metrics,
     /// Small objects recently read. Objects never change under their hash,
     /// so serving a cached copy is always correct; it saves the backend
@@ -307,7 +318,7 @@ impl Store {
         Store {
             objects,
             local_root: None,
-            bundle_buffers: Arc::new(Semaphore::new(limits.max_buffered_bundles)),
+            whole_buffers: Arc::new(Semaphore::new(limits.max_buffered_bundles)),
             limits,
             metrics,
             hot: Mutex::new(HotCache::default()),
@@ -320,6 +331,7 @@ impl Store {
         match kind {
             Kind::Bundle => self.limits.max_bundle_bytes,
             Kind::Output => self.limits.max_output_bytes,
+            Kind::Selection => self.limits.max_selection_bytes,
         }
     }
 
@@ -373,7 +385,8 @@ impl Store {
 
     /// Streams `body` into the store under `kind/claimed`, verifying while it
     /// arrives: at most [`Store::limit`] bytes, BLAKE3 equal to `claimed`,
-    /// and for a bundle, `Bundle::decode` succeeds. On any error nothing
+    /// for a bundle `Bundle::decode` succeeds, and for a selection
+    /// [`parse_snapshot`] does. On any error nothing
     /// becomes visible and the temporary object is deleted.
     ///
     /// Cancel-safe only in the weak sense: a dropped future leaves its
@@ -389,14 +402,15 @@ impl Store {
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: fmt::Display,
     {
-        // Bundle::decode reads one contiguous slice, so a bundle is held in
-        // memory while it streams; the permit bounds how many at once.
+        // Bundle::decode reads one contiguous slice, so a bundle (and a
+        // snapshot, small enough to check the same way) is held in memory
+        // while it streams; the permit bounds how many at once.
         let _permit = match kind {
-            Kind::Bundle => Some(
-                self.bundle_buffers
+            Kind::Bundle | Kind::Selection => Some(
+                self.whole_buffers
                     .acquire()
                     .await
-                    .map_err(|e| RelayError::Internal(format!("bundle semaphore closed: {e}")))?,
+                    .map_err(|e| RelayError::Internal(format!("buffer semaphore closed: {e}")))?,
             ),
             Kind::Output => None,
         };
@@ -446,7 +460,7 @@ impl Store {
         let mut body = std::pin::pin!(body);
         let mut hasher = blake3::Hasher::new();
         let mut size = 0u64;
-        let mut whole = (kind == Kind::Bundle).then(Vec::new);
+        let mut whole = matches!(kind, Kind::Bundle | Kind::Selection).then(Vec::new);
         // The body is copied into whole parts: holding the server's receive
         // buffers until a part is written would make it allocate (and fault
         // in) fresh ones for every chunk. The first part starts small (most
@@ -499,8 +513,14 @@ impl Store {
                 actual: actual.to_string(),
             });
         }
-        if let Some(whole) = whole {
-            Bundle::decode(&whole).map_err(RelayError::NotABundle)?;
+        match (kind, whole) {
+            (Kind::Bundle, Some(whole)) => {
+                Bundle::decode(&whole).map_err(RelayError::NotABundle)?;
+            }
+            (Kind::Selection, Some(whole)) => {
+                parse_snapshot(&whole).map_err(RelayError::NotASnapshot)?;
+            }
+            _ => {}
         }
         Ok(size)
     }
@@ -611,6 +631,42 @@ impl Store {
         self.metrics.record_store_op(op, outcome, start.elapsed());
         result
     }
+}
+
+/// Size of one snapshot record: pubkey (32 bytes) and weight (u64 LE).
+pub const SNAPSHOT_RECORD_BYTES: usize = 40;
+
+/// Reads an eligible-set snapshot: `(pubkey 32 bytes, weight u64 LE)`
+/// records with strictly increasing pubkeys, exactly the bytes
+/// `edgerun_protocol::selection::snapshot_hash` hashes. The error says
+/// what is wrong, for a person.
+pub fn parse_snapshot(bytes: &[u8]) -> Result<Vec<Candidate>, String> {
+    let (records, rest) = bytes.as_chunks::<SNAPSHOT_RECORD_BYTES>();
+    if !rest.is_empty() {
+        return Err(format!(
+            "its length {} is not a multiple of {SNAPSHOT_RECORD_BYTES} bytes \
+             (pubkey 32 + weight u64 LE per worker)",
+            bytes.len()
+        ));
+    }
+    let eligible: Vec<Candidate> = records
+        .iter()
+        .map(|r| {
+            let (worker, weight) = r.split_at(32);
+            Candidate {
+                worker: worker.try_into().expect("32 bytes"),
+                weight: u64::from_le_bytes(weight.try_into().expect("8 bytes")),
+            }
+        })
+        .collect();
+    check_sorted(&eligible).map_err(|e| match e {
+        SelectionError::NotSorted { index } => format!(
+            "record {index}'s pubkey is not above the one before it; records must be sorted by \
+             pubkey bytes with no duplicates"
+        ),
+        e => e.to_string(),
+    })?;
+    Ok(eligible)
 }
 
 fn not_found_or(

@@ -68,6 +68,11 @@ async fn openapi_lists_every_route_and_each_listed_route_is_served() {
             ("GET", "/v1/jobs/{job_id}/events"),
             ("GET", "/v1/workers/{address}"),
             ("GET", "/v1/workers/{address}/events"),
+            ("POST", "/v1/workers/{address}/heartbeat"),
+            ("GET", "/v1/workers/online"),
+            ("PUT", "/v1/selections/{hash}"),
+            ("GET", "/v1/selections/{hash}"),
+            ("HEAD", "/v1/selections/{hash}"),
         ]
         .into_iter()
         .map(|(m, p)| (m.to_owned(), p.to_owned()))

@@ -1,4 +1,5 @@
-//! `PUT`, `GET` and `HEAD` of `/v1/bundles/{hash}` and `/v1/outputs/{hash}`.
+//! `PUT`, `GET` and `HEAD` of `/v1/bundles/{hash}`, `/v1/outputs/{hash}`
+//! and `/v1/selections/{hash}`.
 
 use axum::Json;
 use axum::body::Body;
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(put_bundle, get_bundle, head_bundle))
         .routes(routes!(put_output, get_output, head_output))
+        .routes(routes!(put_selection, get_selection, head_selection))
 }
 
 /// The `{hash}` path segment, parsed strictly: 64 lowercase hex characters.
@@ -113,6 +115,29 @@ async fn put_output(
     body: Body,
 ) -> Result<Response, RelayError> {
     put_object(state, Kind::Output, hash, &headers, body).await
+}
+
+#[utoipa::path(
+    put, path = "/v1/selections/{hash}", tag = "selections",
+    description = PUT_DOC,
+    params(("hash" = String, Path, description = "snapshot_hash (as in WorkersAssigned and WorkerReassigned): BLAKE3 of the body, 64 lowercase hex characters")),
+    request_body(content = [u8], content_type = "application/octet-stream", description = "An eligible-set snapshot: one 40-byte record per worker (pubkey 32 bytes, weight u64 LE), sorted by pubkey bytes with no duplicates; at most the relay's selection cap (default 4 MiB)"),
+    responses(
+        (status = 201, description = "Stored", body = StoredObject),
+        (status = 200, description = "Already stored; the body was verified again", body = StoredObject),
+        (status = 400, description = "`bad_hash` or `incomplete_body`", body = ErrorBody),
+        (status = 413, description = "`too_large`", body = ErrorBody),
+        (status = 422, description = "`hash_mismatch` or `not_a_snapshot`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    )
+)]
+async fn put_selection(
+    State(state): State<AppState>,
+    hash: Result<HashSegment, RelayError>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, RelayError> {
+    put_object(state, Kind::Selection, hash, &headers, body).await
 }
 
 async fn put_object(
@@ -214,6 +239,25 @@ async fn get_output(
 }
 
 #[utoipa::path(
+    get, path = "/v1/selections/{hash}", tag = "selections",
+    params(("hash" = String, Path, description = "snapshot_hash, 64 lowercase hex characters")),
+    responses(
+        (status = 200, description = "The snapshot bytes; `etag` is the quoted hash, cached as immutable", content_type = "application/octet-stream", body = [u8]),
+        (status = 304, description = "`if-none-match` named this hash and it is stored"),
+        (status = 400, description = "`bad_hash`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    )
+)]
+async fn get_selection(
+    State(state): State<AppState>,
+    HashSegment(hash): HashSegment,
+    headers: HeaderMap,
+) -> Result<Response, RelayError> {
+    get_object(state, Kind::Selection, hash, &headers).await
+}
+
+#[utoipa::path(
     head, path = "/v1/bundles/{hash}", tag = "bundles",
     params(("hash" = String, Path, description = "bundle_hash, 64 lowercase hex characters")),
     responses(
@@ -243,6 +287,22 @@ async fn head_output(
     HashSegment(hash): HashSegment,
 ) -> Result<Response, RelayError> {
     head_object(state, Kind::Output, hash).await
+}
+
+#[utoipa::path(
+    head, path = "/v1/selections/{hash}", tag = "selections",
+    params(("hash" = String, Path, description = "snapshot_hash, 64 lowercase hex characters")),
+    responses(
+        (status = 200, description = "Stored; `content-length` is its size"),
+        (status = 400, description = "`bad_hash`"),
+        (status = 404, description = "`not_found`"),
+    )
+)]
+async fn head_selection(
+    State(state): State<AppState>,
+    HashSegment(hash): HashSegment,
+) -> Result<Response, RelayError> {
+    head_object(state, Kind::Selection, hash).await
 }
 
 async fn get_object(

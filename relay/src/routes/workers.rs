@@ -1,14 +1,29 @@
 //! `GET /v1/workers/{address}` and its server-sent events: a worker's
-//! stake as the chain holds it.
+//! stake as the chain holds it. `POST /v1/workers/{address}/heartbeat` and
+//! `GET /v1/workers/online`: which workers said recently, with their own
+//! key, that they are online (the "seen online" of committee selection).
+//!
+//! A heartbeat is JSON `{unix_ms, runtime_ids, signature}`; `signature` is
+//! the worker's Ed25519 signature over [`heartbeat_message`]. Heartbeats
+//! are kept in memory only: a restarted relay knows no one until the next
+//! round of heartbeats.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
+use edgerun_protocol::hash::{hex, parse_hex};
+use edgerun_protocol::heartbeat;
 use edgerun_protocol::state::WorkerStake;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use solana_address::Address;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::AppState;
@@ -19,6 +34,106 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_worker))
         .routes(routes!(worker_events))
+        // A heartbeat is well under 1 KiB; nothing larger is read.
+        .routes(routes!(heartbeat).layer(DefaultBodyLimit::max(HEARTBEAT_BODY_BYTES)))
+        .routes(routes!(online))
+}
+
+/// Most runtime ids one heartbeat may list (at least one).
+pub const MAX_HEARTBEAT_RUNTIMES: usize = heartbeat::MAX_RUNTIME_IDS;
+/// Largest heartbeat body read.
+const HEARTBEAT_BODY_BYTES: usize = 4096;
+/// How far a heartbeat's `unix_ms` may be from the relay's clock.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(30);
+/// `within_s` of `GET /v1/workers/online` when none is given.
+pub const DEFAULT_ONLINE_WITHIN_S: u64 = 30;
+/// The largest `within_s` accepted.
+pub const MAX_ONLINE_WITHIN_S: u64 = 3600;
+/// Workers tracked past which those not heard from in [`FORGET_AFTER`]
+/// are forgotten.
+const PRUNE_AT: usize = 10_000;
+/// Age past which a worker may be forgotten once [`PRUNE_AT`] is reached.
+const FORGET_AFTER: Duration = Duration::from_secs(300);
+/// Hard bound on the table: any key can sign a heartbeat, so without one a
+/// flood of fresh keys would grow it without end. Known workers are always
+/// refreshed; new ones wait while it is full of fresh entries.
+const MAX_TRACKED: usize = 100_000;
+
+/// The bytes a worker signs for a heartbeat:
+/// `b"edgerun-heartbeat-v1" || pubkey (32) || unix_ms (u64 LE) ||
+/// count (u8) || runtime_ids (32 bytes each)`. The same function as
+/// `edgerun_protocol::heartbeat::message`, which the worker calls.
+pub fn heartbeat_message(pubkey: &[u8; 32], unix_ms: u64, runtime_ids: &[[u8; 32]]) -> Vec<u8> {
+    heartbeat::message(pubkey, unix_ms, runtime_ids)
+}
+
+/// One worker's last accepted heartbeat.
+struct Seen {
+    at: Instant,
+    unix_ms: u64,
+    runtime_ids: Vec<[u8; 32]>,
+}
+
+/// The workers heard from by heartbeat: address → when, and which runtimes.
+#[derive(Default)]
+pub struct OnlineWorkers {
+    seen: Mutex<HashMap<[u8; 32], Seen>>,
+}
+
+impl OnlineWorkers {
+    /// Records a verified heartbeat received at `now`. Returns false, and
+    /// changes nothing, when it is not newer (by `unix_ms`) than the last
+    /// one accepted from `worker`: a replayed heartbeat cannot keep a
+    /// stopped worker online or bring back old runtime ids.
+    pub fn record(
+        &self,
+        worker: [u8; 32],
+        unix_ms: u64,
+        runtime_ids: Vec<[u8; 32]>,
+        now: Instant,
+    ) -> Result<bool, RelayError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(last) = seen.get(&worker)
+            && last.unix_ms >= unix_ms
+        {
+            return Ok(false);
+        }
+        if seen.len() >= PRUNE_AT && !seen.contains_key(&worker) {
+            seen.retain(|_, s| now.duration_since(s.at) < FORGET_AFTER);
+            if seen.len() >= MAX_TRACKED {
+                return Err(RelayError::TooManyWorkers(seen.len()));
+            }
+        }
+        seen.insert(
+            worker,
+            Seen {
+                at: now,
+                unix_ms,
+                runtime_ids,
+            },
+        );
+        Ok(true)
+    }
+
+    /// The workers heard from within `window` before `now`, sorted by
+    /// pubkey bytes (the order committee selection uses).
+    pub fn within(&self, window: Duration, now: Instant) -> Vec<OnlineWorker> {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut fresh: Vec<(&[u8; 32], Duration, &Seen)> = seen
+            .iter()
+            .map(|(k, s)| (k, now.duration_since(s.at), s))
+            .filter(|(_, ago, _)| *ago <= window)
+            .collect();
+        fresh.sort_unstable_by_key(|(k, _, _)| **k);
+        fresh
+            .into_iter()
+            .map(|(k, ago, s)| OnlineWorker {
+                address: Address::new_from_array(*k).to_string(),
+                seen_ms_ago: ago.as_millis() as u64,
+                runtime_ids: s.runtime_ids.iter().map(|id| hex(id)).collect(),
+            })
+            .collect()
+    }
 }
 
 /// A worker's stake.
@@ -121,4 +236,243 @@ async fn worker_events(
         // A worker's stream runs until the client leaves.
         |_| false,
     ))
+}
+
+/// A worker's heartbeat: "I am online and run these runtimes", signed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    /// The worker's clock, milliseconds since the Unix epoch; must be
+    /// within 30 s of the relay's.
+    pub unix_ms: u64,
+    /// Runtime ids the worker runs, 1 to 8, each 64 lowercase hex
+    /// characters.
+    pub runtime_ids: Vec<String>,
+    /// Ed25519 signature by the worker's key over
+    /// `edgerun_protocol::heartbeat::message(pubkey, unix_ms, runtime_ids)`,
+    /// 128 lowercase hex characters.
+    pub signature: String,
+}
+
+/// A worker heard from recently.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OnlineWorker {
+    /// Base58.
+    pub address: String,
+    /// Milliseconds since the relay received its last accepted heartbeat.
+    pub seen_ms_ago: u64,
+    /// The runtime ids that heartbeat listed, hex.
+    pub runtime_ids: Vec<String>,
+}
+
+/// The answer of `GET /v1/workers/online`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OnlineWorkersView {
+    /// Sorted by pubkey bytes.
+    pub workers: Vec<OnlineWorker>,
+}
+
+/// Records that a worker is online. The signature is checked against the
+/// address in the path (the worker's Ed25519 public key). A heartbeat not
+/// newer than the last one accepted from the worker (a replay) is answered
+/// 204 too, and changes nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/workers/{address}/heartbeat",
+    params(("address" = String, Path, description = "The worker's address, base58 (its Ed25519 public key)")),
+    request_body(content = Heartbeat, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Accepted"),
+        (status = 400, description = "`bad_request`: not an address, not a heartbeat, or a clock more than 30 s off", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: the signature does not verify", body = ErrorBody),
+        (status = 503, description = "`too_many_workers`", body = ErrorBody),
+    ),
+    tag = "workers"
+)]
+async fn heartbeat(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    body: Result<Json<Heartbeat>, JsonRejection>,
+) -> Result<StatusCode, RelayError> {
+    let accepted = accept_heartbeat(&state, &raw, body);
+    let outcome = match &accepted {
+        Ok(true) => "accepted",
+        Ok(false) => "not_newer",
+        Err(e) => e.code(),
+    };
+    state.metrics.record_heartbeat(outcome);
+    accepted.map(|_| StatusCode::NO_CONTENT)
+}
+
+fn accept_heartbeat(
+    state: &AppState,
+    raw: &str,
+    body: Result<Json<Heartbeat>, JsonRejection>,
+) -> Result<bool, RelayError> {
+    let worker = parse(raw)?;
+    let Json(hb) = body.map_err(|e| {
+        RelayError::BadRequest(format!(
+            "the body is not a heartbeat ({}); send JSON {{\"unix_ms\", \"runtime_ids\", \"signature\"}} \
+             with content-type: application/json",
+            e.body_text()
+        ))
+    })?;
+    if hb.runtime_ids.is_empty() || hb.runtime_ids.len() > MAX_HEARTBEAT_RUNTIMES {
+        return Err(RelayError::BadRequest(format!(
+            "runtime_ids lists {} ids; list the 1 to {MAX_HEARTBEAT_RUNTIMES} runtimes this worker runs",
+            hb.runtime_ids.len()
+        )));
+    }
+    let runtime_ids = hb
+        .runtime_ids
+        .iter()
+        .map(|id| {
+            parse_hex(id).map_err(|e| {
+                RelayError::BadRequest(format!(
+                    "runtime id {:?} is not 64 lowercase hex characters ({e})",
+                    id.chars().take(80).collect::<String>()
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let signature = parse_signature(&hb.signature)?;
+    check_clock(hb.unix_ms)?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(worker.as_array()).map_err(|_| {
+        RelayError::BadRequest(format!(
+            "{worker} is not an Ed25519 public key, so nothing can sign for it; \
+             send heartbeats under the worker's own address"
+        ))
+    })?;
+    let message = heartbeat_message(worker.as_array(), hb.unix_ms, &runtime_ids);
+    key.verify_strict(&message, &signature).map_err(|_| {
+        RelayError::BadSignature(format!(
+            "the heartbeat's signature does not verify for {worker}; sign \
+             edgerun_protocol::heartbeat::message(pubkey, unix_ms, runtime_ids) with this \
+             worker's key"
+        ))
+    })?;
+    state
+        .online
+        .record(worker.to_bytes(), hb.unix_ms, runtime_ids, Instant::now())
+}
+
+fn parse_signature(raw: &str) -> Result<ed25519_dalek::Signature, RelayError> {
+    let bad = |why: String| {
+        RelayError::BadRequest(format!(
+            "signature is not 128 lowercase hex characters ({why}); send the 64-byte Ed25519 signature as hex"
+        ))
+    };
+    if raw.len() != 128 || !raw.is_char_boundary(64) {
+        return Err(bad(format!("{} characters", raw.len())));
+    }
+    let (hi, lo) = raw.split_at(64);
+    let mut bytes = [0u8; 64];
+    bytes[..32].copy_from_slice(&parse_hex(hi).map_err(|e| bad(e.to_string()))?);
+    bytes[32..].copy_from_slice(&parse_hex(lo).map_err(|e| bad(e.to_string()))?);
+    Ok(ed25519_dalek::Signature::from_bytes(&bytes))
+}
+
+/// Refuses a `unix_ms` more than [`MAX_CLOCK_SKEW`] from the relay's clock.
+fn check_clock(unix_ms: u64) -> Result<(), RelayError> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let off = now_ms.abs_diff(unix_ms);
+    if off > MAX_CLOCK_SKEW.as_millis() as u64 {
+        let side = if unix_ms > now_ms {
+            "ahead of"
+        } else {
+            "behind"
+        };
+        return Err(RelayError::BadRequest(format!(
+            "unix_ms {unix_ms} is {off} ms {side} the relay's clock ({now_ms}); a heartbeat must be \
+             within {} s of it: fix the worker's clock (e.g. enable NTP) and send a fresh heartbeat",
+            MAX_CLOCK_SKEW.as_secs()
+        )));
+    }
+    Ok(())
+}
+
+/// The workers whose last heartbeat reached the relay within `within_s`
+/// seconds (default 30, at most 3600), with the runtimes they listed.
+/// With more than 10,000 workers tracked, those silent for 5 minutes may be
+/// forgotten, so windows past 5 minutes are best-effort.
+#[utoipa::path(
+    get,
+    path = "/v1/workers/online",
+    params(("within_s" = Option<u64>, Query, description = "Seconds; default 30, at most 3600")),
+    responses(
+        (status = 200, body = OnlineWorkersView),
+        (status = 400, description = "`bad_request`: within_s is not a number of seconds up to 3600", body = ErrorBody),
+    ),
+    tag = "workers"
+)]
+async fn online(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<OnlineWorkersView>, RelayError> {
+    let within_s = within_s(query.as_deref())?;
+    Ok(Json(OnlineWorkersView {
+        workers: state
+            .online
+            .within(Duration::from_secs(within_s), Instant::now()),
+    }))
+}
+
+/// The `within_s` query parameter; other parameters are ignored.
+fn within_s(query: Option<&str>) -> Result<u64, RelayError> {
+    let given = query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("within_s="));
+    let Some(raw) = given else {
+        return Ok(DEFAULT_ONLINE_WITHIN_S);
+    };
+    match raw.parse::<u64>() {
+        Ok(s) if s <= MAX_ONLINE_WITHIN_S => Ok(s),
+        _ => Err(RelayError::BadRequest(format!(
+            "within_s={:?} is not a number of seconds from 0 to {MAX_ONLINE_WITHIN_S}",
+            raw.chars().take(40).collect::<String>()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replays_change_nothing_and_the_table_is_bounded() {
+        let online = OnlineWorkers::default();
+        let t0 = Instant::now();
+        assert!(online.record([1; 32], 10, vec![[2; 32]], t0).unwrap());
+        // An older or equal heartbeat (a replay) leaves the entry as it was.
+        let later = t0 + Duration::from_secs(20);
+        assert!(!online.record([1; 32], 10, vec![[3; 32]], later).unwrap());
+        let seen = online.within(Duration::from_secs(30), later);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].seen_ms_ago, 20_000);
+        assert_eq!(seen[0].runtime_ids, vec![hex(&[2; 32])]);
+        assert!(online.within(Duration::from_secs(10), later).is_empty());
+
+        // Past PRUNE_AT, the stale are forgotten when a new worker arrives.
+        for i in 0..PRUNE_AT as u32 {
+            let mut k = [0u8; 32];
+            k[..4].copy_from_slice(&(i + 100).to_le_bytes());
+            online.record(k, 1, vec![[0; 32]], t0).unwrap();
+        }
+        let much_later = t0 + FORGET_AFTER + Duration::from_secs(1);
+        online
+            .record([0xff; 32], 1, vec![[0; 32]], much_later)
+            .unwrap();
+        assert_eq!(online.seen.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn within_s_defaults_and_bounds() {
+        assert_eq!(within_s(None).unwrap(), 30);
+        assert_eq!(within_s(Some("x=1&within_s=3600")).unwrap(), 3600);
+        assert!(within_s(Some("within_s=3601")).is_err());
+        assert!(within_s(Some("within_s=-1")).is_err());
+    }
 }
