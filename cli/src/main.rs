@@ -5,10 +5,13 @@
 //! edgerun post --wasm job.wasm --input in.json --tier bronze
 //! edgerun status <JOB_ID>
 //! edgerun get <JOB_ID> -o out.bin
+//! edgerun worker --keypair worker.json         # a native worker
+//! edgerun scheduler                            # the scheduler (local stack keys)
 //! ```
 //! Every command takes `--rpc URL` and `--relay URL`, so the same commands
 //! work against a real cluster and a hosted relay.
 
+mod agents;
 mod commands;
 mod up;
 
@@ -63,6 +66,10 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run a native worker: register, run assigned jobs, attest, submit, publish.
+    Worker(agents::WorkerArgs),
+    /// Run the scheduler: seed, assign, crank quorum, finalize, penalties and reassignments.
+    Scheduler(agents::SchedulerArgs),
     /// Download a finished job's output and verify its hash.
     Get {
         /// The job id (64 hex characters).
@@ -75,6 +82,15 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Warnings (a refused transaction, an unreachable relay) go to stderr;
+    // RUST_LOG=edgerun_worker=debug shows more.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -93,6 +109,8 @@ fn main() -> ExitCode {
             Cmd::Post(args) => commands::post(&ctx, args).await,
             Cmd::Status { job, json } => commands::status(&ctx, &job, json).await,
             Cmd::Get { job, output } => commands::get(&ctx, &job, &output).await,
+            Cmd::Worker(args) => agents::worker(&ctx, args).await,
+            Cmd::Scheduler(args) => agents::scheduler(&ctx, args).await,
         }
     });
     match result {

@@ -33,6 +33,16 @@ pub struct UpArgs {
     /// Start, print the stack, and stop at once (for scripts and tests).
     #[arg(long)]
     check: bool,
+    /// Also start the scheduler and this many native workers (each its own
+    /// process, keys `<home>/keys/worker-<i>.json`).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+    /// Slots a committee has to submit (the config's submit_window_slots).
+    #[arg(long)]
+    submit_window_slots: Option<u64>,
+    /// Slots the winners have to publish (the config's da_window_slots).
+    #[arg(long)]
+    da_window_slots: Option<u64>,
 }
 
 fn default_program() -> PathBuf {
@@ -45,6 +55,12 @@ fn default_program() -> PathBuf {
 pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     let started = Instant::now();
     let keys = ctx.home.join("keys");
+    anyhow::ensure!(
+        args.workers <= args.worker_keys,
+        "--workers {} needs as many worker keys: pass --worker-keys {}",
+        args.workers,
+        args.workers
+    );
     let parties = Parties::load_or_create(&keys, args.worker_keys)
         .with_context(|| format!("demo keys in {}", keys.display()))?;
     let opts = Options {
@@ -54,9 +70,17 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         program_so: args.program.unwrap_or_else(default_program),
         funded: parties.funded(),
     };
+    let (submit_window, da_window) = (args.submit_window_slots, args.da_window_slots);
     let net = tokio::task::spawn_blocking(move || -> Result<(Localnet, Parties)> {
         let net = Localnet::start(&opts)?;
-        net.bootstrap(&parties, &[edgerun_runtime::runtime_id()])?;
+        let mut params = edgerun_localnet::demo_params(&parties, &[edgerun_runtime::runtime_id()])?;
+        if let Some(v) = submit_window {
+            params.submit_window_slots.set(v);
+        }
+        if let Some(v) = da_window {
+            params.da_window_slots.set(v);
+        }
+        net.bootstrap_with(&parties, params)?;
         Ok((net, parties))
     })
     .await
@@ -99,7 +123,32 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
             })
             .await
     });
+    let mut agents = Agents::default();
+    if args.workers > 0 {
+        let base = |cmd: &mut std::process::Command| {
+            cmd.arg("--rpc")
+                .arg(&net.rpc_url)
+                .arg("--relay")
+                .arg(&relay_url)
+                .arg("--home")
+                .arg(&ctx.home);
+        };
+        let exe = std::env::current_exe().context("finding the edgerun executable")?;
+        let mut cmd = std::process::Command::new(&exe);
+        base(&mut cmd);
+        cmd.arg("scheduler");
+        agents.spawn("scheduler", cmd)?;
+        for i in 0..args.workers {
+            let mut cmd = std::process::Command::new(&exe);
+            base(&mut cmd);
+            cmd.arg("worker")
+                .arg("--keypair")
+                .arg(keys.join(format!("worker-{i}.json")));
+            agents.spawn(&format!("worker-{i}"), cmd)?;
+        }
+    }
     let stack = serde_json::json!({
+        "pids": agents.pids(),
         "relay": relay_url,
         "api_key_file": ctx.home.join("api-key"),
         "rpc": net.rpc_url,
@@ -132,6 +181,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
             .await
             .context("waiting for Ctrl-C")?;
     }
+    agents.stop();
     let _ = stop_relay.send(());
     relay
         .await
@@ -140,4 +190,63 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     tokio::task::spawn_blocking(move || net.stop()).await??;
     println!("edgerun up: stopped");
     Ok(())
+}
+
+/// The scheduler and worker processes `up` started; stopped by PID.
+#[derive(Default)]
+struct Agents {
+    children: Vec<(String, std::process::Child)>,
+}
+
+impl Agents {
+    fn spawn(&mut self, name: &str, mut cmd: std::process::Command) -> Result<()> {
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting the {name} process"))?;
+        self.children.push((name.to_owned(), child));
+        Ok(())
+    }
+
+    fn pids(&self) -> serde_json::Value {
+        self.children
+            .iter()
+            .map(|(name, c)| (name.clone(), serde_json::json!(c.id())))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+
+    /// SIGTERM to each (they finish their step and exit), then waits; a
+    /// process still running after 10 s is killed.
+    fn stop(&mut self) {
+        for (_, c) in &self.children {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+        }
+        let until = Instant::now() + std::time::Duration::from_secs(10);
+        for (name, c) in &mut self.children {
+            loop {
+                match c.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < until => {
+                        std::thread::sleep(std::time::Duration::from_millis(50))
+                    }
+                    _ => {
+                        eprintln!("edgerun up: {name} did not stop; killing it");
+                        let _ = c.kill();
+                        let _ = c.wait();
+                        break;
+                    }
+                }
+            }
+        }
+        self.children.clear();
+    }
+}
+
+impl Drop for Agents {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

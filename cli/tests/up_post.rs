@@ -6,10 +6,9 @@
 //! Node) decodes the config and the job from the Anchor IDL alone.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use edgerun_protocol::hash::parse_hex;
 use edgerun_protocol::state::{GlobalConfig, Job, job_status};
@@ -18,70 +17,9 @@ use edgerun_runtime::hex;
 use serde_json::Value;
 use solana_address::Address;
 
-const EDGERUN: &str = env!("CARGO_BIN_EXE_edgerun");
+mod common;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn target() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The stack process, stopped by PID (SIGINT, then SIGKILL) however the
-/// test ends.
-struct Stack(Child);
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let pid = self.0.id() as i32;
-        unsafe { libc_kill(pid, 2) };
-        let until = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
-}
-
-fn edgerun(home: &Path, rpc: &str, relay: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(EDGERUN)
-        .args([
-            "--home",
-            home.to_str().unwrap(),
-            "--rpc",
-            rpc,
-            "--relay",
-            relay,
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::{EDGERUN, Proc as Stack, edgerun, free_port, repo, target};
 
 #[test]
 fn up_then_post_puts_the_job_on_chain_and_the_bundle_on_the_relay() {

@@ -213,8 +213,13 @@ impl Localnet {
     /// Creates the edgerun config (admin, scheduler, randomness authority,
     /// treasury from `parties`; runtime_ids allowed: `runtimes`).
     pub fn bootstrap(&self, parties: &Parties, runtimes: &[[u8; 32]]) -> Result<()> {
+        self.bootstrap_with(parties, demo_params(parties, runtimes)?)
+    }
+
+    /// Creates the edgerun config with `params` (signed by `parties.admin`,
+    /// who must be `params.admin`).
+    pub fn bootstrap_with(&self, parties: &Parties, params: ConfigParams) -> Result<()> {
         let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
-        let params = demo_params(parties, runtimes)?;
         let ix = edgerun_client::initialize_config(&program, &parties.admin.pubkey(), params);
         let rpc = self.rpc();
         let blockhash = rpc.get_latest_blockhash().context("getLatestBlockhash")?;
@@ -352,13 +357,15 @@ impl Parties {
         })
     }
 
-    /// Every address the demo funds at genesis (all but the treasury, which
-    /// only receives).
+    /// Every address the demo funds at genesis. The treasury too: it must
+    /// already be rent-exempt to receive a fee smaller than the rent
+    /// minimum (a Bronze job's 2.5% of 0.01 SOL is 250,000 lamports).
     pub fn funded(&self) -> Vec<Address> {
         [
             &self.admin,
             &self.scheduler,
             &self.randomness,
+            &self.treasury,
             &self.customer,
             &self.relay,
         ]

@@ -1,0 +1,199 @@
+//! `edgerun worker` and `edgerun scheduler`: the long-running processes of
+//! a stack. Each prints one line per thing it did, and stops on Ctrl-C or
+//! SIGTERM.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use edgerun_protocol::hash::hex;
+use edgerun_worker::native::Native;
+use edgerun_worker::{Action, Faults, Settings, Worker};
+use solana_signer::Signer;
+
+use crate::commands::Ctx;
+
+/// How often a worker tells the relay it is online.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(3);
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    /// The worker's keypair (Solana JSON format); it pays its own fees.
+    #[arg(long)]
+    keypair: PathBuf,
+    /// Lamports staked when the worker registers.
+    #[arg(long, default_value_t = 20_000_000_000)]
+    stake_lamports: u64,
+    /// Milliseconds between passes over the chain.
+    #[arg(long, default_value_t = 150)]
+    poll_ms: u64,
+    /// Fault drill: submit the hash of a corrupted output.
+    #[arg(long)]
+    corrupt_output: bool,
+    /// Fault drill: never publish an output, even as a winner.
+    #[arg(long)]
+    never_publish: bool,
+}
+
+#[derive(clap::Args)]
+pub struct SchedulerArgs {
+    /// The config's scheduler authority (pays the fees)
+    /// [default: <home>/keys/scheduler.json].
+    #[arg(long)]
+    keypair: Option<PathBuf>,
+    /// The config's randomness authority [default: <home>/keys/randomness.json].
+    #[arg(long)]
+    randomness_keypair: Option<PathBuf>,
+    /// Milliseconds between passes over the chain.
+    #[arg(long, default_value_t = 150)]
+    poll_ms: u64,
+}
+
+/// Resolves on Ctrl-C or SIGTERM (how `edgerun up` and tests stop us).
+async fn stopped() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
+    let keypair = edgerun_localnet::read_keypair(&args.keypair)
+        .with_context(|| format!("the worker keypair {}", args.keypair.display()))?;
+    let address = keypair.pubkey();
+    let transport = Native::new(&ctx.rpc, &ctx.relay, keypair);
+    let key = transport.signing_key();
+    let settings = Settings {
+        stake_lamports: args.stake_lamports,
+        faults: Faults {
+            corrupt_output: args.corrupt_output,
+            never_publish: args.never_publish,
+        },
+        ..Settings::default()
+    };
+    let mut worker = Worker::new(transport, key, settings);
+    println!("worker {address}: rpc {} relay {}", ctx.rpc, ctx.relay);
+    let mut stop = std::pin::pin!(stopped());
+    let mut last_beat: Option<Instant> = None;
+    let mut registered = false;
+    loop {
+        if last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY) {
+            match worker.heartbeat().await {
+                Ok(()) => last_beat = Some(Instant::now()),
+                Err(e) => eprintln!("worker {address}: heartbeat: {e}"),
+            }
+        }
+        if !registered {
+            match worker.ensure_registered().await {
+                Ok(Some(a)) => {
+                    report(&address, &a);
+                    registered = true;
+                }
+                Ok(None) => registered = true,
+                Err(e) => eprintln!("worker {address}: registering: {e}"),
+            }
+        }
+        if registered {
+            match worker.step().await {
+                Ok(actions) => actions.iter().for_each(|a| report(&address, a)),
+                Err(e) => eprintln!("worker {address}: {e}"),
+            }
+        }
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::time::sleep(Duration::from_millis(args.poll_ms)) => {}
+        }
+    }
+    println!("worker {address}: stopped");
+    Ok(())
+}
+
+fn report(address: &solana_address::Address, action: &Action) {
+    match action {
+        Action::Registered { stake_lamports } => {
+            println!("worker {address}: registered, staked {stake_lamports} lamports")
+        }
+        Action::Submitted {
+            job,
+            output_hash,
+            fuel_used,
+        } => println!(
+            "worker {address}: submitted job {} output {} fuel {fuel_used}",
+            hex(job),
+            hex(output_hash)
+        ),
+        Action::Published {
+            job,
+            url,
+            finalized,
+        } => println!(
+            "worker {address}: published job {} at {url}{}",
+            hex(job),
+            if *finalized { ", finalized" } else { "" }
+        ),
+        Action::Refused { job, reason } => {
+            println!("worker {address}: will not run job {}: {reason}", hex(job))
+        }
+    }
+}
+
+pub async fn scheduler(ctx: &Ctx, args: SchedulerArgs) -> Result<()> {
+    let keys = ctx.home.join("keys");
+    let path = args.keypair.unwrap_or_else(|| keys.join("scheduler.json"));
+    let authority = edgerun_localnet::read_keypair(&path)
+        .with_context(|| format!("the scheduler keypair {}", path.display()))?;
+    let path = args
+        .randomness_keypair
+        .unwrap_or_else(|| keys.join("randomness.json"));
+    let randomness = edgerun_localnet::read_keypair(&path)
+        .with_context(|| format!("the randomness keypair {}", path.display()))?;
+    println!(
+        "scheduler {}: rpc {} relay {}",
+        authority.pubkey(),
+        ctx.rpc,
+        ctx.relay
+    );
+    let scheduler = edgerun_scheduler::Scheduler::new(
+        &ctx.rpc,
+        &ctx.relay,
+        authority,
+        randomness,
+        edgerun_scheduler::Settings::default(),
+    );
+    let mut stop = std::pin::pin!(stopped());
+    loop {
+        match scheduler.step().await {
+            Ok(cranks) => {
+                for c in cranks {
+                    match &c.result {
+                        Ok(sig) => println!("scheduler: job {} {:?} ({sig})", hex(&c.job), c.what),
+                        Err(e) => {
+                            println!("scheduler: job {} {:?} refused: {e}", hex(&c.job), c.what)
+                        }
+                    }
+                }
+            }
+            Err(e) => eprintln!("scheduler: {e}"),
+        }
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::time::sleep(Duration::from_millis(args.poll_ms)) => {}
+        }
+    }
+    println!("scheduler: stopped");
+    Ok(())
+}

