@@ -33,6 +33,10 @@ pub struct WorkerArgs {
     /// Fault drill: never publish an output, even as a winner.
     #[arg(long)]
     never_publish: bool,
+    /// Fault drill: a slow worker, submitting only this many slots after
+    /// its seat was assigned.
+    #[arg(long, default_value_t = 0)]
+    submit_after_slots: u64,
 }
 
 #[derive(clap::Args)]
@@ -82,6 +86,7 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
         faults: Faults {
             corrupt_output: args.corrupt_output,
             never_publish: args.never_publish,
+            submit_after_slots: args.submit_after_slots,
         },
         ..Settings::default()
     };

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::{EDGERUN, Proc, edgerun, free_port, repo, target};
 use edgerun_client::{Address, job_pda, worker_stake_pda};
+use edgerun_protocol::economics::{non_response_penalty, split_payout};
 use edgerun_protocol::hash::parse_hex;
 use edgerun_protocol::state::{GlobalConfig, Job, job_status, submission_flags};
 use edgerun_runtime::hex;
@@ -37,6 +38,7 @@ struct Stack {
     relay: String,
     chain: RpcClient,
     treasury: Address,
+    config: GlobalConfig,
     workers: Vec<Address>,
     /// Dropped last: the agents first, then the chain and relay.
     agents: BTreeMap<String, Proc>,
@@ -114,6 +116,7 @@ impl Stack {
             rpc,
             chain,
             treasury: Address::new_from_array(config.params.treasury.0),
+            config,
             workers,
             home,
             agents: BTreeMap::new(),
@@ -322,4 +325,230 @@ fn a_bronze_job_finalizes_at_3_of_2() {
 #[test]
 fn a_gold_plus_job_finalizes_at_9_of_6() {
     happy("happy-9", 9, Some(10_000_000_000), 9, 6);
+}
+
+impl Stack {
+    /// The name `worker` was started under.
+    fn name_of(&self, worker: &Address) -> String {
+        let i = self.workers.iter().position(|w| w == worker).unwrap();
+        format!("worker-{i}")
+    }
+
+    /// Every worker's total stake (0 before it registers).
+    fn totals(&self) -> Vec<u64> {
+        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        self.workers
+            .iter()
+            .map(
+                |w| match self.chain.get_account(&worker_stake_pda(&program, w).0) {
+                    Ok(a) => {
+                        edgerun_client::decode_account::<edgerun_protocol::state::WorkerStake>(
+                            &a.data,
+                        )
+                        .unwrap()
+                        .total_stake
+                        .get()
+                    }
+                    Err(_) => 0,
+                },
+            )
+            .collect()
+    }
+
+    fn slot(&self) -> u64 {
+        self.chain.get_slot().unwrap()
+    }
+
+    fn penalty(&self) -> u64 {
+        non_response_penalty(
+            self.config.params.non_response_slash_lamports.get(),
+            u64::MAX,
+        )
+    }
+}
+
+#[test]
+fn a_wrong_minority_is_slashed_exactly_once_and_the_majority_paid() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stack = Stack::up("wrong", 3, 100, 100);
+    // The liar answers at once; the honest two 1.5 s later, so the lie is
+    // on chain before the quorum.
+    stack.worker(0, &["--corrupt-output"]);
+    stack.worker(1, &["--submit-after-slots", "15"]);
+    stack.worker(2, &["--submit-after-slots", "15"]);
+    let before_totals = stack.totals();
+    stack.scheduler();
+    let (wasm, input) = demo();
+    let id = stack.post(&wasm, &input, &["--fuel", "500000000"]);
+    let before = stack.held(&id);
+    let escrow = stack.job(&id).escrow_lamports.get();
+    let job = stack.wait_status(&id, job_status::FINALIZED);
+    let liar = stack.workers[0];
+    let seat = job
+        .slot_of(&edgerun_protocol::layout::Pubkey(liar.to_bytes()))
+        .unwrap();
+    assert!(job.submissions[seat].has(submission_flags::SUBMITTED));
+    assert_ne!(job.submissions[seat].output_hash, job.winning_output_hash);
+    let lock = job.required_lock_lamports.get();
+    let pay = split_payout(escrow, stack.config.params.protocol_fee_bps.get(), 2).unwrap();
+    let after = stack.totals();
+    assert_eq!(
+        after[0],
+        before_totals[0] - lock,
+        "the liar loses its lock once"
+    );
+    for i in [1, 2] {
+        assert_eq!(
+            after[i],
+            before_totals[i] + pay.per_winner,
+            "winner {i} paid"
+        );
+    }
+    assert_eq!(stack.get(&id), expected_output(&stack, &job));
+    assert_eq!(stack.held(&id), before, "lamports not conserved");
+}
+
+#[test]
+fn a_killed_worker_is_penalized_and_replaced_and_the_job_finalizes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // Rounds of 30 slots (3 s); everyone answers 1 s after assignment.
+    let mut stack = Stack::up("killed", 5, 30, 100);
+    for i in 0..5 {
+        stack.worker(i, &["--submit-after-slots", "10"]);
+    }
+    let before_totals = stack.totals();
+    stack.scheduler();
+    let (wasm, input) = demo();
+    let id = stack.post(&wasm, &input, &["--fuel", "500000000"]);
+    let before = stack.held(&id);
+    let first = stack.wait_status(&id, job_status::ASSIGNED);
+    // Two of the three die before answering: no quorum without replacements.
+    let victims: Vec<Address> = assigned(&first)[..2].to_vec();
+    for v in &victims {
+        stack.kill(&stack.name_of(v));
+    }
+    let job = stack.wait_status(&id, job_status::FINALIZED);
+    let now = assigned(&job);
+    for v in &victims {
+        assert!(!now.contains(v), "{v} still seated");
+        let i = stack.workers.iter().position(|w| w == v).unwrap();
+        let stake = stack.stake_of(v);
+        assert_eq!(stake.locked_stake.get(), 0);
+        assert_eq!(
+            stake.total_stake.get(),
+            before_totals[i] - stack.penalty(),
+            "{v} penalized once"
+        );
+    }
+    assert_eq!(job.draws, 5, "three drawn, two replacements");
+    assert_eq!(stack.get(&id), expected_output(&stack, &job));
+    assert_eq!(stack.held(&id), before, "lamports not conserved");
+}
+
+#[test]
+fn winners_that_never_publish_lose_their_seats_and_replacements_finish() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stack = Stack::up("no-da", 6, 30, 30);
+    for i in 0..3 {
+        stack.worker(i, &["--never-publish"]);
+    }
+    let before_totals = stack.totals();
+    stack.scheduler();
+    let (wasm, input) = demo();
+    let id = stack.post(&wasm, &input, &["--fuel", "500000000"]);
+    stack.wait_status(&id, job_status::ASSIGNED);
+    // Honest workers come online only now: the replacements. Their stakes
+    // join what the program holds, so the count starts after them.
+    for i in 3..6 {
+        stack.worker(i, &[]);
+    }
+    let before = stack.held(&id);
+    let job = stack.wait_status(&id, job_status::FINALIZED);
+    let now = assigned(&job);
+    for i in 0..3 {
+        let w = stack.workers[i];
+        assert!(!now.contains(&w), "silent winner {w} still seated");
+        assert_eq!(
+            stack.stake_of(&w).total_stake.get(),
+            before_totals[i] - stack.penalty(),
+            "{w} penalized once"
+        );
+    }
+    assert_eq!(stack.get(&id), expected_output(&stack, &job));
+    assert_eq!(stack.held(&id), before, "lamports not conserved");
+}
+
+#[test]
+fn the_scheduler_killed_mid_job_and_restarted_finishes_it_once() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stack = Stack::up("restart", 5, 30, 100);
+    for i in 0..5 {
+        stack.worker(i, &["--submit-after-slots", "10"]);
+    }
+    let before_totals = stack.totals();
+    stack.scheduler();
+    let (wasm, input) = demo();
+    let id = stack.post(&wasm, &input, &["--fuel", "500000000"]);
+    let before = stack.held(&id);
+    let first = stack.wait_status(&id, job_status::ASSIGNED);
+    stack.kill("scheduler");
+    let victims: Vec<Address> = assigned(&first)[..2].to_vec();
+    for v in &victims {
+        stack.kill(&stack.name_of(v));
+    }
+    // With no scheduler, the round's deadline passes and nothing happens.
+    let deadline = first.deadline_slot.get();
+    stack.wait("the round deadline", || {
+        (stack.slot() > deadline + 5).then_some(())
+    });
+    let stalled = stack.job(&id);
+    assert_eq!(stalled.status, job_status::ASSIGNED);
+    assert_eq!(assigned(&stalled), assigned(&first));
+    stack.scheduler();
+    let job = stack.wait_status(&id, job_status::FINALIZED);
+    assert_eq!(job.seed, first.seed, "the seed was set once");
+    assert_eq!(job.draws, 5, "two replacements, drawn once");
+    for v in &victims {
+        let i = stack.workers.iter().position(|w| w == v).unwrap();
+        assert_eq!(
+            stack.stake_of(v).total_stake.get(),
+            before_totals[i] - stack.penalty(),
+            "{v} penalized once"
+        );
+    }
+    assert_eq!(stack.get(&id), expected_output(&stack, &job));
+    assert_eq!(stack.held(&id), before, "lamports not conserved");
+}
+
+#[test]
+fn an_infinite_loop_finalizes_as_out_of_fuel_agreed_and_paid() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stack = Stack::up("hostile", 3, 100, 100);
+    for i in 0..3 {
+        stack.worker(i, &[]);
+    }
+    let before_totals = stack.totals();
+    stack.scheduler();
+    let wasm = stack.home.join("infinite-loop.wasm");
+    std::fs::write(
+        &wasm,
+        wat::parse_file(repo().join("tests/vectors/src/wat/infinite-loop.wat")).unwrap(),
+    )
+    .unwrap();
+    let input = stack.home.join("empty.in");
+    std::fs::write(&input, b"").unwrap();
+    let id = stack.post(&wasm, &input, &["--fuel", "5000000"]);
+    let before = stack.held(&id);
+    let job = stack.wait_status(&id, job_status::FINALIZED);
+    assert_eq!(stack.get(&id), b"edgerun:fail:out-of-fuel");
+    let winners = (0..job.assigned().len())
+        .filter(|&i| job.submissions[i].output_hash == job.winning_output_hash)
+        .count();
+    assert!(winners >= 2);
+    let after = stack.totals();
+    assert!(
+        (0..3).filter(|&i| after[i] > before_totals[i]).count() >= 2,
+        "the agreeing workers were paid"
+    );
+    assert_eq!(stack.held(&id), before, "lamports not conserved");
 }

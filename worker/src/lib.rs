@@ -69,6 +69,9 @@ pub struct Faults {
     pub corrupt_output: bool,
     /// Never publish or declare an output, even as a winner.
     pub never_publish: bool,
+    /// A slow worker: submit only this many slots after the seat was
+    /// assigned (read from the round's deadline and the config's window).
+    pub submit_after_slots: u64,
 }
 
 /// Settings of a worker.
@@ -227,6 +230,13 @@ impl<T: Transport> Worker<T> {
         }
         if !sub.has(submission_flags::SUBMITTED) {
             if slot > job.deadline_slot.get() || self.refused.contains_key(&job.job_id) {
+                return Ok(None);
+            }
+            let assigned_slot = job
+                .deadline_slot
+                .get()
+                .saturating_sub(config.params.submit_window_slots.get());
+            if slot < assigned_slot + self.settings.faults.submit_after_slots {
                 return Ok(None);
             }
             return self.submit(job, config).await;
