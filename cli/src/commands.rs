@@ -257,11 +257,79 @@ async fn fetch_job(chain: &Chain, job_id: &Hash) -> Result<Job> {
         .ok_or_else(|| RelayError::JobNotFound(hex(job_id)).into())
 }
 
+/// Who was paid, slashed or penalized for a finished job, read from the
+/// events in the job account's transactions: `{"paid": [{"to", "lamports"}],
+/// "slashed": [...], "penalized": [...], "treasury_lamports"}`.
+async fn settlement(ctx: &Ctx, job_id: &Hash) -> Result<serde_json::Value> {
+    use edgerun_protocol::event::AnyEvent;
+    let rpc = ctx.rpc();
+    let job_account = job_pda(&program_id(), job_id).0;
+    let signatures = rpc
+        .get_signatures_for_address(&job_account)
+        .await
+        .context("getSignaturesForAddress for the job account")?;
+    let config = solana_rpc_client_api::config::RpcTransactionConfig {
+        encoding: Some(solana_transaction_status_client_types::UiTransactionEncoding::Json),
+        commitment: Some(CommitmentConfig::confirmed()),
+        max_supported_transaction_version: Some(0),
+    };
+    let (mut paid, mut slashed, mut penalized) = (Vec::new(), Vec::new(), Vec::new());
+    let mut treasury = 0u64;
+    let who = |k: &edgerun_protocol::layout::Pubkey| Address::new_from_array(k.0).to_string();
+    for s in signatures.iter().filter(|s| s.err.is_none()) {
+        let signature: solana_signature::Signature = s.signature.parse()?;
+        let tx = rpc
+            .get_transaction_with_config(&signature, config)
+            .await
+            .with_context(|| format!("getTransaction {signature}"))?;
+        let logs: Vec<String> = tx
+            .transaction
+            .meta
+            .and_then(|m| Option::<Vec<String>>::from(m.log_messages))
+            .unwrap_or_default();
+        for event in edgerun_client::events_from_logs(&logs) {
+            match event {
+                AnyEvent::JobFinalized(e) if e.job_id == *job_id => {
+                    treasury += e.treasury_lamports.get();
+                    paid.push((e.winners, e.per_winner_lamports.get()));
+                }
+                AnyEvent::WorkerSlashed(e) if e.job_id == *job_id => slashed.push(
+                    serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get()}),
+                ),
+                AnyEvent::WorkerPenalized(e) if e.job_id == *job_id => penalized.push(
+                    serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get()}),
+                ),
+                _ => {}
+            }
+        }
+    }
+    // The winners are the seats that submitted the winning hash.
+    let job = fetch_job(&chain(ctx), job_id).await?;
+    let per_winner = paid.first().map(|p| p.1).unwrap_or(0);
+    let n = job.assigned().len();
+    let winners: Vec<serde_json::Value> = (0..n)
+        .filter(|&i| {
+            job.submissions[i].has(edgerun_protocol::state::submission_flags::SUBMITTED)
+                && job.submissions[i].output_hash == job.winning_output_hash
+        })
+        .map(|i| serde_json::json!({"to": who(&job.assigned_workers[i]), "lamports": per_winner}))
+        .collect();
+    Ok(serde_json::json!({
+        "paid": winners,
+        "treasury_lamports": treasury,
+        "slashed": slashed,
+        "penalized": penalized,
+    }))
+}
+
 /// `edgerun status`.
 pub async fn status(ctx: &Ctx, job: &str, json: bool) -> Result<()> {
     let job_id = parse_hash(job, "the job id")?;
     let view = edgerun_relay::routes::jobs::read_view(&chain(ctx), &job_id).await?;
-    let out = serde_json::to_value(&view)?;
+    let mut out = serde_json::to_value(&view)?;
+    if view.status == job_status::name(job_status::FINALIZED) {
+        out["settlement"] = settlement(ctx, &job_id).await?;
+    }
     if json {
         println!("{out}");
         return Ok(());

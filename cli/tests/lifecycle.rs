@@ -244,6 +244,19 @@ impl Stack {
         std::fs::read(out).unwrap()
     }
 
+    /// `edgerun status --json`'s settlement of a finalized job.
+    fn settlement(&self, id: &[u8; 32]) -> Value {
+        let (ok, out, err) = edgerun(
+            &self.home,
+            &self.rpc,
+            &self.relay,
+            &["status", &hex(id), "--json"],
+        );
+        assert!(ok, "status failed: {err}");
+        let v: Value = serde_json::from_str(out.trim()).unwrap();
+        v["settlement"].clone()
+    }
+
     fn stake_of(&self, worker: &Address) -> edgerun_protocol::state::WorkerStake {
         let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
         let account = self
@@ -309,6 +322,17 @@ fn happy(name: &str, workers: usize, escrow: Option<u64>, size: u8, quorum: u8) 
     assert_eq!(
         hex(&job.winning_output_hash),
         hex(blake3::hash(&output).as_bytes())
+    );
+    let settled = stack.settlement(&id);
+    let paid = settled["paid"].as_array().unwrap();
+    assert!(paid.len() >= quorum as usize, "{settled}");
+    assert!(
+        paid.iter().all(|p| p["lamports"].as_u64().unwrap() > 0),
+        "{settled}"
+    );
+    assert!(
+        settled["treasury_lamports"].as_u64().unwrap() > 0,
+        "{settled}"
     );
     // Every committee member's lock is released.
     for w in assigned(&job) {
