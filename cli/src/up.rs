@@ -156,6 +156,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         "genesis_hash": net.genesis_hash,
         "program_id": crate::commands::program_id().to_string(),
         "customer": solana_signer::Signer::pubkey(&parties.customer).to_string(),
+        "treasury": solana_signer::Signer::pubkey(&parties.treasury).to_string(),
         "keys": keys,
     });
     std::fs::create_dir_all(&ctx.home)?;

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's automation (see docs/xtask.md).
 
+mod demo;
 mod fuzz;
 mod idl;
 mod jobs;
@@ -79,6 +80,18 @@ enum Cmd {
     Bench {
         /// What to measure: runtime or relay.
         what: String,
+    },
+    /// Set up, build, start the local stack with a scheduler and 7 workers, post both demo jobs, follow them to Finalized, fetch and verify the outputs, print who was paid.
+    Demo {
+        /// Leave the stack running afterwards.
+        #[arg(long)]
+        keep: bool,
+        /// JSON-RPC port (the WebSocket port is the next one).
+        #[arg(long, default_value_t = 8899)]
+        rpc_port: u16,
+        /// Relay port.
+        #[arg(long, default_value_t = 8080)]
+        relay_port: u16,
     },
     /// Run setup, then every test suite (or only the named ones).
     Test {
@@ -160,6 +173,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             "relay" => relay::bench(),
             other => anyhow::bail!("unknown benchmark {other:?}; there are: runtime, relay"),
         },
+        Cmd::Demo {
+            keep,
+            rpc_port,
+            relay_port,
+        } => demo::run(keep, rpc_port, relay_port),
         Cmd::BuildProgram => {
             program::build()?;
             Ok(true)
