@@ -145,32 +145,6 @@ impl Scheduler {
         }
     }
 
-    /// Steps until `stop` resolves, every `poll`.
-    pub async fn run(&self, poll: Duration, stop: impl std::future::Future<Output = ()>) {
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            match self.step().await {
-                Ok(cranks) => {
-                    for c in cranks {
-                        match &c.result {
-                            Ok(sig) => {
-                                tracing::info!(job = %hex(&c.job), what = ?c.what, %sig, "crank")
-                            }
-                            Err(e) => {
-                                tracing::warn!(job = %hex(&c.job), what = ?c.what, error = %e, "crank refused")
-                            }
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "scheduler step failed; retrying"),
-            }
-            tokio::select! {
-                _ = &mut stop => return,
-                _ = tokio::time::sleep(poll) => {}
-            }
-        }
-    }
-
     /// One pass over every live job; sends what they need, concurrently.
     pub async fn step(&self) -> Result<Vec<Crank>, SchedulerError> {
         let jobs = self.chain.jobs(&LIVE).await?;
