@@ -16,6 +16,28 @@ use crate::commands::Ctx;
 /// How often a worker tells the relay it is online.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(3);
 
+/// Follows the program's transactions over pubsub (`ws`, or the one that
+/// goes with `rpc`), waking the returned `Notify` on each; reconnects every
+/// second after a failure. Polling continues beside it: deadlines pass
+/// without transactions, and a pubsub outage must not stall anything.
+fn follow(rpc: &str, ws: Option<&str>, who: &str) -> std::sync::Arc<tokio::sync::Notify> {
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let ws = ws
+        .map(str::to_owned)
+        .unwrap_or_else(|| edgerun_client::rpc::pubsub_url(rpc));
+    let program = crate::commands::program_id();
+    let (who, notify) = (who.to_owned(), wake.clone());
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = edgerun_client::rpc::watch_program(&ws, program, &notify).await {
+                tracing::warn!(%who, error = %e, "pubsub; polling only, retrying in 1 s");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    wake
+}
+
 #[derive(clap::Args)]
 pub struct WorkerArgs {
     /// The worker's keypair (Solana JSON format); it pays its own fees.
@@ -24,9 +46,13 @@ pub struct WorkerArgs {
     /// Lamports staked when the worker registers.
     #[arg(long, default_value_t = 20_000_000_000)]
     stake_lamports: u64,
-    /// Milliseconds between passes over the chain.
-    #[arg(long, default_value_t = 150)]
+    /// Milliseconds between passes over the chain when pubsub is quiet
+    /// (every confirmed edgerun transaction wakes the worker at once).
+    #[arg(long, default_value_t = 500)]
     poll_ms: u64,
+    /// The chain's pubsub URL [default: the --rpc URL as ws://, next port].
+    #[arg(long)]
+    ws: Option<String>,
     /// Fault drill: submit the hash of a corrupted output.
     #[arg(long)]
     corrupt_output: bool,
@@ -48,9 +74,13 @@ pub struct SchedulerArgs {
     /// The config's randomness authority [default: <home>/keys/randomness.json].
     #[arg(long)]
     randomness_keypair: Option<PathBuf>,
-    /// Milliseconds between passes over the chain.
-    #[arg(long, default_value_t = 150)]
+    /// Milliseconds between passes over the chain when pubsub is quiet
+    /// (every confirmed edgerun transaction wakes the scheduler at once).
+    #[arg(long, default_value_t = 500)]
     poll_ms: u64,
+    /// The chain's pubsub URL [default: the --rpc URL as ws://, next port].
+    #[arg(long)]
+    ws: Option<String>,
 }
 
 /// Resolves on Ctrl-C or SIGTERM (how `edgerun up` and tests stop us).
@@ -92,6 +122,7 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
     };
     let mut worker = Worker::new(transport, key, settings);
     println!("worker {address}: rpc {} relay {}", ctx.rpc, ctx.relay);
+    let wake = follow(&ctx.rpc, args.ws.as_deref(), &format!("worker {address}"));
     let mut stop = std::pin::pin!(stopped());
     let mut last_beat: Option<Instant> = None;
     let mut registered = false;
@@ -120,6 +151,7 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
         }
         tokio::select! {
             _ = &mut stop => break,
+            _ = wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(args.poll_ms)) => {}
         }
     }
@@ -179,6 +211,7 @@ pub async fn scheduler(ctx: &Ctx, args: SchedulerArgs) -> Result<()> {
         randomness,
         edgerun_scheduler::Settings::default(),
     );
+    let wake = follow(&ctx.rpc, args.ws.as_deref(), "scheduler");
     let mut stop = std::pin::pin!(stopped());
     loop {
         match scheduler.step().await {
@@ -196,6 +229,7 @@ pub async fn scheduler(ctx: &Ctx, args: SchedulerArgs) -> Result<()> {
         }
         tokio::select! {
             _ = &mut stop => break,
+            _ = wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(args.poll_ms)) => {}
         }
     }

@@ -138,7 +138,7 @@ impl Stack {
     }
 
     fn scheduler(&mut self) {
-        self.spawn("scheduler", &["scheduler", "--poll-ms", "100"]);
+        self.spawn("scheduler", &["scheduler"]);
     }
 
     /// Starts worker `i` with extra flags; waits until it is registered.

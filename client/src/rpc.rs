@@ -302,3 +302,86 @@ fn refusal(err: &impl std::fmt::Display, full: &str) -> String {
         None => format!("{err}"),
     }
 }
+
+/// The WebSocket (pubsub) URL that goes with a JSON-RPC URL, by Solana's
+/// convention: `ws`/`wss` and the next port (`http://h:8899` → `ws://h:8900`).
+pub fn pubsub_url(rpc_url: &str) -> String {
+    let ws = rpc_url
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
+    let Some(scheme_end) = ws.find("://").map(|i| i + 3) else {
+        return ws;
+    };
+    let host_end = ws[scheme_end..]
+        .find('/')
+        .map_or(ws.len(), |i| scheme_end + i);
+    let host = &ws[scheme_end..host_end];
+    match host.rsplit_once(':') {
+        Some((name, port)) => match port.parse::<u16>() {
+            Ok(p) => format!(
+                "{}{name}:{}{}",
+                &ws[..scheme_end],
+                p.wrapping_add(1),
+                &ws[host_end..]
+            ),
+            Err(_) => ws.clone(),
+        },
+        None => ws.clone(),
+    }
+}
+
+/// Wakes `wake` on every confirmed transaction that mentions the program,
+/// for as long as the pubsub connection lives; returns why it ended. Callers
+/// keep polling as well (deadlines pass without transactions) and call this
+/// again after an error.
+pub async fn watch_program(
+    ws_url: &str,
+    program: Address,
+    wake: &tokio::sync::Notify,
+) -> Result<(), ChainError> {
+    use futures_util::StreamExt;
+    use solana_rpc_client_api::config::{RpcTransactionLogsConfig, RpcTransactionLogsFilter};
+    let unavailable = |what: &'static str, e: String| ChainError::Unavailable {
+        what,
+        url: ws_url.to_owned(),
+        cause: e,
+    };
+    let client = solana_pubsub_client::nonblocking::pubsub_client::PubsubClient::new(ws_url)
+        .await
+        .map_err(|e| unavailable("connecting to pubsub", e.to_string()))?;
+    let (mut stream, _unsubscribe) = client
+        .logs_subscribe(
+            RpcTransactionLogsFilter::Mentions(vec![program.to_string()]),
+            RpcTransactionLogsConfig {
+                commitment: Some(CommitmentConfig::confirmed()),
+            },
+        )
+        .await
+        .map_err(|e| unavailable("logsSubscribe", e.to_string()))?;
+    while stream.next().await.is_some() {
+        wake.notify_one();
+    }
+    Err(unavailable(
+        "logsSubscribe",
+        "the subscription ended".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pubsub_url_is_the_next_port_over_ws() {
+        assert_eq!(
+            super::pubsub_url("http://127.0.0.1:8899"),
+            "ws://127.0.0.1:8900"
+        );
+        assert_eq!(
+            super::pubsub_url("https://rpc.example:443/x"),
+            "wss://rpc.example:444/x"
+        );
+        assert_eq!(
+            super::pubsub_url("https://api.mainnet-beta.solana.com"),
+            "wss://api.mainnet-beta.solana.com"
+        );
+    }
+}
