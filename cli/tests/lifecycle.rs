@@ -489,12 +489,11 @@ fn winners_that_never_publish_lose_their_seats_and_replacements_finish() {
     let before = stack.held(&id);
     let job = stack.wait_status(&id, job_status::FINALIZED);
     let now = assigned(&job);
-    for i in 0..3 {
-        let w = stack.workers[i];
-        assert!(!now.contains(&w), "silent winner {w} still seated");
+    for (w, before_total) in stack.workers.iter().zip(&before_totals).take(3) {
+        assert!(!now.contains(w), "silent winner {w} still seated");
         assert_eq!(
-            stack.stake_of(&w).total_stake.get(),
-            before_totals[i] - stack.penalty(),
+            stack.stake_of(w).total_stake.get(),
+            before_total - stack.penalty(),
             "{w} penalized once"
         );
     }
