@@ -82,9 +82,14 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
     jobs::build()?;
     let repo = paths::repo_root();
     proc::run(
-        Command::new(env!("CARGO"))
-            .current_dir(&repo)
-            .args(["build", "-q", "-p", "edgerun-cli", "--bin", "edgerun"]),
+        Command::new(env!("CARGO")).current_dir(&repo).args([
+            "build",
+            "-q",
+            "-p",
+            "edgerun-cli",
+            "--bin",
+            "edgerun",
+        ]),
         "building edgerun",
     )?;
     let exe = paths::target_dir().join("debug/edgerun");
@@ -206,7 +211,9 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
             .unwrap_or_default();
         println!(
             "  committee    {}/{}: {}",
-            status["committee_size"], status["quorum"], committee.join(" ")
+            status["committee_size"],
+            status["quorum"],
+            committee.join(" ")
         );
         let settlement = &status["settlement"];
         for p in settlement["paid"].as_array().into_iter().flatten() {
