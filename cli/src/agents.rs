@@ -84,7 +84,7 @@ pub struct SchedulerArgs {
 }
 
 /// Resolves on Ctrl-C or SIGTERM (how `edgerun up` and tests stop us).
-async fn stopped() {
+pub async fn stopped() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

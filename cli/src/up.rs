@@ -177,10 +177,8 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         keys.join("customer.json").display()
     );
     if !args.check {
-        println!("Ctrl-C stops the stack.");
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
+        println!("Ctrl-C (or SIGTERM) stops the stack.");
+        crate::agents::stopped().await;
     }
     agents.stop();
     let _ = stop_relay.send(());

@@ -575,3 +575,82 @@ fn an_infinite_loop_finalizes_as_out_of_fuel_agreed_and_paid() {
     );
     assert_eq!(stack.held(&id), before, "lamports not conserved");
 }
+
+#[test]
+fn up_with_workers_runs_the_lifecycle_and_stops_its_processes_on_sigterm() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let home = std::env::temp_dir().join(format!("edgerun-e2e-up-workers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    let (rpc_port, relay_port) = (free_port(), free_port());
+    let up = Proc(
+        Command::new(EDGERUN)
+            .args(["--home", home.to_str().unwrap(), "up", "--workers", "3"])
+            .args(["--rpc-port", &rpc_port.to_string()])
+            .args(["--relay-port", &relay_port.to_string()])
+            .args(["--slot-ms", "100", "--program", program().to_str().unwrap()])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let until = Instant::now() + Duration::from_secs(60);
+    let stack: Value = loop {
+        if let Ok(text) = std::fs::read_to_string(home.join("stack.json")) {
+            break serde_json::from_str(&text).unwrap();
+        }
+        assert!(
+            Instant::now() < until,
+            "edgerun up did not write stack.json"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let pids: Vec<u32> = stack["pids"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(pids.len(), 4, "a scheduler and 3 workers: {stack}");
+    let (rpc, relay) = (
+        stack["rpc"].as_str().unwrap().to_owned(),
+        stack["relay"].as_str().unwrap().to_owned(),
+    );
+    let (wasm, input) = demo();
+    let (ok, out, err) = edgerun(
+        &home,
+        &rpc,
+        &relay,
+        &[
+            "post",
+            "--wasm",
+            wasm.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let id = serde_json::from_str::<Value>(out.trim()).unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let until = Instant::now() + LIMIT;
+    loop {
+        let (ok, out, err) = edgerun(&home, &rpc, &relay, &["status", &id, "--json"]);
+        assert!(ok, "{err}");
+        if serde_json::from_str::<Value>(out.trim()).unwrap()["status"] == "Finalized" {
+            break;
+        }
+        assert!(Instant::now() < until, "job {id} not finalized");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(up); // SIGTERM
+    let alive = |pid: u32| Path::new(&format!("/proc/{pid}")).exists();
+    let until = Instant::now() + Duration::from_secs(20);
+    while pids.iter().any(|&p| alive(p)) {
+        assert!(
+            Instant::now() < until,
+            "agents outlived edgerun up: {pids:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
