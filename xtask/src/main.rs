@@ -10,6 +10,7 @@ mod program;
 mod relay;
 mod runtime;
 mod setup;
+mod stack;
 mod test;
 
 use std::process::ExitCode;
@@ -76,10 +77,17 @@ enum Cmd {
     Vectors,
     /// Every conformance vector through the wasm32 runtime under Node, both engines, vs native.
     VectorsNode,
-    /// Benchmarks; `runtime` writes <target>/bench/runtime.json, `relay` <target>/bench/relay.json.
+    /// Benchmarks; `runtime` writes <target>/bench/runtime.json, `relay` <target>/bench/relay.json,
+    /// `stack` <target>/bench/stack.json.
     Bench {
-        /// What to measure: runtime or relay.
+        /// What to measure: runtime, relay or stack.
         what: String,
+        /// stack: jobs posted at once.
+        #[arg(long, default_value_t = 24)]
+        jobs: usize,
+        /// stack: native workers (`edgerun up --workers`).
+        #[arg(long, default_value_t = 6)]
+        workers: usize,
     },
     /// Set up, build, start the local stack with a scheduler and 7 workers, post both demo jobs, follow them to Finalized, fetch and verify the outputs, print who was paid.
     Demo {
@@ -168,10 +176,15 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Cmd::Vectors => runtime::write_vectors(),
         Cmd::VectorsNode => runtime::vectors_node(),
-        Cmd::Bench { what } => match what.as_str() {
+        Cmd::Bench {
+            what,
+            jobs,
+            workers,
+        } => match what.as_str() {
             "runtime" => runtime::bench(),
             "relay" => relay::bench(),
-            other => anyhow::bail!("unknown benchmark {other:?}; there are: runtime, relay"),
+            "stack" => stack::bench(jobs, workers),
+            other => anyhow::bail!("unknown benchmark {other:?}; there are: runtime, relay, stack"),
         },
         Cmd::Demo {
             keep,
