@@ -16,6 +16,7 @@
 //! first winner in the assigned table sends those three at once.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use edgerun_client::{Address, Attestation};
 use edgerun_protocol::hash::{Hash, hex};
@@ -133,9 +134,13 @@ pub struct Worker<T: Transport> {
     key: ed25519_dalek::SigningKey,
     program: Address,
     settings: Settings,
-    computed: HashMap<Hash, Computed>,
+    computed: Mutex<HashMap<Hash, Computed>>,
     /// Jobs whose bundle cannot be run by this worker, with why.
-    refused: HashMap<Hash, String>,
+    refused: Mutex<HashMap<Hash, String>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<T: Transport> Worker<T> {
@@ -151,8 +156,8 @@ impl<T: Transport> Worker<T> {
             key,
             program: Address::new_from_array(edgerun_protocol::PROGRAM_ID),
             settings,
-            computed: HashMap::new(),
-            refused: HashMap::new(),
+            computed: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
         }
     }
 
@@ -187,8 +192,10 @@ impl<T: Transport> Worker<T> {
             .await
     }
 
-    /// One pass over this worker's seats. Errors of one job are logged and
-    /// do not stop the others.
+    /// One pass over this worker's seats, all at once (each seat waits for
+    /// its own confirmations, so a worker with many seats does not act on
+    /// stale state). Errors of one job are logged and do not stop the
+    /// others.
     pub async fn step(&mut self) -> Result<Vec<Action>, TransportError> {
         let jobs = self.transport.active_jobs().await?;
         let me = edgerun_protocol::layout::Pubkey(self.me().to_bytes());
@@ -196,18 +203,22 @@ impl<T: Transport> Worker<T> {
             .into_iter()
             .filter_map(|j| j.slot_of(&me).map(|i| (i, j)))
             .collect();
-        self.computed
-            .retain(|id, _| mine.iter().any(|(_, j)| &j.job_id == id));
-        self.refused
-            .retain(|id, _| mine.iter().any(|(_, j)| &j.job_id == id));
+        locked(&self.computed).retain(|id, _| mine.iter().any(|(_, j)| &j.job_id == id));
+        locked(&self.refused).retain(|id, _| mine.iter().any(|(_, j)| &j.job_id == id));
         if mine.is_empty() {
             return Ok(Vec::new());
         }
         let slot = self.transport.slot().await?;
         let config = self.transport.config().await?;
+        let this = &*self;
+        let results = futures_util::future::join_all(
+            mine.iter()
+                .map(|(seat, job)| this.seat(*seat, job, slot, &config)),
+        )
+        .await;
         let mut actions = Vec::new();
-        for (seat, job) in mine {
-            match self.seat(seat, &job, slot, &config).await {
+        for ((_, job), result) in mine.iter().zip(results) {
+            match result {
                 Ok(Some(a)) => actions.push(a),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(job = %hex(&job.job_id), error = %e, "seat step failed"),
@@ -218,7 +229,7 @@ impl<T: Transport> Worker<T> {
 
     /// What this worker does for its seat `seat` of `job` now.
     async fn seat(
-        &mut self,
+        &self,
         seat: usize,
         job: &Job,
         slot: u64,
@@ -229,7 +240,7 @@ impl<T: Transport> Worker<T> {
             return Ok(None);
         }
         if !sub.has(submission_flags::SUBMITTED) {
-            if slot > job.deadline_slot.get() || self.refused.contains_key(&job.job_id) {
+            if slot > job.deadline_slot.get() || locked(&self.refused).contains_key(&job.job_id) {
                 return Ok(None);
             }
             let assigned_slot = job
@@ -266,14 +277,14 @@ impl<T: Transport> Worker<T> {
     /// Runs the job (or takes the cached result) and submits; when this
     /// submission completes the quorum, publishes in the same transaction.
     async fn submit(
-        &mut self,
+        &self,
         job: &Job,
         config: &GlobalConfig,
     ) -> Result<Option<Action>, TransportError> {
         let computed = match self.compute(job).await? {
             Ok(c) => c,
             Err(reason) => {
-                self.refused.insert(job.job_id, reason.clone());
+                locked(&self.refused).insert(job.job_id, reason.clone());
                 return Ok(Some(Action::Refused {
                     job: job.job_id,
                     reason,
@@ -319,7 +330,7 @@ impl<T: Transport> Worker<T> {
     /// Stores the output and declares it (after reach_quorum when
     /// `reach` and before finalize_job when there is no challenge window).
     async fn publish(
-        &mut self,
+        &self,
         job: &Job,
         config: &GlobalConfig,
         reach: bool,
@@ -388,8 +399,8 @@ impl<T: Transport> Worker<T> {
 
     /// The job's result: cached, or fetched, verified and run. The inner
     /// error is why this worker will not run the bundle.
-    async fn compute(&mut self, job: &Job) -> Result<Result<Computed, String>, TransportError> {
-        if let Some(c) = self.computed.get(&job.job_id) {
+    async fn compute(&self, job: &Job) -> Result<Result<Computed, String>, TransportError> {
+        if let Some(c) = locked(&self.computed).get(&job.job_id) {
             return Ok(Ok(c.clone()));
         }
         let bytes = self.transport.bundle(&job.bundle_hash).await?;
@@ -397,7 +408,7 @@ impl<T: Transport> Worker<T> {
             Ok(c) => c,
             Err(reason) => return Ok(Err(reason)),
         };
-        self.computed.insert(job.job_id, computed.clone());
+        locked(&self.computed).insert(job.job_id, computed.clone());
         Ok(Ok(computed))
     }
 }
