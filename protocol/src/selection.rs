@@ -99,6 +99,57 @@ pub fn snapshot_hash(eligible: &[Candidate]) -> Result<Hash, SelectionError> {
     Ok(*h.finalize().as_bytes())
 }
 
+/// Size of one snapshot record: pubkey (32 bytes) and weight (u64 LE).
+pub const SNAPSHOT_RECORD_BYTES: usize = 40;
+
+/// The snapshot's bytes, exactly what [`snapshot_hash`] hashes: one
+/// `pubkey || weight (u64 LE)` record per worker, in order.
+#[cfg(feature = "alloc")]
+pub fn snapshot_bytes(eligible: &[Candidate]) -> alloc::vec::Vec<u8> {
+    let mut out = alloc::vec::Vec::with_capacity(eligible.len() * SNAPSHOT_RECORD_BYTES);
+    for c in eligible {
+        out.extend_from_slice(&c.worker);
+        out.extend_from_slice(&c.weight.to_le_bytes());
+    }
+    out
+}
+
+/// Why bytes are not a snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(
+        "its length {len} is not a multiple of 40 bytes (pubkey 32 + weight u64 LE per worker)"
+    )]
+    Length { len: usize },
+    #[error(
+        "record {index}'s pubkey is not above the one before it; records must be sorted by pubkey bytes with no duplicates"
+    )]
+    NotSorted { index: usize },
+}
+
+/// Reads [`snapshot_bytes`] back, checking the canonical order.
+#[cfg(feature = "alloc")]
+pub fn parse_snapshot(bytes: &[u8]) -> Result<alloc::vec::Vec<Candidate>, SnapshotError> {
+    let (records, rest) = bytes.as_chunks::<SNAPSHOT_RECORD_BYTES>();
+    if !rest.is_empty() {
+        return Err(SnapshotError::Length { len: bytes.len() });
+    }
+    let eligible: alloc::vec::Vec<Candidate> = records
+        .iter()
+        .map(|r| {
+            let (worker, weight) = r.split_at(32);
+            Candidate {
+                worker: worker.try_into().expect("32 bytes"),
+                weight: u64::from_le_bytes(weight.try_into().expect("8 bytes")),
+            }
+        })
+        .collect();
+    match check_sorted(&eligible) {
+        Err(SelectionError::NotSorted { index }) => Err(SnapshotError::NotSorted { index }),
+        _ => Ok(eligible),
+    }
+}
+
 /// Draws a job's committee of `size` from the eligible set (draws
 /// `0..size`).
 pub fn select_committee(
@@ -275,6 +326,28 @@ mod tests {
         assert_eq!(
             select(&seed, &job, &s, &[], 2, 255),
             Err(SelectionError::DrawsExhausted { draws: 257 })
+        );
+    }
+
+    #[test]
+    fn snapshot_bytes_round_trip_and_hash_to_the_snapshot_hash() {
+        let s = set(&[7, 8, 9]);
+        let bytes = snapshot_bytes(&s);
+        assert_eq!(bytes.len(), 3 * SNAPSHOT_RECORD_BYTES);
+        assert_eq!(
+            *::blake3::hash(&bytes).as_bytes(),
+            snapshot_hash(&s).unwrap()
+        );
+        assert_eq!(parse_snapshot(&bytes).unwrap(), s);
+        assert_eq!(
+            parse_snapshot(&bytes[1..]),
+            Err(SnapshotError::Length { len: 119 })
+        );
+        let mut swapped = bytes[40..80].to_vec();
+        swapped.extend_from_slice(&bytes[..40]);
+        assert_eq!(
+            parse_snapshot(&swapped),
+            Err(SnapshotError::NotSorted { index: 1 })
         );
     }
 

@@ -19,7 +19,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use edgerun_protocol::bundle::Bundle;
-use edgerun_protocol::selection::{Candidate, SelectionError, check_sorted};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
@@ -386,7 +385,7 @@ impl Store {
     /// Streams `body` into the store under `kind/claimed`, verifying while it
     /// arrives: at most [`Store::limit`] bytes, BLAKE3 equal to `claimed`,
     /// for a bundle `Bundle::decode` succeeds, and for a selection
-    /// [`parse_snapshot`] does. On any error nothing
+    /// `edgerun_protocol::selection::parse_snapshot` does. On any error nothing
     /// becomes visible and the temporary object is deleted.
     ///
     /// Cancel-safe only in the weak sense: a dropped future leaves its
@@ -518,7 +517,8 @@ impl Store {
                 Bundle::decode(&whole).map_err(RelayError::NotABundle)?;
             }
             (Kind::Selection, Some(whole)) => {
-                parse_snapshot(&whole).map_err(RelayError::NotASnapshot)?;
+                edgerun_protocol::selection::parse_snapshot(&whole)
+                    .map_err(|e| RelayError::NotASnapshot(e.to_string()))?;
             }
             _ => {}
         }
@@ -631,42 +631,6 @@ impl Store {
         self.metrics.record_store_op(op, outcome, start.elapsed());
         result
     }
-}
-
-/// Size of one snapshot record: pubkey (32 bytes) and weight (u64 LE).
-pub const SNAPSHOT_RECORD_BYTES: usize = 40;
-
-/// Reads an eligible-set snapshot: `(pubkey 32 bytes, weight u64 LE)`
-/// records with strictly increasing pubkeys, exactly the bytes
-/// `edgerun_protocol::selection::snapshot_hash` hashes. The error says
-/// what is wrong, for a person.
-pub fn parse_snapshot(bytes: &[u8]) -> Result<Vec<Candidate>, String> {
-    let (records, rest) = bytes.as_chunks::<SNAPSHOT_RECORD_BYTES>();
-    if !rest.is_empty() {
-        return Err(format!(
-            "its length {} is not a multiple of {SNAPSHOT_RECORD_BYTES} bytes \
-             (pubkey 32 + weight u64 LE per worker)",
-            bytes.len()
-        ));
-    }
-    let eligible: Vec<Candidate> = records
-        .iter()
-        .map(|r| {
-            let (worker, weight) = r.split_at(32);
-            Candidate {
-                worker: worker.try_into().expect("32 bytes"),
-                weight: u64::from_le_bytes(weight.try_into().expect("8 bytes")),
-            }
-        })
-        .collect();
-    check_sorted(&eligible).map_err(|e| match e {
-        SelectionError::NotSorted { index } => format!(
-            "record {index}'s pubkey is not above the one before it; records must be sorted by \
-             pubkey bytes with no duplicates"
-        ),
-        e => e.to_string(),
-    })?;
-    Ok(eligible)
 }
 
 fn not_found_or(

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use ed25519_dalek::{Signer, SigningKey};
+use edgerun_protocol::heartbeat::message as heartbeat_message;
 use edgerun_protocol::selection::{Candidate, snapshot_hash};
 use edgerun_relay::UploadLimits;
-use edgerun_relay::routes::workers::heartbeat_message;
 use serde_json::{Value, json};
 use solana_address::Address;
 

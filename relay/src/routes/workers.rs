@@ -4,7 +4,8 @@
 //! key, that they are online (the "seen online" of committee selection).
 //!
 //! A heartbeat is JSON `{unix_ms, runtime_ids, signature}`; `signature` is
-//! the worker's Ed25519 signature over [`heartbeat_message`]. Heartbeats
+//! the worker's Ed25519 signature over
+//! `edgerun_protocol::heartbeat::message`. Heartbeats
 //! are kept in memory only: a restarted relay knows no one until the next
 //! round of heartbeats.
 
@@ -58,14 +59,6 @@ const FORGET_AFTER: Duration = Duration::from_secs(300);
 /// flood of fresh keys would grow it without end. Known workers are always
 /// refreshed; new ones wait while it is full of fresh entries.
 const MAX_TRACKED: usize = 100_000;
-
-/// The bytes a worker signs for a heartbeat:
-/// `b"edgerun-heartbeat-v1" || pubkey (32) || unix_ms (u64 LE) ||
-/// count (u8) || runtime_ids (32 bytes each)`. The same function as
-/// `edgerun_protocol::heartbeat::message`, which the worker calls.
-pub fn heartbeat_message(pubkey: &[u8; 32], unix_ms: u64, runtime_ids: &[[u8; 32]]) -> Vec<u8> {
-    heartbeat::message(pubkey, unix_ms, runtime_ids)
-}
 
 /// One worker's last accepted heartbeat.
 struct Seen {
@@ -343,7 +336,7 @@ fn accept_heartbeat(
              send heartbeats under the worker's own address"
         ))
     })?;
-    let message = heartbeat_message(worker.as_array(), hb.unix_ms, &runtime_ids);
+    let message = heartbeat::message(worker.as_array(), hb.unix_ms, &runtime_ids);
     key.verify_strict(&message, &signature).map_err(|_| {
         RelayError::BadSignature(format!(
             "the heartbeat's signature does not verify for {worker}; sign \
