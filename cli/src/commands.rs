@@ -306,12 +306,8 @@ async fn settlement(ctx: &Ctx, job_id: &Hash) -> Result<serde_json::Value> {
     // The winners are the seats that submitted the winning hash.
     let job = fetch_job(&chain(ctx), job_id).await?;
     let per_winner = paid.first().map(|p| p.1).unwrap_or(0);
-    let n = job.assigned().len();
-    let winners: Vec<serde_json::Value> = (0..n)
-        .filter(|&i| {
-            job.submissions[i].has(edgerun_protocol::state::submission_flags::SUBMITTED)
-                && job.submissions[i].output_hash == job.winning_output_hash
-        })
+    let winners: Vec<serde_json::Value> = job
+        .voters(&job.winning_output_hash)
         .map(|i| serde_json::json!({"to": who(&job.assigned_workers[i]), "lamports": per_winner}))
         .collect();
     Ok(serde_json::json!({

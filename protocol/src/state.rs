@@ -372,12 +372,31 @@ impl Job {
         self.assigned().iter().position(|w| w == worker)
     }
 
-    /// How many of this round's submissions carry `output_hash`.
-    pub fn votes_for(&self, output_hash: &[u8; 32]) -> usize {
+    /// The seats (in table order) whose submission this round carries
+    /// `output_hash`.
+    pub fn voters<'a>(&'a self, output_hash: &'a [u8; 32]) -> impl Iterator<Item = usize> + 'a {
         self.submissions[..self.assigned().len()]
             .iter()
-            .filter(|s| s.has(submission_flags::SUBMITTED) && &s.output_hash == output_hash)
-            .count()
+            .enumerate()
+            .filter(move |(_, s)| {
+                s.has(submission_flags::SUBMITTED) && &s.output_hash == output_hash
+            })
+            .map(|(i, _)| i)
+    }
+
+    /// How many of this round's submissions carry `output_hash`.
+    pub fn votes_for(&self, output_hash: &[u8; 32]) -> usize {
+        self.voters(output_hash).count()
+    }
+
+    /// The output hash this round's submissions agree on with at least
+    /// `quorum` votes, if any (at most one: quorum is a strict majority).
+    pub fn quorum_hash(&self) -> Option<[u8; 32]> {
+        self.submissions[..self.assigned().len()]
+            .iter()
+            .filter(|s| s.has(submission_flags::SUBMITTED))
+            .map(|s| s.output_hash)
+            .find(|h| self.votes_for(h) >= self.quorum as usize)
     }
 }
 

@@ -366,20 +366,11 @@ impl Scheduler {
     /// When some output hash has a quorum of this round's votes: the slot
     /// its quorum-th vote landed in (from the JobResult records).
     async fn quorum_slot(&self, job: &Job) -> Result<Option<u64>, SchedulerError> {
-        let n = job.assigned().len();
-        let quorum = job.quorum as usize;
-        let winner = (0..n)
-            .filter(|&i| job.submissions[i].has(submission_flags::SUBMITTED))
-            .map(|i| job.submissions[i].output_hash)
-            .find(|h| job.votes_for(h) >= quorum);
-        let Some(winner) = winner else {
+        let Some(winner) = job.quorum_hash() else {
             return Ok(None);
         };
-        let voters: Vec<Address> = (0..n)
-            .filter(|&i| {
-                job.submissions[i].has(submission_flags::SUBMITTED)
-                    && job.submissions[i].output_hash == winner
-            })
+        let voters: Vec<Address> = job
+            .voters(&winner)
             .map(|i| Address::new_from_array(job.assigned_workers[i].0))
             .collect();
         let mut slots: Vec<u64> = self
@@ -391,12 +382,12 @@ impl Scheduler {
             .map(|r| r.submitted_slot.get())
             .collect();
         slots.sort_unstable();
-        Ok(slots.get(quorum - 1).copied())
+        Ok(slots.get(job.quorum as usize - 1).copied())
     }
 
     /// Stores the eligible-set snapshot at the relay; returns its hash.
     async fn store_snapshot(&self, eligible: &[Candidate]) -> Result<Hash, SchedulerError> {
-        let bytes = snapshot_bytes(eligible);
+        let bytes = selection::snapshot_bytes(eligible);
         let hash = edgerun_protocol::hash::blake3(&bytes);
         let url = format!("{}/v1/selections/{}", self.relay, hex(&hash));
         let failed = |cause: String| SchedulerError::Relay {
@@ -515,15 +506,4 @@ impl Pool {
             }
         }
     }
-}
-
-/// The snapshot's bytes: `pubkey || weight (u64 LE)` per worker, in order;
-/// their BLAKE3 is the snapshot hash.
-pub fn snapshot_bytes(eligible: &[Candidate]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(eligible.len() * 40);
-    for c in eligible {
-        out.extend_from_slice(&c.worker);
-        out.extend_from_slice(&c.weight.to_le_bytes());
-    }
-    out
 }

@@ -256,7 +256,9 @@ impl<T: Transport> Worker<T> {
             return Ok(None);
         }
         let mine = sub.output_hash;
-        let publisher = first_winner(job, &mine) == Some(seat);
+        // The first winner in the table publishes at once; the others wait
+        // out the grace.
+        let publisher = job.voters(&mine).next() == Some(seat);
         match job.status {
             job_status::ASSIGNED if job.votes_for(&mine) >= job.quorum as usize && publisher => {
                 self.publish(job, config, true).await
@@ -411,14 +413,6 @@ impl<T: Transport> Worker<T> {
         locked(&self.computed).insert(job.job_id, computed.clone());
         Ok(Ok(computed))
     }
-}
-
-/// The seat of the first worker in the table that submitted `hash`: the one
-/// that publishes at once (the others wait out the grace).
-fn first_winner(job: &Job, hash: &Hash) -> Option<usize> {
-    job.submissions[..job.assigned().len()]
-        .iter()
-        .position(|s| s.has(submission_flags::SUBMITTED) && &s.output_hash == hash)
 }
 
 /// Checks the bundle is the job's (hash, runtime, limits) and runs it.
