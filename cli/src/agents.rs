@@ -83,28 +83,6 @@ pub struct SchedulerArgs {
     ws: Option<String>,
 }
 
-/// Resolves on Ctrl-C or SIGTERM (how `edgerun up` and tests stop us).
-pub async fn stopped() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-
 pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
     let keypair = edgerun_localnet::read_keypair(&args.keypair)
         .with_context(|| format!("the worker keypair {}", args.keypair.display()))?;
@@ -123,7 +101,7 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
     let mut worker = Worker::new(transport, key, settings);
     println!("worker {address}: rpc {} relay {}", ctx.rpc, ctx.relay);
     let wake = follow(&ctx.rpc, args.ws.as_deref(), &format!("worker {address}"));
-    let mut stop = std::pin::pin!(stopped());
+    let mut stop = std::pin::pin!(edgerun_relay::shutdown_signal());
     let mut last_beat: Option<Instant> = None;
     let mut registered = false;
     loop {
@@ -212,7 +190,7 @@ pub async fn scheduler(ctx: &Ctx, args: SchedulerArgs) -> Result<()> {
         edgerun_scheduler::Settings::default(),
     );
     let wake = follow(&ctx.rpc, args.ws.as_deref(), "scheduler");
-    let mut stop = std::pin::pin!(stopped());
+    let mut stop = std::pin::pin!(edgerun_relay::shutdown_signal());
     loop {
         match scheduler.step().await {
             Ok(cranks) => {

@@ -178,7 +178,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     );
     if !args.check {
         println!("Ctrl-C (or SIGTERM) stops the stack.");
-        crate::agents::stopped().await;
+        edgerun_relay::shutdown_signal().await;
     }
     agents.stop();
     let _ = stop_relay.send(());

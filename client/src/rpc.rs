@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use edgerun_protocol::hash::Hash;
 use edgerun_protocol::layout::Account;
-use edgerun_protocol::state::{GlobalConfig, Job, JobResult, WorkerStake};
+use edgerun_protocol::state::{GlobalConfig, Job, JobResult, OutputAvailability, WorkerStake};
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_commitment_config::CommitmentConfig;
 use solana_instruction::Instruction;
@@ -21,7 +21,9 @@ use solana_signature::Signature;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 
-use crate::{Address, config_pda, decode_account, job_pda, job_result_pda, worker_stake_pda};
+use crate::{
+    Address, config_pda, decode_account, job_pda, job_result_pda, output_pda, worker_stake_pda,
+};
 
 /// How often a sent transaction's status is polled.
 const CONFIRM_POLL: Duration = Duration::from_millis(80);
@@ -84,14 +86,6 @@ impl Chain {
             .map_err(self.unavailable("getSlot"))
     }
 
-    /// Lamports held by `address` (0 when it does not exist).
-    pub async fn balance(&self, address: &Address) -> Result<u64, ChainError> {
-        self.rpc
-            .get_balance(address)
-            .await
-            .map_err(self.unavailable("getBalance"))
-    }
-
     /// The program account at `address`, decoded, if it exists.
     pub async fn account<T: Account>(&self, address: &Address) -> Result<Option<T>, ChainError> {
         let found = self
@@ -100,21 +94,28 @@ impl Chain {
             .await
             .map_err(self.unavailable("getAccountInfo"))?
             .value;
-        match found {
-            Some(a) if a.owner == self.program => {
-                decode_account(&a.data)
-                    .map(Some)
-                    .map_err(|e| ChainError::Decode {
-                        address: *address,
-                        cause: e.to_string(),
-                    })
-            }
-            Some(a) => Err(ChainError::Decode {
-                address: *address,
-                cause: format!("owned by {}, not the edgerun program", a.owner),
-            }),
-            None => Ok(None),
-        }
+        self.decode(address, found.as_ref().map(|a| (&a.owner, &a.data[..])))
+    }
+
+    /// `found` (owner and data) decoded as `T`; an account the program does
+    /// not own at one of its addresses is an error, not an absence.
+    fn decode<T: Account>(
+        &self,
+        address: &Address,
+        found: Option<(&Address, &[u8])>,
+    ) -> Result<Option<T>, ChainError> {
+        let cause = match found {
+            None => return Ok(None),
+            Some((owner, data)) if *owner == self.program => match decode_account(data) {
+                Ok(v) => return Ok(Some(v)),
+                Err(e) => e.to_string(),
+            },
+            Some((owner, _)) => format!("owned by {owner}, not the edgerun program"),
+        };
+        Err(ChainError::Decode {
+            address: *address,
+            cause,
+        })
     }
 
     pub async fn config(&self) -> Result<GlobalConfig, ChainError> {
@@ -130,6 +131,17 @@ impl Chain {
 
     pub async fn job(&self, job_id: &Hash) -> Result<Option<Job>, ChainError> {
         self.account(&job_pda(&self.program, job_id).0).await
+    }
+
+    pub async fn output(&self, job_id: &Hash) -> Result<Option<OutputAvailability>, ChainError> {
+        self.account(&output_pda(&self.program, job_id).0).await
+    }
+
+    pub async fn blockhash(&self) -> Result<solana_hash::Hash, ChainError> {
+        self.rpc
+            .get_latest_blockhash()
+            .await
+            .map_err(self.unavailable("getLatestBlockhash"))
     }
 
     pub async fn stake(&self, worker: &Address) -> Result<Option<WorkerStake>, ChainError> {
@@ -155,17 +167,7 @@ impl Chain {
         found
             .into_iter()
             .zip(&addresses)
-            .map(|(a, address)| match a {
-                Some(a) if a.owner == self.program => {
-                    decode_account(&a.data)
-                        .map(Some)
-                        .map_err(|e| ChainError::Decode {
-                            address: *address,
-                            cause: e.to_string(),
-                        })
-                }
-                _ => Ok(None),
-            })
+            .map(|(a, address)| self.decode(address, a.as_ref().map(|a| (&a.owner, &a.data[..]))))
             .collect()
     }
 
@@ -207,10 +209,7 @@ impl Chain {
                     address,
                     cause: "account data is not base64".into(),
                 })?;
-                out.push(decode_account(&data).map_err(|e| ChainError::Decode {
-                    address,
-                    cause: e.to_string(),
-                })?);
+                out.extend(self.decode::<T>(&address, Some((&self.program, &data[..])))?);
             }
         }
         Ok(out)
@@ -235,11 +234,7 @@ impl Chain {
         payer: &Keypair,
         others: &[&Keypair],
     ) -> Result<Signature, ChainError> {
-        let blockhash = self
-            .rpc
-            .get_latest_blockhash()
-            .await
-            .map_err(self.unavailable("getLatestBlockhash"))?;
+        let blockhash = self.blockhash().await?;
         let mut signers: Vec<&Keypair> = vec![payer];
         signers.extend_from_slice(others);
         let tx =
