@@ -7,14 +7,14 @@
 //! verifies both outputs, and prints for each the job id, output hash and
 //! URL, committee, and who was paid what. `--keep` leaves the stack running.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::up::{Options, Up};
 use crate::{jobs, paths, proc, program, setup};
 
 /// Committee members the Gold job needs.
@@ -46,36 +46,6 @@ impl Demo {
     }
 }
 
-/// The `edgerun up` process: SIGTERM (it stops its scheduler and workers),
-/// then SIGKILL after 15 s.
-struct Up(Option<Child>);
-
-impl Up {
-    fn stop(&mut self) {
-        let Some(mut child) = self.0.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let until = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
     setup::run(&setup::Ctx::new(false), &[])?;
     let so = program::build()?;
@@ -95,30 +65,25 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
     let exe = paths::target_dir().join("debug/edgerun");
     let home = repo.join(".edgerun");
     std::fs::create_dir_all(&home)?;
-    let log = home.join("up.log");
-    let _ = std::fs::remove_file(home.join("stack.json"));
     let started = Instant::now();
-    let child = Command::new(&exe)
-        .arg("--home")
-        .arg(&home)
-        .args(["up", "--workers", &WORKERS.to_string()])
-        .args(["--worker-keys", "9", "--slot-ms", "200"])
-        .args(["--rpc-port", &rpc_port.to_string()])
-        .args(["--relay-port", &relay_port.to_string()])
-        .arg("--program")
-        .arg(&so)
-        .stdin(Stdio::null())
-        .stdout(File::create(&log)?)
-        .stderr(File::create(home.join("up.err"))?)
-        .spawn()
-        .context("starting edgerun up")?;
-    let mut up = Up(Some(child));
-    let stack = wait_for_stack(&home, &mut up)?;
+    let up = Up::start(
+        &exe,
+        &home,
+        &so,
+        &Options {
+            workers: WORKERS,
+            worker_keys: 9,
+            slot_ms: 200,
+            ports: Some((rpc_port, relay_port)),
+        },
+    )?;
+    let log = home.join("logs/up.out");
+    let stack = up.stack.clone();
     let demo = Demo {
         exe,
         home: home.clone(),
-        rpc: stack["rpc"].as_str().unwrap_or_default().to_owned(),
-        relay: stack["relay"].as_str().unwrap_or_default().to_owned(),
+        rpc: up.rpc_url().to_owned(),
+        relay: up.relay_url().to_owned(),
     };
     println!(
         "stack up in {:.1?}: chain {}, relay {}, scheduler + {WORKERS} workers (logs: {})",
@@ -240,14 +205,13 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
     }
 
     if keep {
-        let pid = up.0.as_ref().map(|c| c.id()).unwrap_or(0);
-        up.0 = None;
+        let pid = up.detach();
         println!(
             "\nThe stack keeps running (edgerun up, pid {pid}): chain {}, relay {}. Stop it with `kill {pid}`.",
             demo.rpc, demo.relay
         );
     } else {
-        up.stop();
+        up.stop()?;
         println!("\nstack stopped (pass --keep to leave it running)");
     }
     Ok(true)
@@ -256,27 +220,4 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
 fn path_str(p: &Path) -> Result<&str> {
     p.to_str()
         .with_context(|| format!("{} is not UTF-8", p.display()))
-}
-
-/// Waits for `edgerun up` to write `<home>/stack.json`.
-fn wait_for_stack(home: &Path, up: &mut Up) -> Result<Value> {
-    let path = home.join("stack.json");
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(child) = up.0.as_mut()
-            && let Ok(Some(status)) = child.try_wait()
-        {
-            let err = std::fs::read_to_string(home.join("up.err")).unwrap_or_default();
-            bail!("edgerun up exited ({status}): {}", err.trim());
-        }
-        if let Ok(text) = std::fs::read_to_string(&path)
-            && let Ok(v) = serde_json::from_str::<Value>(&text)
-        {
-            return Ok(v);
-        }
-        if Instant::now() > until {
-            bail!("edgerun up did not write {} within 60 s", path.display());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }

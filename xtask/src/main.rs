@@ -12,6 +12,7 @@ mod runtime;
 mod setup;
 mod stack;
 mod test;
+mod up;
 
 use std::process::ExitCode;
 

@@ -28,27 +28,26 @@
 //! stopped by PID however the run ends.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use base64::Engine;
 use edgerun_client::Address;
 use edgerun_protocol::event::AnyEvent;
 use edgerun_protocol::hash::{Hash, hex, parse_hex};
 use edgerun_protocol::state::{Job, job_status};
 use serde_json::{Value, json};
 
+use crate::up::{Options, SIGKILL, Up, is_edgerun, signal};
 use crate::{jobs, paths, program};
 
 /// The whole run (posting to the last Finalized) ends within this.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
-/// `edgerun up` prints its ready line within this.
-const UP_LIMIT: Duration = Duration::from_secs(120);
 /// The workers are registered within this.
 const REGISTER_LIMIT: Duration = Duration::from_secs(120);
 /// How often the jobs' accounts are read.
@@ -84,7 +83,22 @@ pub fn bench(n: usize, m: usize) -> Result<bool> {
     }
     std::fs::create_dir_all(home.join("logs"))?;
 
-    let up = Up::start(&exe, &home, &so, m)?;
+    let up = Up::start(
+        &exe,
+        &home,
+        &so,
+        &Options {
+            workers: m,
+            worker_keys: m,
+            slot_ms: 100,
+            ports: None,
+        },
+    )?;
+    println!(
+        "bench stack: chain {}, relay {}, scheduler + {m} workers",
+        up.rpc_url(),
+        up.relay_url()
+    );
     let result = measure(&up, &exe, &home, &wasm, n, m);
     let stopped = up.stop();
     let summary = result?;
@@ -108,7 +122,7 @@ struct Followed {
 }
 
 fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) -> Result<Value> {
-    let rpc = Rpc::local(up.rpc_port);
+    let rpc = Rpc::local(up.rpc_url())?;
     let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
 
     // The workers register themselves once they are up.
@@ -155,7 +169,7 @@ fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) ->
         let mut cmd = Command::new(exe);
         cmd.arg("--home")
             .arg(home)
-            .args(["--rpc", &up.rpc_url(), "--relay", &up.relay_url(), "post"])
+            .args(["--rpc", up.rpc_url(), "--relay", up.relay_url(), "post"])
             .arg("--wasm")
             .arg(wasm)
             .arg("--input")
@@ -551,220 +565,19 @@ fn key_address(path: &Path) -> Result<Address> {
     Ok(Address::new_from_array(public))
 }
 
-/// `edgerun up`, stopped by PID.
-struct Up {
-    child: Option<Child>,
-    rpc_port: u16,
-    relay_port: u16,
-    home: PathBuf,
-}
-
-impl Up {
-    fn start(exe: &Path, home: &Path, so: &Path, workers: usize) -> Result<Up> {
-        let (rpc_port, relay_port) = free_ports()?;
-        let logs = home.join("logs");
-        let mut child = Command::new(exe)
-            .arg("--home")
-            .arg(home)
-            .arg("up")
-            .args(["--rpc-port", &rpc_port.to_string()])
-            .args(["--relay-port", &relay_port.to_string()])
-            .args(["--slot-ms", "100"])
-            .args(["--workers", &workers.to_string()])
-            .args(["--worker-keys", &workers.to_string()])
-            .arg("--program")
-            .arg(so)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(File::create(logs.join("up.err"))?)
-            .spawn()
-            .with_context(|| format!("starting {} up", exe.display()))?;
-        let stdout = child.stdout.take().expect("piped");
-        let up = Up {
-            child: Some(child),
-            rpc_port,
-            relay_port,
-            home: home.to_path_buf(),
-        };
-        // Everything up and its agents print goes to logs/up.out; the
-        // reader runs until they all exit, so no writer ever blocks.
-        let mut log = File::create(logs.join("up.out"))?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = writeln!(log, "{line}");
-                if line.starts_with("edgerun up: chain") {
-                    let _ = tx.send(line);
-                }
-            }
-        });
-        match rx.recv_timeout(UP_LIMIT) {
-            Ok(line) => println!("bench stack: {line}"),
-            Err(_) => bail!(
-                "edgerun up did not print its ready line within {UP_LIMIT:?}; logs in {}",
-                logs.display()
-            ),
-        }
-        Ok(up)
-    }
-
-    fn rpc_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.rpc_port)
-    }
-
-    fn relay_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.relay_port)
-    }
-
-    /// The scheduler's and workers' PIDs, from `<home>/stack.json`.
-    fn agent_pids(&self) -> Vec<(String, u32)> {
-        let Ok(text) = std::fs::read_to_string(self.home.join("stack.json")) else {
-            return Vec::new();
-        };
-        let Ok(v) = serde_json::from_str::<Value>(&text) else {
-            return Vec::new();
-        };
-        v["pids"]
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, p)| Some((k.clone(), u32::try_from(p.as_u64()?).ok()?)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Stops `up` (which stops its scheduler and workers), then any agent
-    /// that outlived it; SIGKILL for whatever is left after 10 s.
-    fn stop(mut self) -> Result<()> {
-        self.stop_all()
-    }
-
-    fn stop_all(&mut self) -> Result<()> {
-        let Some(mut child) = self.child.take() else {
-            return Ok(());
-        };
-        let agents = self.agent_pids();
-        // On SIGTERM `up` stops its agents (by PID), the relay and the chain.
-        signal(child.id(), SIGTERM);
-        let killed_up = !wait_or_kill(&mut child, Duration::from_secs(10));
-        let mut leftovers = Vec::new();
-        for (name, pid) in agents {
-            if is_edgerun(pid) {
-                signal(pid, SIGTERM);
-                leftovers.push((name, pid));
-            }
-        }
-        let until = Instant::now() + Duration::from_secs(10);
-        while leftovers.iter().any(|(_, p)| is_edgerun(*p)) && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let mut killed = Vec::new();
-        for (name, pid) in &leftovers {
-            if is_edgerun(*pid) {
-                signal(*pid, SIGKILL);
-                killed.push(name.clone());
-            }
-        }
-        ensure!(
-            !killed_up && leftovers.is_empty(),
-            "edgerun up {}; agents that outlived it: {leftovers:?}{}",
-            if killed_up {
-                "did not stop within 10 s and was killed"
-            } else {
-                "stopped"
-            },
-            if killed.is_empty() {
-                String::new()
-            } else {
-                format!(", killed: {killed:?}")
-            }
-        );
-        Ok(())
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if let Err(e) = self.stop_all() {
-            eprintln!("bench stack: {e:#}");
-        }
-    }
-}
-
-/// Waits up to `limit` for `child`; SIGKILL after. True when it exited
-/// by itself.
-fn wait_or_kill(child: &mut Child, limit: Duration) -> bool {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if let Ok(Some(_)) = child.try_wait() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    false
-}
-
-/// Whether `pid` is a live (not zombie) `edgerun` process: a PID is only
-/// signalled while it still names the process we know.
-fn is_edgerun(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // "<pid> (<comm>) <state> ..."
-    let comm_ok = stat.contains("(edgerun)");
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, r)| r.trim().chars().next());
-    comm_ok && state != Some('Z')
-}
-
-const SIGKILL: i32 = 9;
-const SIGTERM: i32 = 15;
-
-fn signal(pid: u32, sig: i32) {
-    if let Ok(pid) = i32::try_from(pid) {
-        // SAFETY: kill(2) with a PID we started; no memory is involved.
-        unsafe { kill(pid, sig) };
-    }
-}
-
-unsafe extern "C" {
-    fn kill(pid: i32, sig: i32) -> i32;
-}
-
-/// Two free ports on 127.0.0.1: the RPC port (whose next port, the
-/// WebSocket's, must be free too) and the relay's.
-fn free_ports() -> Result<(u16, u16)> {
-    let free = || -> Result<u16> { Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()) };
-    for _ in 0..20 {
-        let rpc = free()?;
-        let Some(ws) = rpc.checked_add(1) else {
-            continue;
-        };
-        if TcpListener::bind(("127.0.0.1", ws)).is_err() {
-            continue;
-        }
-        let relay = free()?;
-        if relay != rpc && relay != ws {
-            return Ok((rpc, relay));
-        }
-    }
-    bail!("no two free ports on 127.0.0.1")
-}
-
 /// JSON-RPC over plain HTTP/1.0 to the local chain.
 struct Rpc {
     addr: SocketAddr,
 }
 
 impl Rpc {
-    fn local(port: u16) -> Rpc {
-        Rpc {
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        }
+    /// The chain at `http://127.0.0.1:<port>`.
+    fn local(url: &str) -> Result<Rpc> {
+        let addr = url
+            .strip_prefix("http://")
+            .and_then(|a| a.parse::<SocketAddr>().ok())
+            .with_context(|| format!("{url:?} is not http://<ip>:<port>"))?;
+        Ok(Rpc { addr })
     }
 
     fn call(&self, method: &str, params: Value) -> Result<Value> {
@@ -827,7 +640,11 @@ impl Rpc {
                     let b64 = a["data"][0]
                         .as_str()
                         .context("getMultipleAccounts: no base64 data")?;
-                    Some(base64_decode(b64)?)
+                    Some(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(b64)
+                            .context("getMultipleAccounts: data is not base64")?,
+                    )
                 });
             }
         }
@@ -835,56 +652,9 @@ impl Rpc {
     }
 }
 
-/// Standard base64 with padding (what JSON-RPC's "base64" encoding gives).
-fn base64_decode(text: &str) -> Result<Vec<u8>> {
-    let value = |c: u8| -> Result<u32> {
-        Ok(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => bail!("not base64: {:?}", c as char),
-        } as u32)
-    };
-    let bytes = text.trim().trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        ensure!(chunk.len() > 1, "base64 of a bad length");
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= value(c)? << (18 - 6 * i);
-        }
-        let full = [(acc >> 16) as u8, (acc >> 8) as u8, acc as u8];
-        out.extend_from_slice(&full[..chunk.len() - 1]);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_round_trips_every_length() {
-        // "Man" → TWFu; the RFC 4648 test vectors.
-        let cases = [
-            ("", ""),
-            ("Zg==", "f"),
-            ("Zm8=", "fo"),
-            ("Zm9v", "foo"),
-            ("Zm9vYg==", "foob"),
-            ("Zm9vYmE=", "fooba"),
-            ("Zm9vYmFy", "foobar"),
-            ("+/8=", "\u{fb}\u{ff}"),
-        ];
-        for (b64, plain) in &cases[..7] {
-            assert_eq!(base64_decode(b64).unwrap(), plain.as_bytes(), "{b64}");
-        }
-        assert_eq!(base64_decode(cases[7].0).unwrap(), [0xfb, 0xff]);
-        assert!(base64_decode("Z").is_err());
-        assert!(base64_decode("Zm9*").is_err());
-    }
 
     fn tx(slot: u64, events: &[&'static str]) -> JobTx {
         JobTx {
