@@ -12,13 +12,12 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{EDGERUN, Proc, edgerun, free_port, repo, target};
+use common::{EDGERUN, Proc, edgerun, repo, target};
 use edgerun_client::{Address, job_pda, worker_stake_pda};
 use edgerun_protocol::economics::{non_response_penalty, split_payout};
 use edgerun_protocol::hash::parse_hex;
@@ -52,45 +51,24 @@ impl Drop for Stack {
     }
 }
 
-fn program() -> PathBuf {
-    let so = target().join("deploy/edgerun_program.so");
-    assert!(so.exists(), "run `cargo xtask build-program` first");
-    so
-}
-
 impl Stack {
     /// `edgerun up` with `worker_keys` funded worker keys and short windows
     /// (100 ms slots).
     fn up(name: &str, worker_keys: usize, submit_window: u64, da_window: u64) -> Stack {
-        let home = std::env::temp_dir().join(format!("edgerun-e2e-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&home);
-        std::fs::create_dir_all(home.join("logs")).unwrap();
-        let (rpc_port, relay_port) = (free_port(), free_port());
-        let mut child = Command::new(EDGERUN)
-            .args(["--home", home.to_str().unwrap(), "up"])
-            .args(["--rpc-port", &rpc_port.to_string()])
-            .args(["--relay-port", &relay_port.to_string()])
-            .args(["--slot-ms", "100", "--program", program().to_str().unwrap()])
-            .args(["--worker-keys", &worker_keys.to_string()])
-            .args(["--submit-window-slots", &submit_window.to_string()])
-            .args(["--da-window-slots", &da_window.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(File::create(home.join("logs/up.err")).unwrap())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let up = Proc(child);
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.starts_with("edgerun up: chain") {
-                    let _ = tx.send(line);
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(60))
-            .expect("edgerun up did not get ready in 60 s");
-        let rpc = format!("http://127.0.0.1:{rpc_port}");
+        let up = common::up(
+            name,
+            &[
+                "--slot-ms",
+                "100",
+                "--worker-keys",
+                &worker_keys.to_string(),
+                "--submit-window-slots",
+                &submit_window.to_string(),
+                "--da-window-slots",
+                &da_window.to_string(),
+            ],
+        );
+        let (home, rpc, relay) = (up.home.clone(), up.rpc.clone(), up.relay.clone());
         let chain = RpcClient::new_with_commitment(
             rpc.clone(),
             solana_commitment_config::CommitmentConfig::confirmed(),
@@ -112,7 +90,7 @@ impl Stack {
             })
             .collect();
         Stack {
-            relay: format!("http://127.0.0.1:{relay_port}"),
+            relay,
             rpc,
             chain,
             treasury: Address::new_from_array(config.params.treasury.0),
@@ -120,7 +98,7 @@ impl Stack {
             workers,
             home,
             agents: BTreeMap::new(),
-            _up: up,
+            _up: up.proc,
         }
     }
 
@@ -579,30 +557,12 @@ fn an_infinite_loop_finalizes_as_out_of_fuel_agreed_and_paid() {
 #[test]
 fn up_with_workers_runs_the_lifecycle_and_stops_its_processes_on_sigterm() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let home = std::env::temp_dir().join(format!("edgerun-e2e-up-workers-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    let (rpc_port, relay_port) = (free_port(), free_port());
-    let up = Proc(
-        Command::new(EDGERUN)
-            .args(["--home", home.to_str().unwrap(), "up", "--workers", "3"])
-            .args(["--rpc-port", &rpc_port.to_string()])
-            .args(["--relay-port", &relay_port.to_string()])
-            .args(["--slot-ms", "100", "--program", program().to_str().unwrap()])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let until = Instant::now() + Duration::from_secs(60);
-    let stack: Value = loop {
-        if let Ok(text) = std::fs::read_to_string(home.join("stack.json")) {
-            break serde_json::from_str(&text).unwrap();
-        }
-        assert!(
-            Instant::now() < until,
-            "edgerun up did not write stack.json"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let common::Up {
+        proc: up,
+        home,
+        stack,
+        ..
+    } = common::up("up-workers", &["--slot-ms", "100", "--workers", "3"]);
     let pids: Vec<u32> = stack["pids"]
         .as_object()
         .unwrap()

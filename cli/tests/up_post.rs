@@ -5,9 +5,8 @@
 //! verifies; `status` and `get` answer; a foreign client (@solana/kit in
 //! Node) decodes the config and the job from the Anchor IDL alone.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use edgerun_protocol::hash::parse_hex;
@@ -19,48 +18,21 @@ use solana_address::Address;
 
 mod common;
 
-use common::{EDGERUN, Proc as Stack, edgerun, free_port, repo, target};
+use common::{edgerun, repo, target};
 
 #[test]
 fn up_then_post_puts_the_job_on_chain_and_the_bundle_on_the_relay() {
-    let program = target().join("deploy/edgerun_program.so");
-    assert!(program.exists(), "run `cargo xtask build-program` first");
     let wasm = target().join("jobs/json-redact.wasm");
     assert!(wasm.exists(), "run `cargo xtask build-jobs` first");
     let input = repo().join("tests/vectors/src/inputs/redact-profile.json");
-    let home = std::env::temp_dir().join(format!("edgerun-up-post-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    let (rpc_port, relay_port) = (free_port(), free_port());
-
-    let mut child = Command::new(EDGERUN)
-        .args(["--home", home.to_str().unwrap(), "up"])
-        .args([
-            "--rpc-port",
-            &rpc_port.to_string(),
-            "--relay-port",
-            &relay_port.to_string(),
-        ])
-        .args(["--slot-ms", "200", "--program", program.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let stack = Stack(child);
-    // Wait (at most 60 s) for the ready line.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("edgerun up: chain") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let ready = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("edgerun up did not get ready in 60 s");
-    let rpc = format!("http://127.0.0.1:{rpc_port}");
-    let relay = format!("http://127.0.0.1:{relay_port}");
+    let common::Up {
+        proc: stack,
+        home,
+        rpc,
+        relay,
+        ready,
+        ..
+    } = common::up("up-post", &["--slot-ms", "200"]);
     assert!(ready.contains(&rpc) && ready.contains(&relay), "{ready}");
 
     // Post the json-redact demo at Gold.

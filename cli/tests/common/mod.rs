@@ -28,6 +28,24 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Ports for `edgerun up`: the RPC port, whose next port (the WebSocket's)
+/// is free too, and a different relay port.
+pub fn stack_ports() -> (u16, u16) {
+    loop {
+        let rpc = free_port();
+        let Some(ws) = rpc.checked_add(1) else {
+            continue;
+        };
+        if TcpListener::bind(("127.0.0.1", ws)).is_err() {
+            continue;
+        }
+        let relay = free_port();
+        if relay != rpc && relay != ws {
+            return (rpc, relay);
+        }
+    }
+}
+
 /// A child process, stopped by PID (SIGTERM, then SIGKILL after 10 s)
 /// when dropped.
 pub struct Proc(pub Child);
@@ -86,4 +104,69 @@ pub fn edgerun(home: &Path, rpc: &str, relay: &str, args: &[&str]) -> (bool, Str
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+/// A started `edgerun up`: its process, home, URLs, ready line and
+/// stack.json.
+pub struct Up {
+    pub proc: Proc,
+    pub home: PathBuf,
+    pub rpc: String,
+    pub relay: String,
+    /// The line `up` prints when ready.
+    pub ready: String,
+    pub stack: serde_json::Value,
+}
+
+/// Starts `edgerun up` in a fresh `<tmp>/edgerun-e2e-<name>-<pid>` on free
+/// ports with the built program and `args`; waits (60 s at most) for its
+/// ready line. Its output goes to `<home>/logs/up.out` and `up.err`.
+pub fn up(name: &str, args: &[&str]) -> Up {
+    use std::io::{BufRead, BufReader, Write};
+    let program = target().join("deploy/edgerun_program.so");
+    assert!(program.exists(), "run `cargo xtask build-program` first");
+    let home = std::env::temp_dir().join(format!("edgerun-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(home.join("logs")).unwrap();
+    let (rpc_port, relay_port) = stack_ports();
+    let mut child = Command::new(EDGERUN)
+        .args(["--home", home.to_str().unwrap(), "up"])
+        .args(["--rpc-port", &rpc_port.to_string()])
+        .args(["--relay-port", &relay_port.to_string()])
+        .args(["--program", program.to_str().unwrap()])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(home.join("logs/up.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let proc = Proc(child);
+    let mut log = std::fs::File::create(home.join("logs/up.out")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = writeln!(log, "{line}");
+            if line.starts_with("edgerun up: chain") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let ready = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| {
+            panic!(
+                "edgerun up did not get ready in 60 s: {}",
+                std::fs::read_to_string(home.join("logs/up.err")).unwrap_or_default()
+            )
+        });
+    let stack =
+        serde_json::from_str(&std::fs::read_to_string(home.join("stack.json")).unwrap()).unwrap();
+    Up {
+        proc,
+        rpc: format!("http://127.0.0.1:{rpc_port}"),
+        relay: format!("http://127.0.0.1:{relay_port}"),
+        home,
+        ready,
+        stack,
+    }
 }
