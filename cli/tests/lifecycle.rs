@@ -361,6 +361,23 @@ impl Stack {
         self.chain.get_slot().unwrap()
     }
 
+    /// Each of `workers` lost exactly one non-response penalty since
+    /// `before_totals` were read, holds no lock, and is not seated in `job`.
+    fn assert_penalized_once(&self, workers: &[Address], before_totals: &[u64], job: &Job) {
+        let seated = assigned(job);
+        for w in workers {
+            assert!(!seated.contains(w), "{w} still seated");
+            let i = self.workers.iter().position(|x| x == w).unwrap();
+            let stake = self.stake_of(w);
+            assert_eq!(stake.locked_stake.get(), 0, "{w} still locked");
+            assert_eq!(
+                stake.total_stake.get(),
+                before_totals[i] - self.penalty(),
+                "{w} penalized once"
+            );
+        }
+    }
+
     fn penalty(&self) -> u64 {
         non_response_penalty(
             self.config.params.non_response_slash_lamports.get(),
@@ -430,18 +447,7 @@ fn a_killed_worker_is_penalized_and_replaced_and_the_job_finalizes() {
         stack.kill(&stack.name_of(v));
     }
     let job = stack.wait_status(&id, job_status::FINALIZED);
-    let now = assigned(&job);
-    for v in &victims {
-        assert!(!now.contains(v), "{v} still seated");
-        let i = stack.workers.iter().position(|w| w == v).unwrap();
-        let stake = stack.stake_of(v);
-        assert_eq!(stake.locked_stake.get(), 0);
-        assert_eq!(
-            stake.total_stake.get(),
-            before_totals[i] - stack.penalty(),
-            "{v} penalized once"
-        );
-    }
+    stack.assert_penalized_once(&victims, &before_totals, &job);
     assert_eq!(job.draws, 5, "three drawn, two replacements");
     assert_eq!(stack.get(&id), expected_output(&stack, &job));
     assert_eq!(stack.held(&id), before, "lamports not conserved");
@@ -466,15 +472,7 @@ fn winners_that_never_publish_lose_their_seats_and_replacements_finish() {
     }
     let before = stack.held(&id);
     let job = stack.wait_status(&id, job_status::FINALIZED);
-    let now = assigned(&job);
-    for (w, before_total) in stack.workers.iter().zip(&before_totals).take(3) {
-        assert!(!now.contains(w), "silent winner {w} still seated");
-        assert_eq!(
-            stack.stake_of(w).total_stake.get(),
-            before_total - stack.penalty(),
-            "{w} penalized once"
-        );
-    }
+    stack.assert_penalized_once(&stack.workers[..3], &before_totals, &job);
     assert_eq!(stack.get(&id), expected_output(&stack, &job));
     assert_eq!(stack.held(&id), before, "lamports not conserved");
 }
@@ -509,14 +507,7 @@ fn the_scheduler_killed_mid_job_and_restarted_finishes_it_once() {
     let job = stack.wait_status(&id, job_status::FINALIZED);
     assert_eq!(job.seed, first.seed, "the seed was set once");
     assert_eq!(job.draws, 5, "two replacements, drawn once");
-    for v in &victims {
-        let i = stack.workers.iter().position(|w| w == v).unwrap();
-        assert_eq!(
-            stack.stake_of(v).total_stake.get(),
-            before_totals[i] - stack.penalty(),
-            "{v} penalized once"
-        );
-    }
+    stack.assert_penalized_once(&victims, &before_totals, &job);
     assert_eq!(stack.get(&id), expected_output(&stack, &job));
     assert_eq!(stack.held(&id), before, "lamports not conserved");
 }
