@@ -161,10 +161,6 @@ impl<T: Transport> Worker<T> {
         }
     }
 
-    pub fn transport(&self) -> &T {
-        &self.transport
-    }
-
     fn me(&self) -> Address {
         self.transport.worker()
     }
