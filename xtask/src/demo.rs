@@ -54,7 +54,6 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
     proc::run(
         Command::new(env!("CARGO")).current_dir(&repo).args([
             "build",
-            "-q",
             "-p",
             "edgerun-cli",
             "--bin",

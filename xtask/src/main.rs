@@ -144,7 +144,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Cmd::Cu => {
             program::build()?;
-            program::cargo_in_repo(&["run", "-q", "-p", "edgerun-tests", "--bin", "cu"], &[])
+            program::cargo_in_repo(&["run", "-p", "edgerun-tests", "--bin", "cu"], &[])
         }
         Cmd::Soak { cases } => {
             program::build()?;

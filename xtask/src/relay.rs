@@ -11,7 +11,6 @@ pub fn bench() -> Result<bool> {
     program::cargo_in_repo(
         &[
             "run",
-            "-q",
             "--release",
             "-p",
             "edgerun-relay-bench",

@@ -73,7 +73,6 @@ pub fn write_vectors() -> Result<bool> {
     program::cargo_in_repo(
         &[
             "run",
-            "-q",
             "-p",
             "edgerun-runtime",
             "--bin",
@@ -115,7 +114,6 @@ pub fn bench() -> Result<bool> {
     program::cargo_in_repo(
         &[
             "run",
-            "-q",
             "--release",
             "-p",
             "edgerun-runtime-bench",

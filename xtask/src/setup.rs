@@ -10,7 +10,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
@@ -204,17 +204,22 @@ pub fn run_step(ctx: &Ctx, step: &Step) -> Result<()> {
 /// A step's install log: `<tools>/logs/<step>.log`.
 pub struct Log {
     pub path: PathBuf,
+    step: &'static str,
     verbose: bool,
 }
 
+/// How often a quiet install says it is still going.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
 impl Log {
-    fn create(ctx: &Ctx, step: &str) -> Result<Self> {
+    fn create(ctx: &Ctx, step: &'static str) -> Result<Self> {
         let dir = ctx.tools.join("logs");
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join(format!("{step}.log"));
         File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         Ok(Log {
             path,
+            step,
             verbose: ctx.verbose,
         })
     }
@@ -230,7 +235,9 @@ impl Log {
     }
 
     /// Runs `cmd` with its output going to the log (and to stderr when
-    /// verbose); fails if it exits non-zero.
+    /// verbose); fails if it exits non-zero. While it runs quietly, a line
+    /// every [`HEARTBEAT`] says how long it has taken and what it is doing
+    /// (the log's last line), so a long build never looks like a hang.
     pub fn run(&self, cmd: &mut Command) -> Result<()> {
         let shown = show(cmd);
         self.note(&format!("$ {shown}"));
@@ -241,12 +248,31 @@ impl Log {
             let f = File::options().append(true).open(&self.path)?;
             (Stdio::from(f.try_clone()?), Stdio::from(f))
         };
-        let status = cmd
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
-            .status()
+            .spawn()
             .with_context(|| format!("cannot run `{shown}`"))?;
+        let start = Instant::now();
+        let mut next = HEARTBEAT;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if !self.verbose && start.elapsed() >= next {
+                next += HEARTBEAT;
+                let last = self.tail(1).pop().unwrap_or_default();
+                println!(
+                    "setup: {}: still going after {} s: {}",
+                    self.step,
+                    start.elapsed().as_secs(),
+                    last.trim()
+                );
+                std::io::stdout().flush().ok();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
         if !status.success() {
             bail!("`{shown}` failed ({status})");
         }
