@@ -88,6 +88,14 @@ error_codes! {
     WithdrawExceedsUnlocked = 6052: "Withdrawal is more than the unlocked stake",
     ArithmeticOverflow = 6053: "Lamport arithmetic overflowed",
     InvalidAccountData = 6054: "An account's data is not the expected layout",
+    NotUpgradeAuthority = 6055: "Only the program's upgrade authority may initialize the config: sign with the deploy's upgrade authority and pass the program and its ProgramData account",
+    EscrowBelowMinimum = 6056: "The escrow is below the config's min_escrow_lamports: post with more",
+    JobIdNotDerived = 6057: "job_id must be blake3(client || nonce || bundle_hash) for the signing client: derive it with edgerun_protocol::hash::job_id",
+    WorkerWasSeated = 6058: "This worker already sat in this job; a worker is seated in a job at most once",
+    TooManyReplacements = 6059: "This job has replaced as many workers as it can; it ends at expiry",
+    SealMismatch = 6060: "The revealed output hash does not match the caller's seal: reveal the output you submitted",
+    NotTopLevel = 6061: "submit_result must be a top-level instruction, not invoked through another program",
+    RoundPastExpiry = 6062: "A new round would end after the job's expiry_slot; the job can only expire now",
 }
 
 impl core::fmt::Display for ProgramErrorCode {

@@ -48,6 +48,15 @@ pub fn program_so() -> PathBuf {
     }
 }
 
+/// The test-only CPI probe (`program/probe`), built beside the program:
+/// `$EDGERUN_PROBE_SO`, else `<target dir>/deploy/edgerun_cpi_probe.so`.
+pub fn probe_so() -> PathBuf {
+    match std::env::var_os("EDGERUN_PROBE_SO") {
+        Some(p) => PathBuf::from(p),
+        None => target_dir().join("deploy/edgerun_cpi_probe.so"),
+    }
+}
+
 /// The default config parameters of a test chain.
 pub fn default_params(
     admin: &Address,

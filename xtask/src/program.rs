@@ -16,7 +16,13 @@ pub fn deployed_so() -> PathBuf {
         .join("edgerun_program.so")
 }
 
-/// Builds the program and returns the path of the checked `.so`.
+/// The test-only CPI probe (`program/probe`): the tests call edgerun through it.
+pub fn deployed_probe() -> PathBuf {
+    paths::target_dir().join("deploy").join("edgerun_cpi_probe.so")
+}
+
+/// Builds the program (and the test-only probe) and returns the path of
+/// the checked `.so`.
 pub fn build() -> Result<PathBuf> {
     let linker = paths::tool_bin("sbpf-linker");
     ensure!(
@@ -41,10 +47,15 @@ pub fn build() -> Result<PathBuf> {
             "--release",
             "--target",
             "bpfel-unknown-none",
+            "--workspace",
         ])
         .env("CARGO_TARGET_DIR", &target)
         .env("CARGO_TARGET_BPFEL_UNKNOWN_NONE_RUSTFLAGS", rustflags);
     proc::run(&mut cmd, "the program build (from program/)")?;
+    let probe = target.join("bpfel-unknown-none/release/libedgerun_cpi_probe.so");
+    let probe_out = deployed_probe();
+    std::fs::create_dir_all(probe_out.parent().expect("deploy dir has a parent"))?;
+    std::fs::copy(&probe, &probe_out).with_context(|| format!("copying {}", probe.display()))?;
     let built = target.join("bpfel-unknown-none/release/libedgerun_program.so");
     let bytes = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
     let elf = check_sbf_elf(&bytes)?;
