@@ -9,7 +9,7 @@
 
 pub use edgerun_protocol as protocol;
 use edgerun_protocol::event::AnyEvent;
-use edgerun_protocol::hash::{Hash, result_digest};
+use edgerun_protocol::hash::{Hash, seal, sealed_digest};
 use edgerun_protocol::instruction::{
     self as ix, InstructionArgs, Ix, ed25519, submit_result_offsets,
 };
@@ -108,9 +108,21 @@ fn stakes(program_id: &Address, workers: &[Address]) -> Vec<Address> {
         .collect()
 }
 
+/// The upgradeable BPF loader (loader v3), which deploys the program.
+pub const BPF_LOADER_UPGRADEABLE_ID: Address =
+    solana_address::address!("BPFLoaderUpgradeab1e11111111111111111111111");
+
+/// The program's ProgramData account under the upgradeable loader: it
+/// holds the code and names the upgrade authority.
+pub fn program_data_address(program_id: &Address) -> Address {
+    Address::find_program_address(&[program_id.as_ref()], &BPF_LOADER_UPGRADEABLE_ID).0
+}
+
+/// initialize_config, signed by the program's upgrade authority (who pays
+/// for the config account); `params.admin` may name anyone.
 pub fn initialize_config(
     program_id: &Address,
-    admin: &Address,
+    upgrade_authority: &Address,
     params: ConfigParams,
 ) -> Instruction {
     let (config, config_bump) = config_pda(program_id);
@@ -120,7 +132,13 @@ pub fn initialize_config(
             params,
             config_bump,
         },
-        &[*admin, config, SYSTEM_PROGRAM_ID],
+        &[
+            *upgrade_authority,
+            config,
+            SYSTEM_PROGRAM_ID,
+            *program_id,
+            program_data_address(program_id),
+        ],
         &[],
     )
 }
@@ -171,6 +189,8 @@ pub fn withdraw_stake(program_id: &Address, worker: &Address, amount: u64) -> In
 #[derive(Clone, Copy, Debug)]
 pub struct JobSpec {
     pub job_id: Hash,
+    /// The nonce `job_id` was derived from (with the client and bundle hash).
+    pub nonce: u64,
     pub bundle_hash: Hash,
     pub runtime_id: Hash,
     pub limits: Limits,
@@ -193,6 +213,7 @@ impl JobSpec {
         let bundle_hash = edgerun_protocol::hash::bundle_hash(bundle);
         Ok(JobSpec {
             job_id: edgerun_protocol::hash::job_id(&client.to_bytes(), nonce, &bundle_hash),
+            nonce,
             bundle_hash,
             runtime_id: decoded.runtime_id,
             limits: decoded.limits,
@@ -211,6 +232,7 @@ pub fn post_job(program_id: &Address, client: &Address, spec: &JobSpec) -> Instr
         limits: spec.limits,
         escrow_lamports: U64::new(spec.escrow_lamports),
         ttl_slots: U64::new(spec.ttl_slots),
+        nonce: U64::new(spec.nonce),
         job_bump,
     };
     build(
@@ -287,31 +309,40 @@ pub fn assign_workers(
     )
 }
 
-/// What a worker attests: the job's identity and its output hash.
+/// What a worker attests: the job's identity and the seal of its output.
 #[derive(Clone, Copy, Debug)]
 pub struct Attestation {
     pub job_id: Hash,
     pub bundle_hash: Hash,
     pub runtime_id: Hash,
-    pub output_hash: Hash,
+    /// `seal(output_hash, worker)`.
+    pub seal: Hash,
 }
 
 impl Attestation {
-    /// The attestation a worker makes for `job`'s bundle and runtime.
-    pub fn for_job(job: &Job, output_hash: Hash) -> Self {
+    /// The attestation `worker` makes for `job`'s bundle and runtime when
+    /// its output hashes to `output_hash`.
+    pub fn for_job(job: &Job, worker: &Address, output_hash: Hash) -> Self {
+        Self::sealed(job, seal(&output_hash, &worker.to_bytes()))
+    }
+
+    /// An attestation of an explicit seal (a test or drill that submits
+    /// something other than its own output's seal).
+    pub fn sealed(job: &Job, seal: Hash) -> Self {
         Attestation {
             job_id: job.job_id,
             bundle_hash: job.bundle_hash,
             runtime_id: job.runtime_id,
-            output_hash,
+            seal,
         }
     }
 
+    /// The SealedDigest the worker signs.
     pub fn digest(&self) -> Hash {
-        result_digest(
+        sealed_digest(
             &self.job_id,
             &self.bundle_hash,
-            &self.output_hash,
+            &self.seal,
             &self.runtime_id,
         )
     }
@@ -355,7 +386,7 @@ pub fn submit_result(
     let worker_addr = Address::new_from_array(worker.verifying_key().to_bytes());
     let (result, result_bump) = job_result_pda(program_id, &attestation.job_id, &worker_addr);
     let args = ix::SubmitResult {
-        output_hash: attestation.output_hash,
+        seal: attestation.seal,
         attestation_sig: attestation.sign(worker),
         result_bump,
     };
@@ -372,13 +403,15 @@ pub fn submit_result(
     ]
 }
 
-pub fn reach_quorum(program_id: &Address, caller: &Address, job_id: &Hash) -> Instruction {
-    let fixed = [
-        *caller,
-        config_pda(program_id).0,
-        job_pda(program_id, job_id).0,
-    ];
-    build(program_id, &ix::ReachQuorum {}, &fixed, &[])
+/// The reveal: `caller`, a seat whose seal matches `output_hash`, names it.
+pub fn reach_quorum(
+    program_id: &Address,
+    caller: &Address,
+    job_id: &Hash,
+    output_hash: Hash,
+) -> Instruction {
+    let fixed = [*caller, job_pda(program_id, job_id).0];
+    build(program_id, &ix::ReachQuorum { output_hash }, &fixed, &[])
 }
 
 pub fn declare_output(
@@ -408,11 +441,14 @@ pub fn declare_output(
     ))
 }
 
+/// finalize_job: `client` (the job's client) gets the unused records
+/// deposit back.
 pub fn finalize_job(
     program_id: &Address,
     caller: &Address,
     job_id: &Hash,
     treasury: &Address,
+    client: &Address,
     assigned: &[Address],
 ) -> Instruction {
     let fixed = [
@@ -421,6 +457,7 @@ pub fn finalize_job(
         job_pda(program_id, job_id).0,
         output_pda(program_id, job_id).0,
         *treasury,
+        *client,
     ];
     build(
         program_id,

@@ -21,6 +21,28 @@ pub const ED25519_PROGRAM_ID: Address = Address::new_from_array([
     202, 112, 68, 128, 0, 0, 0,
 ]);
 
+/// The upgradeable BPF loader, `BPFLoaderUpgradeab1e11111111111111111111111`:
+/// its ProgramData account names the program's upgrade authority.
+pub const BPF_LOADER_UPGRADEABLE_ID: Address = Address::new_from_array([
+    2, 168, 246, 145, 78, 136, 161, 176, 226, 16, 21, 62, 247, 99, 174, 43, 0, 194, 185, 61, 22, 193, 36, 210, 192, 83,
+    122, 16, 4, 128, 0, 0,
+]);
+
+/// Whether this instruction runs at the transaction's top level (not
+/// invoked by another program).
+#[inline(always)]
+pub fn is_top_level() -> bool {
+    #[cfg(any(target_os = "solana", target_arch = "bpf"))]
+    {
+        // SAFETY: a syscall without arguments.
+        unsafe { pinocchio::syscalls::sol_get_stack_height() == 1 }
+    }
+    #[cfg(not(any(target_os = "solana", target_arch = "bpf")))]
+    {
+        true
+    }
+}
+
 /// Whether `acc` is the account of `key`.
 #[inline(always)]
 pub fn is_key(acc: &AccountView, key: &edgerun_protocol::layout::Pubkey) -> bool {
@@ -168,6 +190,7 @@ pub fn rent_exempt(space: usize) -> Result<u64, ProgramError> {
 /// Creates the PDA `pda` (signed by `seeds`, which include the bump) with
 /// space for `T`, funded with the rent-exempt minimum plus `extra` lamports
 /// from `payer`, owned by this program, and writes `T`'s discriminator.
+/// Returns the lamports `payer` paid.
 ///
 /// An address someone pre-funded to block creation is still taken over:
 /// top up, allocate and assign instead of CreateAccount.
@@ -177,7 +200,7 @@ pub fn create_pda<T: Account>(
     program_id: &Address,
     seeds: &[Seed],
     extra: u64,
-) -> ProgramResult {
+) -> Result<u64, ProgramError> {
     require(
         pda.is_data_empty() && pda.owned_by(&SYSTEM_PROGRAM_ID),
         E::AlreadyInitialized,
@@ -185,7 +208,9 @@ pub fn create_pda<T: Account>(
     let rent = rent_exempt(T::SPACE)?;
     let needed = rent.checked_add(extra).ok_or(err(E::ArithmeticOverflow))?;
     let signer = [Signer::from(seeds)];
+    let paid;
     if pda.lamports() == 0 {
+        paid = needed;
         pinocchio_system::instructions::CreateAccount {
             from: payer,
             to: pda,
@@ -196,6 +221,7 @@ pub fn create_pda<T: Account>(
         .invoke_signed(&signer)?;
     } else {
         let top_up = needed.saturating_sub(pda.lamports());
+        paid = top_up;
         if top_up > 0 {
             pinocchio_system::instructions::Transfer {
                 from: payer,
@@ -217,7 +243,7 @@ pub fn create_pda<T: Account>(
     }
     let mut data = pda.try_borrow_mut()?;
     layout::init::<T>(&mut data).map_err(|_| err(E::AlreadyInitialized))?;
-    Ok(())
+    Ok(paid)
 }
 
 /// Moves lamports between two accounts; `from` must be owned by this

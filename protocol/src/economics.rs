@@ -25,6 +25,24 @@ pub enum EconomicsError {
     Overflow,
 }
 
+/// The records deposit a job holds on top of its escrow: the rent of one
+/// JobResult per seat and of the OutputAvailability, so a seat's records
+/// never cost its worker anything (each is paid back as it is created).
+/// `None` only if the amount would not fit in u64. SBF-safe (see
+/// [`required_lock`]).
+pub const fn records_deposit(
+    result_rent: u64,
+    output_rent: u64,
+    committee_size: u8,
+) -> Option<u64> {
+    let size = committee_size as u64;
+    if size != 0 && result_rent > u64::MAX / size {
+        return None;
+    }
+    // result_rent * size fits, checked above.
+    result_rent.wrapping_mul(size).checked_add(output_rent)
+}
+
 /// `required_lock = max(min_worker_stake, escrow * 3 / 2 / committee_size)`:
 /// what each assigned worker locks for the job. Exact for every escrow and
 /// saturating at `u64::MAX` (unreachable for committees of 3 or more).
@@ -213,6 +231,31 @@ impl Stake {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod records_tests {
+    use super::records_deposit;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_records_deposit_is_exact_or_none(result in any::<u64>(), output in any::<u64>(), size in 0u8..=9) {
+            let exact = u128::from(result) * u128::from(size) + u128::from(output);
+            match records_deposit(result, output, size) {
+                Some(d) => prop_assert_eq!(u128::from(d), exact),
+                None => prop_assert!(exact > u128::from(u64::MAX)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_bronze_deposit_covers_three_results_and_the_output() {
+        assert_eq!(
+            records_deposit(2_122_800, 2_568_240, 3),
+            Some(3 * 2_122_800 + 2_568_240)
+        );
     }
 }
 

@@ -40,7 +40,7 @@ crate::layout! {
     pub struct ResultSubmitted {
         pub job_id: [u8; 32],
         pub worker: Pubkey,
-        pub output_hash: [u8; 32],
+        pub seal: [u8; 32],
         pub slot: U64,
     }
 }
@@ -82,6 +82,14 @@ crate::layout! {
         pub job_id: [u8; 32],
         pub worker: Pubkey,
         pub amount: U64,
+    }
+}
+crate::layout! {
+    /// A seat left without pay and without penalty: it was still inside its
+    /// round when the job settled or the round was cut off by a reveal.
+    pub struct SeatReleased {
+        pub job_id: [u8; 32],
+        pub worker: Pubkey,
     }
 }
 crate::layout! {
@@ -172,6 +180,7 @@ events!(
     WorkerReassigned,
     DaMissed,
     JobCancelled,
+    SeatReleased,
 );
 
 #[cfg(test)]
@@ -198,7 +207,8 @@ mod tests {
                 "WorkerPenalized",
                 "WorkerReassigned",
                 "DaMissed",
-                "JobCancelled"
+                "JobCancelled",
+                "SeatReleased"
             ]
         );
         for (name, disc, _) in AnyEvent::ALL {

@@ -1,9 +1,14 @@
-//! Identifiers and the ResultDigest: BLAKE3-256 everywhere.
+//! Identifiers, seals and the SealedDigest: BLAKE3-256 everywhere.
 //!
-//! The ResultDigest is what a worker's Ed25519 attestation signs and what the
-//! program recomputes on chain, so its preimage is frozen: exactly
-//! `job_id || bundle_hash || output_hash || runtime_id`, 128 bytes, no tags,
-//! no length prefixes.
+//! Protocol v1.1 seals submissions: a worker submits
+//! `seal = blake3(output_hash || worker)` instead of its output hash, so a
+//! seat that reads another seat's submission learns nothing it could submit
+//! as its own (the seal names its maker). The SealedDigest is what the
+//! worker's Ed25519 attestation signs and what the program recomputes on
+//! chain, so its preimage is frozen: exactly
+//! `job_id || bundle_hash || seal || runtime_id`, 128 bytes, no tags, no
+//! length prefixes (v1's ResultDigest with the seal where the output hash
+//! was).
 
 /// A BLAKE3-256 hash (and the 32-byte identifiers built from one).
 pub type Hash = [u8; 32];
@@ -82,36 +87,41 @@ pub fn hex(bytes: &[u8]) -> alloc::string::String {
     out
 }
 
-/// Length of the ResultDigest preimage.
-pub const RESULT_DIGEST_PREIMAGE_LEN: usize = 128;
+/// `seal = blake3(output_hash || worker)`: what a worker submits for its
+/// output. Only a worker that knows `output_hash` can make one, or
+/// recognise another seat's seal as matching its own output.
+pub fn seal(output_hash: &Hash, worker: &[u8; 32]) -> Hash {
+    let mut pre = [0u8; 64];
+    pre[..32].copy_from_slice(output_hash);
+    pre[32..].copy_from_slice(worker);
+    blake3(&pre)
+}
 
-/// The 128 bytes the ResultDigest hashes.
-pub fn result_digest_preimage(
+/// Length of the SealedDigest preimage.
+pub const SEALED_DIGEST_PREIMAGE_LEN: usize = 128;
+
+/// The 128 bytes the SealedDigest hashes.
+pub fn sealed_digest_preimage(
     job_id: &Hash,
     bundle_hash: &Hash,
-    output_hash: &Hash,
+    seal: &Hash,
     runtime_id: &Hash,
-) -> [u8; RESULT_DIGEST_PREIMAGE_LEN] {
-    let mut pre = [0u8; RESULT_DIGEST_PREIMAGE_LEN];
+) -> [u8; SEALED_DIGEST_PREIMAGE_LEN] {
+    let mut pre = [0u8; SEALED_DIGEST_PREIMAGE_LEN];
     pre[..32].copy_from_slice(job_id);
     pre[32..64].copy_from_slice(bundle_hash);
-    pre[64..96].copy_from_slice(output_hash);
+    pre[64..96].copy_from_slice(seal);
     pre[96..].copy_from_slice(runtime_id);
     pre
 }
 
-/// `ResultDigest = blake3(job_id || bundle_hash || output_hash || runtime_id)`:
+/// `SealedDigest = blake3(job_id || bundle_hash || seal || runtime_id)`:
 /// the 32 bytes a worker's attestation signs.
-pub fn result_digest(
-    job_id: &Hash,
-    bundle_hash: &Hash,
-    output_hash: &Hash,
-    runtime_id: &Hash,
-) -> Hash {
-    blake3(&result_digest_preimage(
+pub fn sealed_digest(job_id: &Hash, bundle_hash: &Hash, seal: &Hash, runtime_id: &Hash) -> Hash {
+    blake3(&sealed_digest_preimage(
         job_id,
         bundle_hash,
-        output_hash,
+        seal,
         runtime_id,
     ))
 }
@@ -139,7 +149,7 @@ mod tests {
     }
 
     #[test]
-    fn result_digest_is_blake3_of_the_four_fields_concatenated() {
+    fn sealed_digest_is_blake3_of_the_four_fields_concatenated() {
         let (j, b, o, r) = ([1u8; 32], [2u8; 32], [3u8; 32], [4u8; 32]);
         let mut concat = [0u8; 128];
         concat[..32].fill(1);
@@ -147,20 +157,33 @@ mod tests {
         concat[64..96].fill(3);
         concat[96..].fill(4);
         assert_eq!(
-            result_digest(&j, &b, &o, &r),
+            sealed_digest(&j, &b, &o, &r),
             *::blake3::hash(&concat).as_bytes()
         );
     }
 
     #[test]
-    fn result_digest_depends_on_every_field_and_its_position() {
-        let base = result_digest(&[1; 32], &[2; 32], &[3; 32], &[4; 32]);
-        assert_ne!(base, result_digest(&[9; 32], &[2; 32], &[3; 32], &[4; 32]));
-        assert_ne!(base, result_digest(&[1; 32], &[9; 32], &[3; 32], &[4; 32]));
-        assert_ne!(base, result_digest(&[1; 32], &[2; 32], &[9; 32], &[4; 32]));
-        assert_ne!(base, result_digest(&[1; 32], &[2; 32], &[3; 32], &[9; 32]));
+    fn sealed_digest_depends_on_every_field_and_its_position() {
+        let base = sealed_digest(&[1; 32], &[2; 32], &[3; 32], &[4; 32]);
+        assert_ne!(base, sealed_digest(&[9; 32], &[2; 32], &[3; 32], &[4; 32]));
+        assert_ne!(base, sealed_digest(&[1; 32], &[9; 32], &[3; 32], &[4; 32]));
+        assert_ne!(base, sealed_digest(&[1; 32], &[2; 32], &[9; 32], &[4; 32]));
+        assert_ne!(base, sealed_digest(&[1; 32], &[2; 32], &[3; 32], &[9; 32]));
         // Swapping two fields changes the digest: no field is symmetric.
-        assert_ne!(base, result_digest(&[2; 32], &[1; 32], &[3; 32], &[4; 32]));
+        assert_ne!(base, sealed_digest(&[2; 32], &[1; 32], &[3; 32], &[4; 32]));
+    }
+
+    #[test]
+    fn a_seal_is_blake3_of_the_output_hash_then_the_worker() {
+        let (out, w) = ([5u8; 32], [6u8; 32]);
+        let mut pre = [0u8; 64];
+        pre[..32].fill(5);
+        pre[32..].fill(6);
+        assert_eq!(seal(&out, &w), *::blake3::hash(&pre).as_bytes());
+        // A seal names its maker: the same output sealed by another worker
+        // is another seal, so a copied seal never matches the copier.
+        assert_ne!(seal(&out, &w), seal(&out, &[7; 32]));
+        assert_ne!(seal(&out, &w), seal(&[8; 32], &w));
     }
 
     #[test]

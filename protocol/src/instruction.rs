@@ -68,7 +68,11 @@ crate::layout! {
         pub escrow_lamports: U64,
         /// The job's lifetime: `expiry_slot = created_slot + ttl_slots`.
         pub ttl_slots: U64,
-        /// Bump of the `["job", job_id]` PDA.
+        /// The nonce `job_id` was derived from: the program checks
+        /// `job_id = blake3(client || nonce || bundle_hash)`.
+        pub nonce: U64,
+        /// Bump of the `["job", job_id]` PDA (every PDA-creating
+        /// instruction carries its bump last).
         pub job_bump: u8,
     }
 }
@@ -88,8 +92,9 @@ crate::layout! {
 }
 crate::layout! {
     pub struct SubmitResult {
-        pub output_hash: [u8; 32],
-        /// Ed25519 over the ResultDigest, also carried by the Ed25519
+        /// `seal(output_hash, worker)`.
+        pub seal: [u8; 32],
+        /// Ed25519 over the SealedDigest, also carried by the Ed25519
         /// instruction right before this one.
         pub attestation_sig: [u8; 64],
         /// Bump of the `["job_result", job_id, worker]` PDA.
@@ -97,7 +102,9 @@ crate::layout! {
     }
 }
 crate::layout! {
-    pub struct ReachQuorum {}
+    /// The reveal: a seat whose seal matches `output_hash` names it; it
+    /// wins with at least `quorum` matching seals.
+    pub struct ReachQuorum { pub output_hash: [u8; 32] }
 }
 crate::layout! {
     pub struct DeclareOutput {
@@ -203,7 +210,8 @@ const WORKER_STAKES: Option<&str> =
 
 instructions! {
     InitializeConfig = "initialize_config" (InitializeConfig)
-        [payer("admin"), rw("config"), ro("system_program")] remaining: None;
+        [payer("upgrade_authority"), rw("config"), ro("system_program"), ro("program"), ro("program_data")]
+        remaining: None;
     UpdateConfig = "update_config" (UpdateConfig)
         [signer("admin"), rw("config")] remaining: None;
     RegisterWorker = "register_worker" (RegisterWorker)
@@ -226,11 +234,12 @@ instructions! {
     SubmitResult = "submit_result" (SubmitResult)
         [payer("worker"), rw("job"), rw("job_result"), ro("instructions_sysvar"), ro("system_program")] remaining: None;
     ReachQuorum = "reach_quorum" (ReachQuorum)
-        [signer("caller"), ro("config"), rw("job")] remaining: None;
+        [signer("caller"), rw("job")] remaining: None;
     DeclareOutput = "declare_output" (DeclareOutput)
         [payer("publisher"), rw("job"), rw("output"), ro("system_program")] remaining: None;
     FinalizeJob = "finalize_job" (FinalizeJob)
-        [signer("caller"), ro("config"), rw("job"), ro("output"), rw("treasury")] remaining: WORKER_STAKES;
+        [signer("caller"), ro("config"), rw("job"), ro("output"), rw("treasury"), rw("client")]
+        remaining: WORKER_STAKES;
     PenalizeNonSubmitters = "penalize_non_submitters" (PenalizeNonSubmitters)
         [signer("caller"), ro("config"), rw("job"), rw("treasury")] remaining: WORKER_STAKES;
     ReassignMissing = "reassign_missing" (ReassignMissing)
@@ -265,8 +274,8 @@ pub fn decode_args<T: InstructionArgs>(data: &[u8]) -> Result<T, InstructionErro
 
 /// The SubmitResult data offsets the Ed25519 instruction may point at.
 pub mod submit_result_offsets {
-    /// `output_hash` within the instruction data.
-    pub const OUTPUT_HASH: usize = 8;
+    /// `seal` within the instruction data.
+    pub const SEAL: usize = 8;
     /// `attestation_sig` within the instruction data.
     pub const ATTESTATION_SIG: usize = 8 + 32;
 }
@@ -366,14 +375,14 @@ mod tests {
     #[test]
     fn data_is_discriminator_then_borsh_args() {
         let args = SubmitResult {
-            output_hash: [1; 32],
+            seal: [1; 32],
             attestation_sig: [2; 64],
             result_bump: 255,
         };
         let data = args.to_data();
         assert_eq!(data.len(), Ix::SubmitResult.data_len());
         assert_eq!(&data[..8], &Ix::SubmitResult.discriminator());
-        assert_eq!(&data[submit_result_offsets::OUTPUT_HASH..][..32], &[1; 32]);
+        assert_eq!(&data[submit_result_offsets::SEAL..][..32], &[1; 32]);
         assert_eq!(
             &data[submit_result_offsets::ATTESTATION_SIG..][..64],
             &[2; 64]

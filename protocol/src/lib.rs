@@ -37,9 +37,13 @@
 //! let picked = selection::select_committee(&seed, &job_id, &eligible, committee.size)?;
 //! assert_eq!(picked.len(), 5);
 //!
-//! // Every worker signs the same digest when outputs agree.
+//! // A worker submits a seal of its output, which names the worker, and
+//! // signs the SealedDigest; the output hash itself is revealed only once a
+//! // quorum of seals matches it.
 //! let output_hash = hash::output_hash(b"{\"a\":2,\"b\":1}");
-//! let digest = hash::result_digest(&job_id, &bundle_hash, &output_hash, &runtime_id);
+//! let worker = [3u8; 32];
+//! let seal = hash::seal(&output_hash, &worker);
+//! let digest = hash::sealed_digest(&job_id, &bundle_hash, &seal, &runtime_id);
 //! # let _ = digest;
 //!
 //! // Payout: fee and the division remainder to the treasury, the rest shared.
@@ -50,7 +54,7 @@
 //!
 //! | module | owns |
 //! | --- | --- |
-//! | [`hash`] | BLAKE3 ids: bundle/output hash, job_id, runtime_id, ResultDigest |
+//! | [`hash`] | BLAKE3 ids: bundle/output hash, job_id, runtime_id, seal, SealedDigest |
 //! | [`bundle`] | bundle v1 encode/decode |
 //! | [`abi`] | guest ABI v1 imports/exports and the failure reasons |
 //! | [`limits`] | the job's memory, fuel and output caps |

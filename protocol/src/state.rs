@@ -25,6 +25,22 @@ pub mod seeds {
 pub const MAX_ALLOWED_RUNTIMES: usize = 8;
 /// Length of the output pointer (a UTF-8 URL, zero-padded).
 pub const POINTER_LEN: usize = 128;
+/// How many workers can leave a job's seats (penalized, released or
+/// unseated, then replaced); each is remembered so it is never seated in
+/// that job again. Past this the job takes no more replacements and ends at
+/// expiry.
+pub const MAX_FORMER_WORKERS: usize = 16;
+
+/// Bounds on what update_config may set, so an admin gone bad cannot take
+/// in-flight escrow or stakes, nor freeze jobs.
+pub mod bounds {
+    /// The protocol fee: at most 20% of an escrow.
+    pub const MAX_PROTOCOL_FEE_BPS: u16 = 2_000;
+    /// Every window (submit, DA, challenge): at most about a day of 400 ms slots.
+    pub const MAX_WINDOW_SLOTS: u64 = 216_000;
+    /// A job's lifetime: at most about a week.
+    pub const MAX_JOB_TTL_SLOTS: u64 = 1_512_000;
+}
 
 crate::layout! {
     /// Everything the admin sets: the argument of initialize_config and
@@ -59,6 +75,9 @@ crate::layout! {
         pub submit_window_slots: U64,
         /// Upper bound of a job's lifetime, chosen by the client at post_job.
         pub max_job_ttl_slots: U64,
+        /// post_job refuses a smaller escrow; at least the rent-exempt
+        /// minimum of an empty account, so a refund can always be paid.
+        pub min_escrow_lamports: U64,
         pub allowed_runtime_ids: [[u8; 32]; MAX_ALLOWED_RUNTIMES],
         pub allowed_runtime_count: u8,
         /// When set, post_job and assign_workers refuse; settlement goes on.
@@ -128,18 +147,24 @@ pub mod job_status {
 
 /// Flags of a [`Submission`] slot.
 pub mod submission_flags {
-    /// The slot's worker submitted `output_hash` this round.
+    /// The slot's worker submitted its `seal` this round.
     pub const SUBMITTED: u8 = 1;
-    /// The slot's lock was released and its payout, slash or penalty applied.
+    /// The slot's lock was released and its payout, slash, penalty or
+    /// release applied; a settled slot without SUBMITTED is vacant (a
+    /// replacement may take it).
     pub const SETTLED: u8 = 2;
     /// The slot's worker paid the non-response penalty.
     pub const PENALIZED: u8 = 4;
+    /// The slot's seal matched the revealed output hash.
+    pub const WINNER: u8 = 8;
 }
 
 crate::layout! {
     /// One row of a Job's submission table, parallel to `assigned_workers`.
     pub struct Submission {
-        pub output_hash: [u8; 32],
+        /// `seal(output_hash, worker)`: the output stays hidden until the
+        /// reveal (reach_quorum).
+        pub seal: [u8; 32],
         pub flags: u8,
     }
 }
@@ -151,8 +176,9 @@ impl Submission {
 }
 
 crate::layout! {
-    /// `["job", job_id]`: a posted job; holds the escrow
-    /// (account lamports = rent floor + `escrow_lamports`).
+    /// `["job", job_id]`: a posted job; holds the escrow and the records
+    /// deposit (account lamports = rent floor + `escrow_lamports` +
+    /// `records_lamports`).
     pub struct Job {
         pub job_id: [u8; 32],
         pub client: Pubkey,
@@ -181,6 +207,22 @@ crate::layout! {
         /// the next replacement draw starts.
         pub draws: u8,
         pub submissions: [Submission; MAX_COMMITTEE_SIZE as usize],
+        /// The terms the job was posted under (copied from the config at
+        /// post_job; settlement reads these, never the config).
+        pub protocol_fee_bps: U16,
+        pub non_response_penalty_lamports: U64,
+        pub submit_window_slots: U64,
+        pub da_window_slots: U64,
+        pub challenge_window_slots: U64,
+        /// Held for the rent of the records this job's seats create (each
+        /// submitter's JobResult, the publisher's OutputAvailability), which
+        /// is paid back to them as they create them; what is left goes back
+        /// to the client at settlement.
+        pub records_lamports: U64,
+        /// The first 8 bytes of each worker that left a seat: never seated
+        /// in this job again.
+        pub former_workers: [[u8; 8]; MAX_FORMER_WORKERS],
+        pub former_count: u8,
         pub bump: u8,
     }
 }
@@ -190,8 +232,9 @@ crate::layout! {
     pub struct JobResult {
         pub job_id: [u8; 32],
         pub worker: Pubkey,
-        pub output_hash: [u8; 32],
-        /// Ed25519 signature over the ResultDigest.
+        /// `seal(output_hash, worker)`.
+        pub seal: [u8; 32],
+        /// Ed25519 signature over the SealedDigest.
         pub attestation_sig: [u8; 64],
         pub submitted_slot: U64,
         pub bump: u8,
@@ -253,8 +296,18 @@ pub fn decode_pointer(pointer: &[u8; POINTER_LEN]) -> Option<&str> {
 /// Why config parameters are refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("protocol_fee_bps {0} is above 10000")]
-    FeeAboveHundredPercent(u16),
+    #[error("protocol_fee_bps {0} is above the protocol's maximum of 2000 (20%)")]
+    FeeAboveMaximum(u16),
+    #[error(
+        "non_response_slash_lamports is above min_worker_stake_lamports: a penalty may not exceed the stake it is taken from"
+    )]
+    PenaltyAboveMinStake,
+    #[error("{0} is above the protocol's maximum of {1} slots")]
+    WindowTooLong(&'static str, u64),
+    #[error(
+        "max_job_ttl_slots is shorter than one round (submit + DA + challenge windows): no job could be posted"
+    )]
+    TtlShorterThanOneRound,
     #[error("max_committee_size {0} is outside 3..=9")]
     MaxCommitteeOutOfRange(u8),
     #[error("default committee: {0}")]
@@ -273,8 +326,9 @@ impl ConfigParams {
     /// none), with the defaults a new deployment starts from: 2.5% protocol
     /// fee, 3/2 committees up to 9, tiering on, 1 SOL minimum stake, 0.01 SOL
     /// non-response penalty, 150-slot submit and DA windows, no challenge
-    /// window, a 216,000-slot job lifetime, and caps of 256 MiB memory,
-    /// 5·10^10 fuel and 64 MiB output. Adjust with struct-update syntax.
+    /// window, a 216,000-slot job lifetime, a 0.001 SOL minimum escrow, and
+    /// caps of 256 MiB memory, 5·10^10 fuel and 64 MiB output. Adjust with
+    /// struct-update syntax.
     pub fn with_defaults(
         admin: [u8; 32],
         scheduler: [u8; 32],
@@ -304,6 +358,7 @@ impl ConfigParams {
             max_output_bytes: U32::new(64 << 20),
             submit_window_slots: U64::new(150),
             max_job_ttl_slots: U64::new(216_000),
+            min_escrow_lamports: U64::new(1_000_000),
             allowed_runtime_ids: allowed,
             allowed_runtime_count: count as u8,
             paused: Bool::FALSE,
@@ -311,11 +366,15 @@ impl ConfigParams {
     }
 
     /// Checks every rule the program enforces on initialize_config and
-    /// update_config.
+    /// update_config (the program also checks `min_escrow_lamports` against
+    /// the rent-exempt minimum, which only the chain knows).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let fee = self.protocol_fee_bps.get();
-        if u64::from(fee) > crate::economics::BPS_DENOMINATOR {
-            return Err(ConfigError::FeeAboveHundredPercent(fee));
+        if fee > bounds::MAX_PROTOCOL_FEE_BPS {
+            return Err(ConfigError::FeeAboveMaximum(fee));
+        }
+        if self.non_response_slash_lamports.get() > self.min_worker_stake_lamports.get() {
+            return Err(ConfigError::PenaltyAboveMinStake);
         }
         let max = self.max_committee_size;
         if !(crate::tier::MIN_COMMITTEE_SIZE..=MAX_COMMITTEE_SIZE).contains(&max) {
@@ -342,16 +401,57 @@ impl ConfigParams {
                 return Err(ConfigError::ZeroWindow(name));
             }
         }
+        for (name, v, max) in [
+            (
+                "da_window_slots",
+                self.da_window_slots.get(),
+                bounds::MAX_WINDOW_SLOTS,
+            ),
+            (
+                "submit_window_slots",
+                self.submit_window_slots.get(),
+                bounds::MAX_WINDOW_SLOTS,
+            ),
+            (
+                "challenge_window_slots",
+                self.challenge_window_slots.get(),
+                bounds::MAX_WINDOW_SLOTS,
+            ),
+            (
+                "max_job_ttl_slots",
+                self.max_job_ttl_slots.get(),
+                bounds::MAX_JOB_TTL_SLOTS,
+            ),
+        ] {
+            if v > max {
+                return Err(ConfigError::WindowTooLong(name, max));
+            }
+        }
+        if self.max_job_ttl_slots.get() < self.min_ttl_slots() {
+            return Err(ConfigError::TtlShorterThanOneRound);
+        }
         for (name, v) in [
             ("max_memory_bytes", u64::from(self.max_memory_bytes.get())),
             ("max_instructions", self.max_instructions.get()),
             ("max_output_bytes", u64::from(self.max_output_bytes.get())),
+            ("min_escrow_lamports", self.min_escrow_lamports.get()),
         ] {
             if v == 0 {
                 return Err(ConfigError::ZeroCap(name));
             }
         }
         Ok(())
+    }
+
+    /// The shortest lifetime a job may be posted with: one submission
+    /// round, the DA window and the challenge window, so a committee always
+    /// has a full round before the job can expire. Windows are bounded by
+    /// `validate`, so the sum cannot overflow.
+    pub const fn min_ttl_slots(&self) -> u64 {
+        self.submit_window_slots
+            .get()
+            .saturating_add(self.da_window_slots.get())
+            .saturating_add(self.challenge_window_slots.get())
     }
 
     /// Whether `runtime_id` is in the allowed list.
@@ -372,32 +472,51 @@ impl Job {
         self.assigned().iter().position(|w| w == worker)
     }
 
-    /// The seats (in table order) whose submission this round carries
-    /// `output_hash`.
-    pub fn voters<'a>(&'a self, output_hash: &'a [u8; 32]) -> impl Iterator<Item = usize> + 'a {
-        self.submissions[..self.assigned().len()]
+    /// The seats (in table order) that submitted this round and whose seal
+    /// is `output_hash` sealed by the seat's worker: the seats that agree
+    /// with `output_hash`. Only someone who knows `output_hash` can ask.
+    pub fn matching<'a>(&'a self, output_hash: &'a [u8; 32]) -> impl Iterator<Item = usize> + 'a {
+        self.assigned()
             .iter()
             .enumerate()
-            .filter(move |(_, s)| {
-                s.has(submission_flags::SUBMITTED) && &s.output_hash == output_hash
+            .filter_map(move |(i, w)| {
+                let s = &self.submissions[i];
+                (s.has(submission_flags::SUBMITTED)
+                    && s.seal == crate::hash::seal(output_hash, &w.0))
+                .then_some(i)
             })
-            .map(|(i, _)| i)
     }
 
-    /// How many of this round's submissions carry `output_hash`.
-    pub fn votes_for(&self, output_hash: &[u8; 32]) -> usize {
-        self.voters(output_hash).count()
+    /// How many of this round's submissions agree with `output_hash`.
+    pub fn matches(&self, output_hash: &[u8; 32]) -> usize {
+        self.matching(output_hash).count()
     }
 
-    /// The output hash this round's submissions agree on with at least
-    /// `quorum` votes, if any (at most one: quorum is a strict majority).
-    pub fn quorum_hash(&self) -> Option<[u8; 32]> {
-        self.submissions[..self.assigned().len()]
-            .iter()
-            .filter(|s| s.has(submission_flags::SUBMITTED))
-            .map(|s| s.output_hash)
-            .find(|h| self.votes_for(h) >= self.quorum as usize)
+    /// The seats marked winners at the reveal, in table order.
+    pub fn winners(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.assigned().len()).filter(|&i| self.submissions[i].has(submission_flags::WINNER))
     }
+
+    /// Whether `worker` holds or held a seat of this job (current seats and
+    /// the remembered former ones, by their first 8 bytes).
+    pub fn has_seated(&self, worker: &Pubkey) -> bool {
+        self.slot_of(worker).is_some() || self.former().contains(&former_key(worker))
+    }
+
+    /// The remembered former seat holders' first 8 bytes.
+    pub fn former(&self) -> &[[u8; 8]] {
+        &self.former_workers[..(self.former_count as usize).min(MAX_FORMER_WORKERS)]
+    }
+}
+
+/// How a job remembers a former seat holder: the key's first 8 bytes. A
+/// collision can only keep some other worker out of that one job (grinding
+/// a key to match costs 2^64 work and gains nothing), never let a former
+/// holder back in.
+pub fn former_key(worker: &Pubkey) -> [u8; 8] {
+    let mut k = [0u8; 8];
+    k.copy_from_slice(&worker.0[..8]);
+    k
 }
 
 #[cfg(test)]
@@ -441,6 +560,10 @@ mod tests {
         assert_eq!(Submission::LEN, 33);
         assert_eq!(WorkerStake::LEN, 32 + 8 + 8 + 1 + 8 + 1);
         assert_eq!(JobResult::LEN, 32 + 32 + 32 + 64 + 8 + 1);
+        assert_eq!(
+            ConfigParams::LEN,
+            4 * 32 + 2 + 8 * 4 + 1 + 3 + 4 + 8 + 4 + 8 * 3 + 8 * 32 + 1 + 1
+        );
         assert_eq!(OutputAvailability::LEN, 32 + 32 + 32 + 128 + 8 + 1);
         assert_eq!(
             Job::LEN,
@@ -465,6 +588,10 @@ mod tests {
                 + 1
                 + 1
                 + 9 * 33
+                + 2
+                + 8 * 5
+                + 16 * 8
+                + 1
                 + 1
         );
         assert_eq!(Job::SPACE, 8 + Job::LEN);
@@ -577,28 +704,51 @@ mod tests {
     }
 
     #[test]
-    fn job_counts_votes_among_assigned_submitters_only() {
+    fn job_counts_matching_seals_among_assigned_submitters_only() {
         let mut job = Job::zeroed();
         job.assigned_count = 3;
         for i in 0..3 {
             job.assigned_workers[i] = Pubkey([i as u8 + 1; 32]);
         }
+        let out = [7u8; 32];
+        let sealed = |i: usize| crate::hash::seal(&out, &[i as u8 + 1; 32]);
         job.submissions[0] = Submission {
-            output_hash: [7; 32],
+            seal: sealed(0),
+            flags: submission_flags::SUBMITTED,
+        };
+        // Seat 1 copied seat 0's seal: it names seat 0, not seat 1.
+        job.submissions[1] = Submission {
+            seal: sealed(0),
             flags: submission_flags::SUBMITTED,
         };
         job.submissions[2] = Submission {
-            output_hash: [7; 32],
+            seal: sealed(2),
             flags: submission_flags::SUBMITTED,
         };
         // Beyond assigned_count: ignored.
+        job.assigned_workers[3] = Pubkey([4; 32]);
         job.submissions[3] = Submission {
-            output_hash: [7; 32],
+            seal: crate::hash::seal(&out, &[4; 32]),
             flags: submission_flags::SUBMITTED,
         };
-        assert_eq!(job.votes_for(&[7; 32]), 2);
+        assert_eq!(job.matching(&out).collect::<std::vec::Vec<_>>(), [0, 2]);
+        assert_eq!(job.matches(&[8; 32]), 0);
         assert_eq!(job.slot_of(&Pubkey([3; 32])), Some(2));
         assert_eq!(job.slot_of(&Pubkey([4; 32])), None);
+    }
+
+    #[test]
+    fn a_job_remembers_former_seat_holders_by_prefix() {
+        let mut job = Job::zeroed();
+        job.assigned_count = 1;
+        job.assigned_workers[0] = Pubkey([1; 32]);
+        assert!(job.has_seated(&Pubkey([1; 32])));
+        assert!(!job.has_seated(&Pubkey([2; 32])));
+        job.former_workers[0] = former_key(&Pubkey([2; 32]));
+        job.former_count = 1;
+        assert!(job.has_seated(&Pubkey([2; 32])));
+        job.former_count = 200; // corrupt count: clamped, no panic
+        assert!(job.has_seated(&Pubkey([2; 32])));
     }
 
     fn valid_params() -> ConfigParams {
@@ -613,6 +763,8 @@ mod tests {
         p.max_memory_bytes.set(64 << 20);
         p.max_instructions.set(10_000_000_000);
         p.max_output_bytes.set(1 << 20);
+        p.min_escrow_lamports.set(1_000_000);
+        p.min_worker_stake_lamports.set(1_000_000);
         p
     }
 
@@ -620,10 +772,30 @@ mod tests {
     fn config_validation_names_the_broken_rule() {
         assert_eq!(valid_params().validate(), Ok(()));
         let mut p = valid_params();
-        p.protocol_fee_bps.set(10_001);
+        p.protocol_fee_bps.set(2_001);
+        assert_eq!(p.validate(), Err(ConfigError::FeeAboveMaximum(2_001)));
+        p.protocol_fee_bps.set(2_000);
+        assert_eq!(p.validate(), Ok(()));
+        let mut p = valid_params();
+        p.non_response_slash_lamports.set(1_000_001);
+        assert_eq!(p.validate(), Err(ConfigError::PenaltyAboveMinStake));
+        let mut p = valid_params();
+        p.challenge_window_slots.set(bounds::MAX_WINDOW_SLOTS + 1);
         assert_eq!(
             p.validate(),
-            Err(ConfigError::FeeAboveHundredPercent(10_001))
+            Err(ConfigError::WindowTooLong(
+                "challenge_window_slots",
+                bounds::MAX_WINDOW_SLOTS
+            ))
+        );
+        let mut p = valid_params();
+        p.max_job_ttl_slots.set(p.min_ttl_slots() - 1);
+        assert_eq!(p.validate(), Err(ConfigError::TtlShorterThanOneRound));
+        let mut p = valid_params();
+        p.min_escrow_lamports.set(0);
+        assert_eq!(
+            p.validate(),
+            Err(ConfigError::ZeroCap("min_escrow_lamports"))
         );
         let mut p = valid_params();
         p.max_committee_size = 10;

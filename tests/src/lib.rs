@@ -83,6 +83,32 @@ pub fn default_params(
     }
 }
 
+/// Rewrites the upgrade authority in the program's ProgramData account
+/// (LiteSVM loads programs with the upgradeable loader and no authority).
+pub fn set_upgrade_authority(svm: &mut LiteSVM, program_id: &Address, authority: Option<&Address>) {
+    let at = client::program_data_address(program_id);
+    let mut acc = svm
+        .get_account(&at)
+        .expect("the program is loaded with the upgradeable loader");
+    // UpgradeableLoaderState::ProgramData: u32 tag 3, u64 slot, Option<Pubkey>.
+    assert_eq!(
+        acc.data[..4],
+        3u32.to_le_bytes(),
+        "not a ProgramData account"
+    );
+    match authority {
+        Some(a) => {
+            acc.data[12] = 1;
+            acc.data[13..45].copy_from_slice(a.as_ref());
+        }
+        None => {
+            acc.data[12] = 0;
+            acc.data[13..45].fill(0);
+        }
+    }
+    svm.set_account(at, acc).expect("ProgramData account");
+}
+
 /// A test worker: its wallet key and its Ed25519 signing key (the same key).
 pub struct Worker {
     pub key: Keypair,
@@ -188,6 +214,9 @@ impl Chain {
                 )
             });
         let admin = Keypair::new();
+        // As deployed by the upgradeable loader with the admin as upgrade
+        // authority: only it may initialize the config.
+        set_upgrade_authority(&mut svm, &program_id, Some(&admin.pubkey()));
         let scheduler = Keypair::new();
         let randomness = Keypair::new();
         let cranker = Keypair::new();
@@ -397,8 +426,8 @@ impl Chain {
                 if let Ok(j) = layout::view::<Job>(&acc.data) {
                     assert_eq!(
                         acc.lamports,
-                        min + j.escrow_lamports.get(),
-                        "job {a}: lamports != rent + escrow"
+                        min + j.escrow_lamports.get() + j.records_lamports.get(),
+                        "job {a}: lamports != rent + escrow + records deposit"
                     );
                 }
                 assert!(
@@ -501,6 +530,7 @@ impl Chain {
         let bundle_hash = hash::blake3(&self.nonce.to_le_bytes());
         JobSpec {
             job_id: hash::job_id(&self.client.pubkey().to_bytes(), self.nonce, &bundle_hash),
+            nonce: self.nonce,
             bundle_hash,
             runtime_id: hash::runtime_id(RUNTIME),
             limits: Limits::new(16 << 20, 1_000_000, 4096),
@@ -580,7 +610,8 @@ impl Chain {
         self.send(&[ix], &[&k])
     }
 
-    /// Worker `w` submits `output_hash` for the job with a valid attestation.
+    /// Worker `w` submits the seal of `output_hash` for the job with a
+    /// valid attestation.
     pub fn submit(
         &mut self,
         job_id: &Hash,
@@ -591,14 +622,32 @@ impl Chain {
         self.as_worker(w, &ixs)
     }
 
-    /// Worker `w`'s Ed25519 instruction and submit_result (at transaction
-    /// indexes 0 and 1); tracks the JobResult PDA.
+    /// Worker `w` submits `seal` as it is (a copier's submission).
+    pub fn submit_sealed(
+        &mut self,
+        job_id: &Hash,
+        w: usize,
+        seal: Hash,
+    ) -> Result<TransactionMetadata, TxFailure> {
+        let att = Attestation::sealed(&self.job(job_id), seal);
+        let ixs = self.attest_ixs(job_id, w, &att);
+        self.as_worker(w, &ixs)
+    }
+
+    /// Worker `w`'s Ed25519 instruction and submit_result for the seal of
+    /// `output_hash` (at transaction indexes 0 and 1); tracks the JobResult
+    /// PDA.
     pub fn submit_ixs(&mut self, job_id: &Hash, w: usize, output_hash: Hash) -> [Instruction; 2] {
-        let att = Attestation::for_job(&self.job(job_id), output_hash);
+        let worker = self.workers[w].address();
+        let att = Attestation::for_job(&self.job(job_id), &worker, output_hash);
+        self.attest_ixs(job_id, w, &att)
+    }
+
+    fn attest_ixs(&mut self, job_id: &Hash, w: usize, att: &Attestation) -> [Instruction; 2] {
         let worker = self.workers[w].address();
         self.tracked
             .insert(client::job_result_pda(&self.program_id, job_id, &worker).0);
-        client::submit_result(&self.program_id, &self.workers[w].signing, &att, 0)
+        client::submit_result(&self.program_id, &self.workers[w].signing, att, 0)
     }
 
     /// Sends `ixs` signed (and paid) by worker `w`.
@@ -611,14 +660,25 @@ impl Chain {
         self.send(ixs, &[&k])
     }
 
-    pub fn reach_quorum(&mut self, job_id: &Hash) -> Result<TransactionMetadata, TxFailure> {
-        let ix = self.reach_quorum_ix(job_id);
-        self.crank(&[ix])
+    /// Worker `w` reveals `output_hash` (reach_quorum).
+    pub fn reveal(
+        &mut self,
+        job_id: &Hash,
+        w: usize,
+        output_hash: Hash,
+    ) -> Result<TransactionMetadata, TxFailure> {
+        let ix = self.reveal_ix(job_id, w, output_hash);
+        self.as_worker(w, &[ix])
     }
 
-    /// reach_quorum by the cranker.
-    pub fn reach_quorum_ix(&self, job_id: &Hash) -> Instruction {
-        client::reach_quorum(&self.program_id, &self.cranker.pubkey(), job_id)
+    /// reach_quorum by worker `w`, revealing `output_hash`.
+    pub fn reveal_ix(&self, job_id: &Hash, w: usize, output_hash: Hash) -> Instruction {
+        client::reach_quorum(
+            &self.program_id,
+            &self.workers[w].address(),
+            job_id,
+            output_hash,
+        )
     }
 
     pub fn declare(
@@ -673,6 +733,7 @@ impl Chain {
             &self.cranker.pubkey(),
             job_id,
             &self.treasury,
+            &self.client.pubkey(),
             &self.assigned(job_id),
         )
     }
@@ -750,8 +811,8 @@ impl Chain {
     }
 
     /// A fresh Bronze job ([`BRONZE_ESCROW`], committee 3, quorum 2) taken
-    /// to `stage`: workers 0, 1, 2 are the committee, all three submit
-    /// [`agreed_output`], and worker 0 declares it.
+    /// to `stage`: workers 0, 1, 2 are the committee, all three submit the
+    /// seal of [`agreed_output`], and worker 0 reveals and declares it.
     pub fn job_at(&mut self, stage: Stage) -> Hash {
         let spec = self.spec(BRONZE_ESCROW);
         let id = spec.job_id;
@@ -763,7 +824,7 @@ impl Chain {
                 2 => self.assign(&id, &[0, 1, 2]),
                 3 => (0..3)
                     .try_for_each(|w| self.submit(&id, w, out).map(drop))
-                    .and_then(|()| self.reach_quorum(&id)),
+                    .and_then(|()| self.reveal(&id, 0, out)),
                 4 => self.declare(&id, 0, out),
                 _ => self.finalize(&id),
             };

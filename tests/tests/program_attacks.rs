@@ -20,12 +20,13 @@ fn a_seat_that_copies_another_seats_submission_is_not_paid() {
     let id = c.job_at(Stage::Assigned);
     let out = agreed_output();
     c.submit(&id, 0, out).unwrap();
-    // The copier reads seat 0's table row and submits what it finds.
-    let visible = c.job(&id).submissions[0].output_hash;
+    // The copier reads seat 0's table row and submits what it finds: a
+    // seal that names seat 0's worker, not the copier.
+    let visible = c.job(&id).submissions[0].seal;
     let before = c.stake(1).total_stake.get();
-    c.submit(&id, 1, visible).unwrap();
+    c.submit_sealed(&id, 1, visible).unwrap();
     c.submit(&id, 2, out).unwrap();
-    c.reach_quorum(&id).unwrap();
+    c.reveal(&id, 0, out).unwrap();
     c.declare(&id, 0, out).unwrap();
     c.finalize(&id).unwrap();
     let after = c.stake(1).total_stake.get();
@@ -34,6 +35,41 @@ fn a_seat_that_copies_another_seats_submission_is_not_paid() {
         "the copier was paid {} lamports for a result it never computed",
         after - before
     );
+    // It submitted something that is not a seal of the agreed output: it
+    // is slashed as a wrong submitter.
+    let lock = c.job(&id).required_lock_lamports.get();
+    assert_eq!(after, before - lock, "the copier is slashed its lock");
+    c.assert_conserved();
+}
+
+/// A copier cannot reveal a hash it read nowhere, and cannot use another
+/// seat's reveal: the reveal closes the round to submissions.
+#[test]
+fn no_submission_is_taken_after_the_reveal() {
+    let mut c = Chain::new(3);
+    let id = c.job_at(Stage::Assigned);
+    let out = agreed_output();
+    c.submit(&id, 0, out).unwrap();
+    c.submit(&id, 1, out).unwrap();
+    c.reveal(&id, 0, out).unwrap();
+    // The hash is public now; seat 2 would seal a copy.
+    c.refuses(E::WrongJobStatus, |c| c.submit(&id, 2, out));
+}
+
+/// Only a seat whose own seal matches may reveal: a guess or another
+/// seat's hash is refused, and nothing changes.
+#[test]
+fn a_reveal_that_does_not_match_the_callers_seal_is_refused() {
+    let mut c = Chain::new(3);
+    let id = c.job_at(Stage::Assigned);
+    let out = agreed_output();
+    c.submit(&id, 0, out).unwrap();
+    c.submit(&id, 1, out).unwrap();
+    c.submit(&id, 2, hash::output_hash(b"other")).unwrap();
+    c.refuses(E::SealMismatch, |c| c.reveal(&id, 2, out));
+    c.refuses(E::SealMismatch, |c| {
+        c.reveal(&id, 0, hash::output_hash(b"guess"))
+    });
 }
 
 /// An honest seat still inside its round deadline when the others finalize
@@ -46,7 +82,7 @@ fn a_seat_inside_its_round_is_not_penalized_when_the_job_finalizes() {
     let before = c.stake(2).total_stake.get();
     c.submit(&id, 0, out).unwrap();
     c.submit(&id, 1, out).unwrap();
-    c.reach_quorum(&id).unwrap();
+    c.reveal(&id, 0, out).unwrap();
     c.declare(&id, 0, out).unwrap();
     c.finalize(&id).unwrap();
     assert!(c.slot() <= c.job(&id).deadline_slot.get());
@@ -65,6 +101,7 @@ fn a_worker_that_sat_in_a_job_is_never_seated_in_it_again() {
     let out = agreed_output();
     // Worker 0 stays silent: penalized and replaced by worker 3.
     c.submit(&id, 1, out).unwrap();
+    c.submit(&id, 2, out).unwrap();
     let deadline = c.job(&id).deadline_slot.get();
     c.warp_to(deadline + 1);
     c.penalize(&id).unwrap();
@@ -161,7 +198,7 @@ fn an_honest_seat_is_not_out_of_pocket_for_record_rent() {
     let mut fees = 0;
     fees += c.submit(&id, 0, out).unwrap().fee;
     c.submit(&id, 1, out).unwrap();
-    c.reach_quorum(&id).unwrap();
+    fees += c.reveal(&id, 0, out).unwrap().fee;
     fees += c.declare(&id, 0, out).unwrap().fee;
     c.finalize(&id).unwrap();
     assert_eq!(
@@ -196,10 +233,13 @@ fn cancel_no_da_does_not_penalize_a_seat_inside_its_round() {
     let out = agreed_output();
     c.submit(&id, 0, out).unwrap();
     c.submit(&id, 1, out).unwrap();
-    c.reach_quorum(&id).unwrap();
+    c.reveal(&id, 0, out).unwrap();
     let j = c.job(&id);
     c.warp_to(j.da_deadline_slot.get() + 1);
-    assert!(c.slot() < j.deadline_slot.get(), "seat 2 is inside its round");
+    assert!(
+        c.slot() < j.deadline_slot.get(),
+        "seat 2 is inside its round"
+    );
     let before = c.stake(2).total_stake.get();
     c.cancel_no_da(&id).unwrap();
     c.warp(1);

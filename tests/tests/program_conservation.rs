@@ -7,8 +7,9 @@
 //! (`EDGERUN_CONSERVATION_CASES`).
 
 use edgerun_client as client;
-use edgerun_client::Address;
+use edgerun_client::{Address, JobSpec};
 use edgerun_protocol::hash::{Hash, output_hash};
+use edgerun_protocol::layout::Pubkey;
 use edgerun_tests::Chain;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -44,8 +45,9 @@ enum Step {
         worker: usize,
         good: bool,
     },
-    ReachQuorum {
+    Reveal {
         job: usize,
+        worker: usize,
     },
     Declare {
         job: usize,
@@ -91,7 +93,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => job.clone().prop_map(|job| Step::Seed { job }),
         2 => (job.clone(), worker.clone()).prop_map(|(job, first)| Step::Assign { job, first }),
         6 => (job.clone(), worker.clone(), prop::bool::weighted(0.8)).prop_map(|(job, worker, good)| Step::Submit { job, worker, good }),
-        2 => job.clone().prop_map(|job| Step::ReachQuorum { job }),
+        2 => (job.clone(), worker.clone()).prop_map(|(job, worker)| Step::Reveal { job, worker }),
         2 => (job.clone(), worker.clone()).prop_map(|(job, worker)| Step::Declare { job, worker }),
         2 => job.clone().prop_map(|job| Step::Finalize { job }),
         1 => job.clone().prop_map(|job| Step::Penalize { job }),
@@ -106,19 +108,26 @@ fn step() -> impl Strategy<Value = Step> {
 
 struct World {
     chain: Chain,
+    specs: [JobSpec; JOBS],
     job_ids: [Hash; JOBS],
 }
 
 impl World {
     fn new() -> Self {
         let mut chain = Chain::new(WORKERS);
-        let job_ids = core::array::from_fn(|_| chain.spec(1).job_id);
-        World { chain, job_ids }
+        let specs: [JobSpec; JOBS] = core::array::from_fn(|_| chain.spec(1));
+        let job_ids = specs.map(|s| s.job_id);
+        World {
+            chain,
+            specs,
+            job_ids,
+        }
     }
 
     fn fork(&self) -> Self {
         World {
             chain: self.chain.fork(),
+            specs: self.specs,
             job_ids: self.job_ids,
         }
     }
@@ -127,16 +136,16 @@ impl World {
         self.chain.job_exists(&self.job_ids[job])
     }
 
-    fn assigned(&self, job: usize) -> Vec<Address> {
-        self.chain.assigned(&self.job_ids[job])
-    }
-
-    /// Workers `first, first+1, …` (mod WORKERS) not already assigned.
+    /// Workers `first, first+1, …` (mod WORKERS) that never sat in the job
+    /// (or anyone, when the job does not exist).
     fn pick(&self, job: usize, first: usize, count: usize) -> Vec<usize> {
-        let taken = self.assigned(job);
+        let j = self.exists(job).then(|| self.chain.job(&self.job_ids[job]));
         (0..WORKERS)
             .map(|k| (first + k) % WORKERS)
-            .filter(|&w| !taken.contains(&self.chain.workers[w].address()))
+            .filter(|&w| {
+                let key = Pubkey(self.chain.workers[w].address().to_bytes());
+                !j.as_ref().is_some_and(|j| j.has_seated(&key))
+            })
             .take(count)
             .collect()
     }
@@ -153,7 +162,7 @@ impl World {
             return Step::Post {
                 job,
                 escrow,
-                ttl: 300 + u64::from(choice) * 8,
+                ttl: 1_100 + u64::from(choice) * 8,
             };
         }
         let j = self.chain.job(&self.job_ids[job]);
@@ -168,10 +177,15 @@ impl World {
                     .filter(|&i| j.submissions[i].flags == 0)
                     .collect::<Vec<_>>();
                 let past = slot > j.deadline_slot.get();
+                let submitted: Vec<usize> = (0..n)
+                    .filter(|&i| j.submissions[i].has(f::SUBMITTED))
+                    .collect();
                 if past && (0..n).any(|i| j.submissions[i].flags & (f::SUBMITTED | f::SETTLED) == 0)
                 {
                     Step::Penalize { job }
-                } else if past && (0..n).any(|i| !j.submissions[i].has(f::SUBMITTED)) {
+                } else if (0..n).any(|i| {
+                    j.submissions[i].has(f::SETTLED) && !j.submissions[i].has(f::SUBMITTED)
+                }) {
                     Step::Reassign { job, first }
                 } else if !open.is_empty() && !choice.is_multiple_of(8) {
                     let slot_i = open[usize::from(choice) % open.len()];
@@ -183,11 +197,15 @@ impl World {
                         worker,
                         good: !choice.is_multiple_of(6),
                     }
-                } else if choice.is_multiple_of(8) {
+                } else if choice.is_multiple_of(8) || submitted.is_empty() {
                     // Let the round deadline lapse.
                     Step::Warp { slots: 151 }
                 } else {
-                    Step::ReachQuorum { job }
+                    let i = submitted[usize::from(choice) % submitted.len()];
+                    let worker = self
+                        .chain
+                        .worker_index(&Address::new_from_array(j.assigned_workers[i].0));
+                    Step::Reveal { job, worker }
                 }
             }
             st::QUORUM_REACHED => {
@@ -198,12 +216,7 @@ impl World {
                         Step::Warp { slots: 901 }
                     }
                 } else {
-                    let winners: Vec<usize> = (0..j.assigned().len())
-                        .filter(|&i| {
-                            j.submissions[i].has(f::SUBMITTED)
-                                && j.submissions[i].output_hash == j.winning_output_hash
-                        })
-                        .collect();
+                    let winners: Vec<usize> = j.winners().collect();
                     let i = winners[usize::from(choice) % winners.len()];
                     let worker = self
                         .chain
@@ -227,8 +240,8 @@ impl World {
         let result = match *s {
             Step::Advance { .. } => unreachable!("resolved above"),
             Step::Post { job, escrow, ttl } => {
-                let mut spec = self.chain.spec(escrow);
-                spec.job_id = self.job_ids[job];
+                let mut spec = self.specs[job];
+                spec.escrow_lamports = escrow;
                 spec.ttl_slots = ttl;
                 self.chain.post(&spec)
             }
@@ -254,7 +267,10 @@ impl World {
                 let out = output_hash(if good { b"good" } else { b"bad" });
                 self.chain.submit(&self.job_ids[job], worker, out)
             }
-            Step::ReachQuorum { job } => self.chain.reach_quorum(&self.job_ids[job]),
+            Step::Reveal { job, worker } => {
+                self.chain
+                    .reveal(&self.job_ids[job], worker, output_hash(b"good"))
+            }
             Step::Declare { job, worker } => {
                 self.chain
                     .declare(&self.job_ids[job], worker, output_hash(b"good"))
@@ -263,10 +279,11 @@ impl World {
             Step::Penalize { job } => self.chain.penalize(&self.job_ids[job]),
             Step::Reassign { job, first } => {
                 let missing = if self.exists(job) {
+                    use edgerun_protocol::state::submission_flags as f;
                     let j = self.chain.job(&self.job_ids[job]);
                     j.submissions[..j.assigned().len()]
                         .iter()
-                        .filter(|s| !s.has(edgerun_protocol::state::submission_flags::SUBMITTED))
+                        .filter(|s| s.has(f::SETTLED) && !s.has(f::SUBMITTED))
                         .count()
                 } else {
                     1
@@ -304,7 +321,7 @@ fn kind(s: &Step) -> &'static str {
         Step::Seed { .. } => "set_job_seed",
         Step::Assign { .. } => "assign_workers",
         Step::Submit { .. } => "submit_result",
-        Step::ReachQuorum { .. } => "reach_quorum",
+        Step::Reveal { .. } => "reach_quorum",
         Step::Declare { .. } => "declare_output",
         Step::Finalize { .. } => "finalize_job",
         Step::Penalize { .. } => "penalize_non_submitters",

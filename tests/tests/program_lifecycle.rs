@@ -1,7 +1,9 @@
 //! Whole jobs through the real SBF program in LiteSVM.
 
 use edgerun_protocol::economics::{required_lock, split_payout};
-use edgerun_protocol::hash::output_hash;
+use edgerun_protocol::hash::{output_hash, seal};
+use edgerun_protocol::layout::Account;
+use edgerun_protocol::state::JobResult;
 use edgerun_protocol::state::{OutputAvailability, job_status, submission_flags};
 use edgerun_tests::{AnyEvent, Chain, WORKER_STAKE, events};
 
@@ -32,15 +34,20 @@ fn bronze_job_runs_through_every_phase_and_pays_the_winners() {
 
     let out = output_hash(b"the output");
     for w in 0..3 {
+        let sealed = seal(&out, &c.workers[w].address().to_bytes());
         let meta = c.submit(&spec.job_id, w, out).unwrap();
         assert!(
-            matches!(events(&meta)[..], [AnyEvent::ResultSubmitted(e)] if e.output_hash == out)
+            matches!(events(&meta)[..], [AnyEvent::ResultSubmitted(e)] if e.seal == sealed),
+            "the event carries the seal, never the output hash"
         );
+        assert_eq!(c.job(&spec.job_id).submissions[w].seal, sealed);
+        assert_eq!(c.job(&spec.job_id).winning_output_hash, [0; 32]);
     }
-    c.reach_quorum(&spec.job_id).unwrap();
+    c.reveal(&spec.job_id, 2, out).unwrap();
     let job = c.job(&spec.job_id);
     assert_eq!(job.status, job_status::QUORUM_REACHED);
     assert_eq!(job.winning_output_hash, out);
+    assert_eq!(job.winners().collect::<Vec<_>>(), [0, 1, 2]);
 
     c.declare(&spec.job_id, 1, out).unwrap();
     let oa: OutputAvailability =
@@ -60,6 +67,11 @@ fn bronze_job_runs_through_every_phase_and_pays_the_winners() {
     let job = c.job(&spec.job_id);
     assert_eq!(job.status, job_status::FINALIZED);
     assert_eq!(job.escrow_lamports.get(), 0);
+    assert_eq!(
+        job.records_lamports.get(),
+        0,
+        "the unused records deposit went back to the client"
+    );
     c.assert_conserved();
 }
 
@@ -108,7 +120,7 @@ fn gold_plus_job_survives_a_wrong_minority_a_silent_worker_and_missed_da() {
     c.submit(&id, 9, good).unwrap();
 
     // Quorum of 7, but no winner ever declares.
-    c.reach_quorum(&id).unwrap();
+    c.reveal(&id, 0, good).unwrap();
     c.warp(901);
     let meta = c.cancel_no_da(&id).unwrap();
     let evs = events(&meta);
@@ -121,10 +133,13 @@ fn gold_plus_job_survives_a_wrong_minority_a_silent_worker_and_missed_da() {
     assert!(evs.iter().any(|e| matches!(e, AnyEvent::DaMissed(_))));
     let job = c.job(&id);
     assert_eq!(job.status, job_status::ASSIGNED, "the job is alive");
+    // Each unseated winner paid the penalty and repaid its JobResult's
+    // rent into the job's records deposit, for its replacement.
+    let record_rent = c.svm.minimum_balance_for_rent_exemption(JobResult::SPACE);
     for w in [0, 1, 2, 3, 4, 5, 9] {
         assert_eq!(
             c.stake(w).total_stake.get(),
-            WORKER_STAKE - penalty,
+            WORKER_STAKE - penalty - record_rent,
             "worker {w}"
         );
         assert_eq!(c.stake(w).locked_stake.get(), 0);
@@ -136,7 +151,7 @@ fn gold_plus_job_survives_a_wrong_minority_a_silent_worker_and_missed_da() {
     for w in 10..17 {
         c.submit(&id, w, good).unwrap();
     }
-    c.reach_quorum(&id).unwrap();
+    c.reveal(&id, 10, good).unwrap();
     c.declare(&id, 12, good).unwrap();
     let meta = c.finalize(&id).unwrap();
     let slashed: Vec<_> = events(&meta)

@@ -214,7 +214,8 @@ fn ed25519_inline(signed: &[(&SigningKey, &[u8])]) -> Instruction {
 fn ed25519_case() -> (Chain, Hash, Instruction) {
     let (mut c, id) = chain_at(3, Stage::Assigned);
     let [_, submit] = c.submit_ixs(&id, 0, agreed_output());
-    let digest = Attestation::for_job(&c.job(&id), agreed_output()).digest();
+    let w0 = c.workers[0].address();
+    let digest = Attestation::for_job(&c.job(&id), &w0, agreed_output()).digest();
     (c, digest, submit)
 }
 
@@ -292,12 +293,61 @@ fn withdraw_and_deposit_by_non_owner_are_refused() {
 }
 
 #[test]
-fn initialize_config_signed_by_another_than_the_params_admin_is_refused() {
+fn initialize_config_by_anyone_but_the_upgrade_authority_is_refused() {
     let mut c = Chain::without_config();
     let stranger = c.stranger();
     // The params name the chain's admin; a stranger signs and pays.
     let ix = client::initialize_config(&c.program_id, &stranger.pubkey(), c.default_params());
-    c.refuses(E::NotAdmin, |c| send(c, &stranger, &[ix]));
+    c.refuses(E::NotUpgradeAuthority, |c| send(c, &stranger, &[ix]));
+}
+
+#[test]
+fn initialize_config_with_a_forged_program_data_account_is_refused() {
+    let mut c = Chain::without_config();
+    let stranger = c.stranger();
+    // A ProgramData look-alike naming the stranger, owned by the System
+    // Program, then by another program: the loader owns the real one.
+    let mut data = 3u32.to_le_bytes().to_vec();
+    data.extend_from_slice(&0u64.to_le_bytes());
+    data.push(1);
+    data.extend_from_slice(stranger.pubkey().as_ref());
+    for owner in [client::SYSTEM_PROGRAM_ID, Address::new_unique()] {
+        let fake = plant(&mut c, owner, data.clone());
+        let ix = client::initialize_config(&c.program_id, &stranger.pubkey(), c.default_params());
+        let ix = swap(ix, 4, fake);
+        c.refuses(E::NotUpgradeAuthority, |c| send(c, &stranger, &[ix]));
+    }
+    // Another program's genuine ProgramData, whose authority is the
+    // stranger: it is not the one this program names.
+    let other = Address::new_unique();
+    c.svm
+        .add_program_from_file(other, edgerun_tests::probe_so())
+        .unwrap();
+    edgerun_tests::set_upgrade_authority(&mut c.svm, &other, Some(&stranger.pubkey()));
+    let ix = client::initialize_config(&c.program_id, &stranger.pubkey(), c.default_params());
+    let ix = swap(ix, 4, client::program_data_address(&other));
+    c.refuses(E::NotUpgradeAuthority, |c| send(c, &stranger, &[ix]));
+}
+
+#[test]
+fn initialize_config_of_an_immutable_program_is_refused() {
+    let mut c = Chain::without_config();
+    edgerun_tests::set_upgrade_authority(&mut c.svm, &c.program_id.clone(), None);
+    let admin = c.admin.insecure_clone();
+    let ix = client::initialize_config(&c.program_id, &admin.pubkey(), c.default_params());
+    c.refuses(E::NotUpgradeAuthority, |c| send(c, &admin, &[ix]));
+}
+
+#[test]
+fn the_upgrade_authority_may_name_another_admin() {
+    let mut c = Chain::without_config();
+    let other = c.stranger();
+    let mut params = c.default_params();
+    params.admin = Pubkey(other.pubkey().to_bytes());
+    let admin = c.admin.insecure_clone();
+    let ix = client::initialize_config(&c.program_id, &admin.pubkey(), params);
+    send(&mut c, &admin, &[ix]).unwrap();
+    assert_eq!(c.config().params.admin.0, other.pubkey().to_bytes());
 }
 
 // ---------------------------------------------------------------- signers
@@ -326,7 +376,7 @@ fn every_required_signer_that_did_not_sign_is_refused() {
         vec![c.seed_ix(&id, [1; 32])],
         vec![c.assign_ix(&id, &[0, 1, 2])],
         c.submit_ixs(&id, 0, agreed_output()).to_vec(),
-        vec![c.reach_quorum_ix(&id)],
+        vec![c.reveal_ix(&id, 0, agreed_output())],
         vec![c.declare_ix(&id, 0, agreed_output())],
         vec![c.finalize_ix(&id)],
         vec![c.penalize_ix(&id)],
@@ -407,19 +457,33 @@ fn submit_result_on_a_finalized_job_is_refused() {
 #[test]
 fn reach_quorum_before_quorum_is_refused() {
     let (mut c, id) = chain_at(3, Stage::Assigned);
-    c.refuses(E::NoQuorum, |c| c.reach_quorum(&id));
     c.submit(&id, 0, agreed_output()).unwrap();
+    c.refuses(E::NoQuorum, |c| c.reveal(&id, 0, agreed_output()));
     c.submit(&id, 1, output_hash(b"another output")).unwrap();
-    // Two submissions, but no hash with quorum (2) votes.
-    c.refuses(E::NoQuorum, |c| c.reach_quorum(&id));
+    // Two submissions, but no hash with quorum (2) matching seals.
+    c.refuses(E::NoQuorum, |c| c.reveal(&id, 0, agreed_output()));
     c.submit(&id, 2, agreed_output()).unwrap();
-    c.reach_quorum(&id).unwrap();
+    c.reveal(&id, 0, agreed_output()).unwrap();
+    let job = c.job(&id);
+    assert_eq!(job.winners().collect::<Vec<_>>(), [0, 2]);
+    assert_eq!(job.winning_output_hash, agreed_output());
+}
+
+#[test]
+fn reach_quorum_by_a_seat_that_has_not_submitted_or_a_stranger_is_refused() {
+    let (mut c, id) = chain_at(4, Stage::Assigned);
+    c.submit(&id, 0, agreed_output()).unwrap();
+    c.submit(&id, 1, agreed_output()).unwrap();
+    // Seat 2 knows the hash (from elsewhere) but has no seal to match.
+    c.refuses(E::SealMismatch, |c| c.reveal(&id, 2, agreed_output()));
+    // Worker 3 sits in no seat.
+    c.refuses(E::NotAssigned, |c| c.reveal(&id, 3, agreed_output()));
 }
 
 #[test]
 fn reach_quorum_twice_is_refused() {
     let (mut c, id) = chain_at(3, Stage::QuorumReached);
-    c.refuses(E::WrongJobStatus, |c| c.reach_quorum(&id));
+    c.refuses(E::WrongJobStatus, |c| c.reveal(&id, 1, agreed_output()));
 }
 
 #[test]
@@ -516,11 +580,27 @@ fn penalize_before_deadline_is_refused() {
 }
 
 #[test]
-fn reassign_before_deadline_is_refused() {
+fn reassign_without_a_vacant_seat_is_refused() {
+    // At the deadline, nobody has been penalized: no seat is vacant.
     let (mut c, id) = chain_at(4, Stage::Assigned);
     let deadline = c.job(&id).deadline_slot.get();
     c.warp_to(deadline);
-    c.refuses(E::DeadlineNotPassed, |c| c.reassign(&id, &[3]));
+    c.refuses(E::NothingToSettle, |c| c.reassign(&id, &[3]));
+}
+
+#[test]
+fn a_round_that_would_end_after_expiry_is_refused() {
+    let mut c = Chain::new(4);
+    let mut spec = c.spec(BRONZE_ESCROW);
+    spec.ttl_slots = c.config().params.min_ttl_slots();
+    let id = spec.job_id;
+    c.post(&spec).unwrap();
+    c.seed(&id, [1; 32]).unwrap();
+    let window = c.job(&id).submit_window_slots.get();
+    let expiry = c.job(&id).expiry_slot.get();
+    // One slot too late for a whole round: assignment waits for nothing.
+    c.warp_to(expiry - window + 1);
+    c.refuses(E::RoundPastExpiry, |c| c.assign(&id, &[0, 1, 2]));
 }
 
 #[test]
@@ -662,7 +742,8 @@ fn submit_with_ed25519_over_another_message_is_refused() {
     let (mut c, digest, submit) = ed25519_case();
     let key = c.workers[0].signing.clone();
     let other_job = c.job_at(Stage::Posted);
-    let other = Attestation::for_job(&c.job(&other_job), agreed_output()).digest();
+    let w0 = c.workers[0].address();
+    let other = Attestation::for_job(&c.job(&other_job), &w0, agreed_output()).digest();
     let longer = [&digest[..], &[0]].concat();
     for message in [&other[..], &longer] {
         let ed = ed25519_inline(&[(&key, message)]);
@@ -735,7 +816,7 @@ fn declare_output_by_a_non_winner_is_refused() {
     c.submit(&id, 0, agreed_output()).unwrap();
     c.submit(&id, 1, agreed_output()).unwrap();
     c.submit(&id, 2, output_hash(b"wrong")).unwrap();
-    c.reach_quorum(&id).unwrap();
+    c.reveal(&id, 0, agreed_output()).unwrap();
     // A wrong submitter, then a registered worker outside the committee.
     for w in [2, 3] {
         c.refuses(E::NotAWinner, |c| c.declare(&id, w, agreed_output()));
@@ -746,7 +827,7 @@ fn declare_output_by_a_non_winner_is_refused() {
 fn declare_output_by_a_silent_committee_member_is_refused() {
     let mut c = Chain::new(3);
     let id = silent_worker_job(&mut c);
-    c.reach_quorum(&id).unwrap();
+    c.reveal(&id, 0, agreed_output()).unwrap();
     c.refuses(E::NotAWinner, |c| c.declare(&id, 2, agreed_output()));
 }
 
@@ -844,9 +925,22 @@ fn penalize_twice_is_refused() {
 
 #[test]
 fn penalize_when_everyone_submitted_is_refused() {
-    let (mut c, id) = chain_at(3, Stage::QuorumReached);
+    let (mut c, id) = chain_at(3, Stage::Assigned);
+    for w in 0..3 {
+        c.submit(&id, w, agreed_output()).unwrap();
+    }
     past_deadline(&mut c, &id);
     c.refuses(E::NothingToSettle, |c| c.penalize(&id));
+}
+
+/// After the reveal, silent seats are settled by finalize_job or
+/// cancel_no_da, which know whether the reveal cut their round short.
+#[test]
+fn penalize_after_the_reveal_is_refused() {
+    let mut c = Chain::new(3);
+    let id = silent_worker_job(&mut c);
+    c.reveal(&id, 0, agreed_output()).unwrap();
+    c.refuses(E::WrongJobStatus, |c| c.penalize(&id));
 }
 
 #[test]
@@ -865,9 +959,10 @@ fn reassign_when_nobody_is_missing_is_refused() {
 
 #[test]
 fn reassign_before_penalizing_is_refused() {
+    // The silent seat is not vacant until it is penalized.
     let mut c = Chain::new(4);
     let id = silent_worker_job(&mut c);
-    c.refuses(E::NotSettled, |c| c.reassign(&id, &[3]));
+    c.refuses(E::NothingToSettle, |c| c.reassign(&id, &[3]));
 }
 
 #[test]
@@ -887,7 +982,7 @@ fn reassign_to_a_worker_in_the_assigned_table_is_refused() {
     let id = silent_worker_job(&mut c);
     c.penalize(&id).unwrap();
     for w in [2, 0] {
-        c.refuses(E::DuplicateWorker, |c| c.reassign(&id, &[w]));
+        c.refuses(E::WorkerWasSeated, |c| c.reassign(&id, &[w]));
     }
 }
 
@@ -1142,8 +1237,8 @@ fn a_worker_stake_of_another_worker_is_refused_in_settlement() {
     // finalize: stakes out of order, or another account type; penalize:
     // the silent worker's seat given worker 0's stake.
     for ix in [
-        swap(swap(c.finalize_ix(&declared), 5, s1), 6, s0),
-        swap(c.finalize_ix(&declared), 7, other_job),
+        swap(swap(c.finalize_ix(&declared), 6, s1), 7, s0),
+        swap(c.finalize_ix(&declared), 8, other_job),
         swap(c.penalize_ix(&silent), 6, s0),
     ] {
         c.refuses(E::WrongStakeAccount, |c| c.crank(&[ix]));
@@ -1173,7 +1268,6 @@ fn a_fake_config_account_is_refused() {
         c.post_ix(&spec),
         c.seed_ix(&id, [1; 32]),
         c.assign_ix(&id, &[0, 1, 2]),
-        c.reach_quorum_ix(&id),
         c.finalize_ix(&id),
         c.penalize_ix(&id),
         c.reassign_ix(&id, &[3]),
@@ -1417,6 +1511,9 @@ fn pdas_at_a_non_canonical_bump_are_refused() {
     let (mut c, id) = chain_at(3, Stage::QuorumReached);
     let attacker = c.stranger();
     let a = attacker.pubkey();
+    // Even the upgrade authority gets no second config naming another
+    // admin, scheduler and treasury.
+    let upgrader = c.admin.insecure_clone();
     let mut rogue = c.config().params;
     for authority in [
         &mut rogue.admin,
@@ -1426,10 +1523,10 @@ fn pdas_at_a_non_canonical_bump_are_refused() {
     ] {
         *authority = Pubkey(a.to_bytes());
     }
-    rogue.protocol_fee_bps = U16::new(10_000);
-    let ix = client::initialize_config(&c.program_id, &a, rogue);
+    rogue.protocol_fee_bps = U16::new(2_000);
+    let ix = client::initialize_config(&c.program_id, &upgrader.pubkey(), rogue);
     let ix = at_non_canonical_bump(&mut c, ix, 1, &[seeds::CONFIG]);
-    c.refuses(E::WrongConfigAccount, |c| send(c, &attacker, &[ix]));
+    c.refuses(E::WrongConfigAccount, |c| send(c, &upgrader, &[ix]));
 
     let ix = client::register_worker(&c.program_id, &a, 1);
     let ix = at_non_canonical_bump(&mut c, ix, 1, &[seeds::WORKER_STAKE, a.as_ref()]);
@@ -1458,7 +1555,7 @@ fn a_job_result_at_a_lower_bump_still_counts_once() {
     let w0 = c.workers[0].address();
     let submit = at_non_canonical_bump(&mut c, submit, 2, &[seeds::JOB_RESULT, &late, w0.as_ref()]);
     c.as_worker(0, &[ed, submit]).unwrap();
-    assert_eq!(c.job(&late).votes_for(&agreed_output()), 1);
+    assert_eq!(c.job(&late).matches(&agreed_output()), 1);
     c.refuses(E::AlreadySubmitted, |c| c.submit(&late, 0, agreed_output()));
     c.assert_conserved();
 }
@@ -1484,10 +1581,11 @@ fn post_job_takes_over_a_pre_funded_job_address() {
     let client_key = c.client.pubkey();
     let before = c.lamports(&client_key);
     let meta = c.post(&spec).unwrap();
-    assert_eq!(c.lamports(&job), rent + BRONZE_ESCROW);
+    let records = c.job(&spec.job_id).records_lamports.get();
+    assert_eq!(c.lamports(&job), rent + BRONZE_ESCROW + records);
     assert_eq!(
         before - c.lamports(&client_key),
-        rent + BRONZE_ESCROW - gift + meta.fee,
+        rent + BRONZE_ESCROW + records - gift + meta.fee,
         "the client pays only the top-up"
     );
     assert_eq!(c.job(&spec.job_id).status, job_status::POSTED);
@@ -1495,7 +1593,10 @@ fn post_job_takes_over_a_pre_funded_job_address() {
     // The escrow is the client's as usual.
     let before = c.lamports(&client_key);
     let meta = c.cancel(&spec.job_id).unwrap();
-    assert_eq!(c.lamports(&client_key), before + BRONZE_ESCROW - meta.fee);
+    assert_eq!(
+        c.lamports(&client_key),
+        before + BRONZE_ESCROW + records - meta.fee
+    );
     c.assert_conserved();
 }
 
@@ -1529,10 +1630,13 @@ fn submit_and_declare_take_over_pre_funded_result_and_output_addresses() {
     for w in 0..3 {
         c.submit(&id, w, agreed_output()).unwrap();
     }
-    c.reach_quorum(&id).unwrap();
+    c.reveal(&id, 0, agreed_output()).unwrap();
     c.declare(&id, 0, agreed_output()).unwrap();
     c.finalize(&id).unwrap();
-    assert_eq!(c.account::<JobResult>(&result).output_hash, agreed_output());
+    assert_eq!(
+        c.account::<JobResult>(&result).seal,
+        edgerun_protocol::hash::seal(&agreed_output(), &w0.to_bytes())
+    );
     c.assert_conserved();
 }
 
@@ -1625,8 +1729,13 @@ fn cancel_job_refunds_the_full_escrow_to_the_client() {
         let (mut c, id) = chain_at(0, stage);
         let client_key = c.client.pubkey();
         let before = c.lamports(&client_key);
+        let records = c.job(&id).records_lamports.get();
         let meta = c.cancel(&id).unwrap();
-        assert_eq!(c.lamports(&client_key), before + BRONZE_ESCROW - meta.fee);
+        assert_eq!(
+            c.lamports(&client_key),
+            before + BRONZE_ESCROW + records - meta.fee,
+            "the escrow and the unused records deposit come back"
+        );
         let job = c.job(&id);
         assert_eq!(
             (job.status, job.escrow_lamports.get()),
@@ -1634,7 +1743,7 @@ fn cancel_job_refunds_the_full_escrow_to_the_client() {
         );
         assert!(matches!(
             events(&meta)[..],
-            [AnyEvent::JobCancelled(e)] if e.refund_lamports.get() == BRONZE_ESCROW
+            [AnyEvent::JobCancelled(e)] if e.refund_lamports.get() == BRONZE_ESCROW + records
                 && e.from_status == stage as u8
         ));
         c.assert_conserved();
@@ -1649,8 +1758,19 @@ fn cancel_expired_job_refunds_releases_submitters_and_penalizes_non_submitters()
     c.warp_to(expiry + 1);
     let client_key = c.client.pubkey();
     let (client_before, treasury_before) = (c.lamports(&client_key), c.lamports(&c.treasury));
-    c.cancel_expired(&id).unwrap();
-    assert_eq!(c.lamports(&client_key), client_before + BRONZE_ESCROW);
+    // The deposit left after paying back seat 0's JobResult rent.
+    let records = c.job(&id).records_lamports.get();
+    let meta = c.cancel_expired(&id).unwrap();
+    assert_eq!(
+        c.lamports(&client_key),
+        client_before + BRONZE_ESCROW + records
+    );
+    assert!(
+        events(&meta)
+            .iter()
+            .any(|e| matches!(e, AnyEvent::SeatReleased(r) if r.worker.0 == c.workers[0].address().to_bytes())),
+        "the submitter is released, not paid and not fined"
+    );
     assert_eq!(c.lamports(&c.treasury), treasury_before + 2 * PENALTY);
     let released = c.stake(0);
     assert_eq!(

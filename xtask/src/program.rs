@@ -18,7 +18,9 @@ pub fn deployed_so() -> PathBuf {
 
 /// The test-only CPI probe (`program/probe`): the tests call edgerun through it.
 pub fn deployed_probe() -> PathBuf {
-    paths::target_dir().join("deploy").join("edgerun_cpi_probe.so")
+    paths::target_dir()
+        .join("deploy")
+        .join("edgerun_cpi_probe.so")
 }
 
 /// Builds the program (and the test-only probe) and returns the path of

@@ -7,7 +7,7 @@
 #[cfg(any(target_os = "solana", target_arch = "bpf"))]
 use solana_compiler_builtins as _;
 
-use pinocchio::cpi::invoke_with_slice;
+use pinocchio::cpi::invoke_with_bounds;
 use pinocchio::error::ProgramError;
 use pinocchio::instruction::{InstructionAccount, InstructionView};
 use pinocchio::{AccountView, Address, ProgramResult};
@@ -34,5 +34,6 @@ fn process(_program_id: &Address, accounts: &mut [AccountView], data: &[u8]) -> 
         data,
         accounts: &metas[..rest.len()],
     };
-    invoke_with_slice(&ix, rest)
+    // On the stack: this program has no allocator.
+    invoke_with_bounds::<MAX, _>(&ix, rest)
 }

@@ -1,8 +1,9 @@
 //! assign_workers: the scheduler seats the committee drawn off chain from
-//! the job's seed; each member locks `required_lock`.
+//! the job's seed; each member locks `required_lock`. The round must fit
+//! before the job's expiry.
 
 use super::{args, settle};
-use crate::error::{err, require};
+use crate::error::require;
 use crate::helpers::{as_mut, current_slot, emit, load_mut, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::WorkersAssigned;
@@ -19,7 +20,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     };
     let a: &AssignWorkers = args(data)?;
     require_signer(authority)?;
-    let window = settle::scheduler_round(config, authority, program_id, true)?;
+    settle::require_scheduler(config, authority, program_id, true)?;
     let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut d);
     require(j.seed_set.get(), E::SeedNotSet)?;
@@ -33,13 +34,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         require(!workers[..i].contains(&w), E::DuplicateWorker)?;
         workers[i] = w;
     }
-    let deadline = current_slot()?.checked_add(window).ok_or(err(E::ArithmeticOverflow))?;
+    let deadline = settle::round_deadline(j, current_slot()?)?;
     j.assigned_workers = workers;
     j.assigned_count = size as u8;
-    j.submissions = [Submission {
-        output_hash: [0; 32],
-        flags: 0,
-    }; MAX_COMMITTEE_SIZE as usize];
+    j.submissions = [Submission { seal: [0; 32], flags: 0 }; MAX_COMMITTEE_SIZE as usize];
     j.draws = size as u8;
     j.deadline_slot.set(deadline);
     j.status = job_status::ASSIGNED;

@@ -1,9 +1,11 @@
-//! cancel_expired_job: after `expiry_slot`, a job that never got its output
-//! declared is cancelled: the escrow goes back to the client, submitters'
-//! locks are released, and non-submitters pay the non-response penalty.
-//! Permissionless.
+//! cancel_expired_job: after `expiry_slot`, a job without a revealed quorum
+//! is cancelled: the escrow and the unused records deposit go back to the
+//! client, submitters' locks are released, and seats silent past their
+//! round deadline pay the job's non-response penalty. Once a quorum is
+//! revealed the job is settled by finalize_job or cancel_no_da instead, so
+//! a client who saw the output cannot race a refund. Permissionless.
 
-use super::settle::{penalize_slot, release_slot};
+use super::settle::{release_slot, require_treasury, settle_silent_slot};
 use crate::error::require;
 use crate::helpers::{as_mut, current_slot, is_key, load_mut, require_signer};
 use edgerun_protocol::error::ProgramErrorCode as E;
@@ -16,18 +18,16 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         return Err(ProgramError::NotEnoughAccountKeys);
     };
     require_signer(caller)?;
-    let penalty = super::settle::settlement_params(config, treasury, program_id)?.non_response_penalty;
+    require_treasury(config, treasury, program_id)?;
     let refund = {
         let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
         let j = as_mut::<Job>(&mut jd);
         require(
-            matches!(
-                j.status,
-                job_status::POSTED | job_status::SEEDED | job_status::ASSIGNED | job_status::QUORUM_REACHED
-            ),
+            matches!(j.status, job_status::POSTED | job_status::SEEDED | job_status::ASSIGNED),
             E::WrongJobStatus,
         )?;
-        require(current_slot()? > j.expiry_slot.get(), E::ExpiryNotPassed)?;
+        let slot = current_slot()?;
+        require(slot > j.expiry_slot.get(), E::ExpiryNotPassed)?;
         require(is_key(client, &j.client), E::WrongClient)?;
         require(stakes.len() == j.assigned().len(), E::WrongCommitteeSize)?;
         for (i, stake) in stakes.iter_mut().enumerate() {
@@ -38,7 +38,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
             if s.has(submission_flags::SUBMITTED) {
                 release_slot(j, i, stake, program_id)?;
             } else {
-                penalize_slot(j, i, stake, treasury, program_id, penalty)?;
+                settle_silent_slot(j, i, slot, stake, treasury, program_id)?;
             }
         }
         super::settle::cancel(j)

@@ -1,10 +1,11 @@
 //! declare_output: a winner publishes where the agreed output is stored
-//! (data availability); creates the `["output", job_id]` PDA.
+//! (data availability); creates the `["output", job_id]` PDA, whose rent the
+//! publisher pays and is paid back from the job's records deposit.
 
 use super::args;
 use crate::error::{err, require};
 use crate::helpers::{
-    as_mut, create_pda, current_slot, emit, load_mut, mem_eq, require_canonical_pda, require_signer,
+    as_mut, create_pda, current_slot, emit, load_mut, mem_eq, move_lamports, require_canonical_pda, require_signer,
     require_system_program,
 };
 use edgerun_protocol::error::ProgramErrorCode as E;
@@ -31,11 +32,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         require(j.status == job_status::QUORUM_REACHED, E::WrongJobStatus)?;
         require(mem_eq(&a.output_hash, &j.winning_output_hash), E::OutputHashMismatch)?;
         let i = j.slot_of(&publisher_key).ok_or(err(E::NotAWinner))?;
-        let s = &j.submissions[i];
-        require(
-            s.has(submission_flags::SUBMITTED) && mem_eq(&s.output_hash, &j.winning_output_hash),
-            E::NotAWinner,
-        )?;
+        require(j.submissions[i].has(submission_flags::WINNER), E::NotAWinner)?;
         j.status = job_status::AWAITING_DA;
         j.job_id
     };
@@ -47,7 +44,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         E::WrongOutputAccount,
     )?;
     let bump = [a.output_bump];
-    create_pda::<OutputAvailability>(
+    let paid = create_pda::<OutputAvailability>(
         publisher,
         output,
         program_id,
@@ -55,14 +52,24 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         0,
     )?;
     let slot = current_slot()?;
-    let mut d = output.try_borrow_mut()?;
-    let o = as_mut::<OutputAvailability>(&mut d);
-    o.job_id = job_id;
-    o.output_hash = a.output_hash;
-    o.publisher = publisher_key;
-    o.pointer = a.pointer;
-    o.published_slot.set(slot);
-    o.bump = a.output_bump;
+    {
+        let mut d = output.try_borrow_mut()?;
+        let o = as_mut::<OutputAvailability>(&mut d);
+        o.job_id = job_id;
+        o.output_hash = a.output_hash;
+        o.publisher = publisher_key;
+        o.pointer = a.pointer;
+        o.published_slot.set(slot);
+        o.bump = a.output_bump;
+    }
+    let refund = {
+        let mut d = job.try_borrow_mut()?;
+        let j = as_mut::<Job>(&mut d);
+        let refund = paid.min(j.records_lamports.get());
+        j.records_lamports.set(j.records_lamports.get() - refund);
+        refund
+    };
+    move_lamports(job, publisher, refund)?;
     emit(&OutputDeclared {
         job_id,
         output_hash: a.output_hash,

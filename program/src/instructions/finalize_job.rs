@@ -1,10 +1,12 @@
-//! finalize_job: after the output is declared (and the challenge window has
-//! passed), pays the winners, slashes wrong submitters, penalizes silent
-//! ones, and sends the fee and remainder to the treasury. Permissionless.
+//! finalize_job: after the output is declared (and the job's challenge
+//! window has passed), pays the winners, slashes wrong submitters, settles
+//! silent seats (penalized only if their round had ended before the reveal,
+//! otherwise released), sends the fee and remainder to the treasury and the
+//! unused records deposit back to the client. Permissionless.
 
-use super::settle::{penalize_slot, update_stake};
+use super::settle::{require_treasury, settle_silent_slot, update_stake};
 use crate::error::{econ, err, require};
-use crate::helpers::{as_mut, as_ref, current_slot, emit, load, load_mut, mem_eq, move_lamports, require_signer};
+use crate::helpers::{as_mut, as_ref, current_slot, emit, is_key, load, load_mut, mem_eq, move_lamports, require_signer};
 use edgerun_protocol::economics::split_payout;
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::{JobFinalized, WorkerSlashed};
@@ -14,34 +16,32 @@ use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8]) -> ProgramResult {
-    let [caller, config, job, output, treasury, stakes @ ..] = accounts else {
+    let [caller, config, job, output, treasury, client, stakes @ ..] = accounts else {
         return Err(ProgramError::NotEnoughAccountKeys);
     };
     require_signer(caller)?;
-    let super::settle::SettlementParams {
-        non_response_penalty: penalty,
-        fee_bps,
-        challenge_window_slots: challenge,
-    } = super::settle::settlement_params(config, treasury, program_id)?;
+    require_treasury(config, treasury, program_id)?;
     let mut jd = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
     let j = as_mut::<Job>(&mut jd);
     require(j.status == job_status::AWAITING_DA, E::WrongJobStatus)?;
+    require(is_key(client, &j.client), E::WrongClient)?;
     {
         let od = load::<OutputAvailability>(output, program_id, E::OutputNotAvailable)?;
         let o = as_ref::<OutputAvailability>(&od);
         require(mem_eq(&o.job_id, &j.job_id), E::WrongOutputAccount)?;
         require(mem_eq(&o.output_hash, &j.winning_output_hash), E::OutputHashMismatch)?;
-        let open_until = o.published_slot.get().saturating_add(challenge);
+        let open_until = o.published_slot.get().saturating_add(j.challenge_window_slots.get());
         require(current_slot()? >= open_until, E::ChallengeWindowOpen)?;
     }
     let n = j.assigned().len();
     require(stakes.len() == n, E::WrongCommitteeSize)?;
-    let winners = j.votes_for(&j.winning_output_hash);
-    let payout = split_payout(j.escrow_lamports.get(), fee_bps, winners as u8).map_err(econ)?;
+    let winners = j.winners().count();
+    let payout = split_payout(j.escrow_lamports.get(), j.protocol_fee_bps.get(), winners as u8).map_err(econ)?;
     let lock = j.required_lock_lamports.get();
-    let winning = j.winning_output_hash;
-    let (job_id, escrow) = (j.job_id, j.escrow_lamports.get());
+    let (job_id, escrow, records) = (j.job_id, j.escrow_lamports.get(), j.records_lamports.get());
+    let (revealed_at, winning) = (j.quorum_reached_slot.get(), j.winning_output_hash);
     j.escrow_lamports.set(0);
+    j.records_lamports.set(0);
     j.status = job_status::FINALIZED;
     let mut to_winners: [u64; 9] = [0; 9];
     for (i, stake) in stakes.iter_mut().enumerate() {
@@ -50,15 +50,13 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
             continue;
         }
         let worker = j.assigned_workers[i];
-        if !s.has(submission_flags::SUBMITTED) {
-            penalize_slot(j, i, stake, treasury, program_id, penalty)?;
-        } else if mem_eq(&s.output_hash, &winning) {
+        if s.has(submission_flags::WINNER) {
             update_stake(stake, program_id, &worker, |st| {
                 st.settle_winner(lock, payout.per_winner).map(|st| (st, 0))
             })?;
             to_winners[i] = payout.per_winner;
             j.submissions[i].flags |= submission_flags::SETTLED;
-        } else {
+        } else if s.has(submission_flags::SUBMITTED) {
             let amount = update_stake(stake, program_id, &worker, |st| st.slash(lock))?;
             move_lamports(stake, treasury, amount)?;
             j.submissions[i].flags |= submission_flags::SETTLED;
@@ -67,6 +65,9 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
                 worker,
                 amount: U64::new(amount),
             });
+        } else {
+            // The reveal closed the round: this seat's silence ended then.
+            settle_silent_slot(j, i, revealed_at, stake, treasury, program_id)?;
         }
     }
     drop(jd);
@@ -74,6 +75,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
         move_lamports(job, stake, to_winners[i])?;
     }
     move_lamports(job, treasury, payout.treasury())?;
+    move_lamports(job, client, records)?;
     let paid = to_winners.iter().sum::<u64>() + payout.treasury();
     require(paid == escrow, E::ArithmeticOverflow).map_err(|_| err(E::ArithmeticOverflow))?;
     emit(&JobFinalized {

@@ -7,7 +7,7 @@ use crate::error::{econ, require};
 use crate::helpers::{as_mut, emit, is_key, load_mut, move_lamports, with_params};
 use edgerun_protocol::economics::{EconomicsError, Stake};
 use edgerun_protocol::error::ProgramErrorCode as E;
-use edgerun_protocol::event::{JobCancelled, WorkerPenalized};
+use edgerun_protocol::event::{JobCancelled, SeatReleased, WorkerPenalized};
 use edgerun_protocol::layout::{Pubkey, U64};
 use edgerun_protocol::state::{Job, WorkerStake, job_status, submission_flags};
 use pinocchio::error::ProgramError;
@@ -64,7 +64,33 @@ pub fn release_slot(job: &mut Job, i: usize, stake: &mut AccountView, program_id
         s.unlock(lock).map(|s| (s, 0))
     })?;
     job.submissions[i].flags |= submission_flags::SETTLED;
+    emit(&SeatReleased {
+        job_id: job.job_id,
+        worker: job.assigned_workers[i],
+    });
     Ok(())
+}
+
+/// Settles a seat that did not submit, as of slot `at` (the slot its
+/// silence ended: the reveal that closed the round, or now): penalized if
+/// its round deadline had passed by then, otherwise released without pay
+/// and without penalty. Returns whether it was penalized.
+pub fn settle_silent_slot(
+    job: &mut Job,
+    i: usize,
+    at: u64,
+    stake: &mut AccountView,
+    treasury: &mut AccountView,
+    program_id: &Address,
+) -> Result<bool, ProgramError> {
+    if at > job.deadline_slot.get() {
+        let penalty = job.non_response_penalty_lamports.get();
+        penalize_slot(job, i, stake, treasury, program_id, penalty)?;
+        Ok(true)
+    } else {
+        release_slot(job, i, stake, program_id)?;
+        Ok(false)
+    }
 }
 
 /// Locks the job's required lock on a newly assigned worker's stake and
@@ -86,61 +112,55 @@ pub fn lock_new_worker(acc: &mut AccountView, program_id: &Address, lock: u64) -
     Ok(s.worker)
 }
 
-/// The config parameters settlement needs.
-pub struct SettlementParams {
-    pub non_response_penalty: u64,
-    pub fee_bps: u16,
-    pub challenge_window_slots: u64,
+/// Checks that `treasury` is the config's treasury (where fees, slashes
+/// and penalties go; the amounts are the job's own terms).
+pub fn require_treasury(config: &AccountView, treasury: &AccountView, program_id: &Address) -> ProgramResult {
+    with_params(config, program_id, |p| require(is_key(treasury, &p.treasury), E::WrongTreasury))
 }
 
-/// Reads the settlement parameters, checking that `treasury` is the
-/// config's treasury.
-pub fn settlement_params(
-    config: &AccountView,
-    treasury: &AccountView,
-    program_id: &Address,
-) -> Result<SettlementParams, ProgramError> {
-    with_params(config, program_id, |p| {
-        require(is_key(treasury, &p.treasury), E::WrongTreasury)?;
-        Ok(SettlementParams {
-            non_response_penalty: p.non_response_slash_lamports.get(),
-            fee_bps: p.protocol_fee_bps.get(),
-            challenge_window_slots: p.challenge_window_slots.get(),
-        })
-    })
-}
-
-/// Checks that `authority` is the scheduler authority (and, for new
-/// assignments, that the protocol is not paused); returns the round length
-/// `submit_window_slots`.
-pub fn scheduler_round(
+/// Checks that `authority` is the scheduler authority and, for new
+/// assignments, that the protocol is not paused.
+pub fn require_scheduler(
     config: &AccountView,
     authority: &AccountView,
     program_id: &Address,
     refuse_when_paused: bool,
-) -> Result<u64, ProgramError> {
+) -> ProgramResult {
     with_params(config, program_id, |p| {
         require(is_key(authority, &p.scheduler_authority), E::NotSchedulerAuthority)?;
-        require(!(refuse_when_paused && p.paused.get()), E::Paused)?;
-        Ok(p.submit_window_slots.get())
+        require(!(refuse_when_paused && p.paused.get()), E::Paused)
     })
 }
 
-/// A cancelled job's refund, taken from its escrow.
+/// The deadline of a round starting at `slot`, if a whole round fits
+/// before the job's expiry (no round is cut short by expiry, so a seat is
+/// only ever penalized for silence through a full round).
+pub fn round_deadline(job: &Job, slot: u64) -> Result<u64, ProgramError> {
+    let deadline = slot
+        .checked_add(job.submit_window_slots.get())
+        .ok_or(crate::error::err(E::ArithmeticOverflow))?;
+    require(deadline <= job.expiry_slot.get(), E::RoundPastExpiry)?;
+    Ok(deadline)
+}
+
+/// A cancelled job's refund, taken from its escrow and what is left of its
+/// records deposit.
 pub struct Refund {
     job_id: [u8; 32],
     amount: u64,
     from_status: u8,
 }
 
-/// Cancels the job: its whole escrow becomes the client's refund.
+/// Cancels the job: its whole escrow and the unused records deposit become
+/// the client's refund.
 pub fn cancel(j: &mut Job) -> Refund {
     let refund = Refund {
         job_id: j.job_id,
-        amount: j.escrow_lamports.get(),
+        amount: j.escrow_lamports.get() + j.records_lamports.get(),
         from_status: j.status,
     };
     j.escrow_lamports.set(0);
+    j.records_lamports.set(0);
     j.status = job_status::CANCELLED;
     refund
 }

@@ -1,16 +1,20 @@
-//! submit_result: an assigned worker records its output hash, proven by an
-//! Ed25519 attestation over the ResultDigest that the precompile verified in
-//! the instruction immediately before this one.
+//! submit_result: an assigned worker records the seal of its output
+//! (`seal = blake3(output_hash || worker)`: the output stays hidden until the
+//! reveal), proven by an Ed25519 attestation over the SealedDigest that the
+//! precompile verified in the instruction immediately before this one. Only
+//! as a top-level instruction, and only before the reveal. The worker pays
+//! its JobResult's rent and is paid it back from the job's records deposit
+//! in the same instruction.
 
 use super::args;
 use crate::error::{err, require};
 use crate::helpers::{
-    ED25519_PROGRAM_ID, as_mut, create_pda, current_slot, emit, is_address, load_mut, mem_eq, require_pda,
-    require_signer, require_system_program,
+    ED25519_PROGRAM_ID, as_mut, create_pda, current_slot, emit, is_address, is_top_level, load_mut, mem_eq,
+    move_lamports, require_pda, require_signer, require_system_program,
 };
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::ResultSubmitted;
-use edgerun_protocol::hash::result_digest;
+use edgerun_protocol::hash::sealed_digest;
 use edgerun_protocol::instruction::{SubmitResult, ed25519};
 use edgerun_protocol::layout::{Pubkey, U16, U64};
 use edgerun_protocol::state::{Job, JobResult, job_status, seeds, submission_flags};
@@ -26,6 +30,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
     let a: &SubmitResult = args(arg_bytes)?;
     require_signer(worker)?;
     require_system_program(system)?;
+    // Through CPI, the instructions sysvar describes the caller's top-level
+    // instruction, not this one: the attestation check would read the
+    // wrong neighbour.
+    require(is_top_level(), E::NotTopLevel)?;
     require(is_address(ix_sysvar, &INSTRUCTIONS_ID), E::WrongInstructionsSysvar)?;
     let worker_key = Pubkey(*worker.address().as_array());
     let slot = current_slot()?;
@@ -33,15 +41,17 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
     let job_id = {
         let mut d = load_mut::<Job>(job, program_id, E::WrongJobAccount)?;
         let j = as_mut::<Job>(&mut d);
-        require(job_status::takes_submissions(j.status), E::WrongJobStatus)?;
+        // After the reveal the output hash is public: a late seat could seal
+        // a copy. The round takes no more submissions.
+        require(j.status == job_status::ASSIGNED, E::WrongJobStatus)?;
         let i = j.slot_of(&worker_key).ok_or(err(E::NotAssigned))?;
         let s = &j.submissions[i];
         require(!s.has(submission_flags::SUBMITTED), E::AlreadySubmitted)?;
         require(!s.has(submission_flags::SETTLED), E::NotAssigned)?;
         require(slot <= j.deadline_slot.get(), E::DeadlinePassed)?;
-        let digest = result_digest(&j.job_id, &j.bundle_hash, &a.output_hash, &j.runtime_id);
+        let digest = sealed_digest(&j.job_id, &j.bundle_hash, &a.seal, &j.runtime_id);
         verify_attestation(ix_sysvar, data, worker_key.as_bytes(), &digest, &a.attestation_sig)?;
-        j.submissions[i].output_hash = a.output_hash;
+        j.submissions[i].seal = a.seal;
         j.submissions[i].flags |= submission_flags::SUBMITTED;
         j.job_id
     };
@@ -59,7 +69,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
         E::WrongResultAccount,
     )?;
     let bump = [a.result_bump];
-    create_pda::<JobResult>(
+    let paid = create_pda::<JobResult>(
         worker,
         result,
         program_id,
@@ -71,18 +81,28 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
         ],
         0,
     )?;
-    let mut d = result.try_borrow_mut()?;
-    let r = as_mut::<JobResult>(&mut d);
-    r.job_id = job_id;
-    r.worker = worker_key;
-    r.output_hash = a.output_hash;
-    r.attestation_sig = a.attestation_sig;
-    r.submitted_slot.set(slot);
-    r.bump = a.result_bump;
+    {
+        let mut d = result.try_borrow_mut()?;
+        let r = as_mut::<JobResult>(&mut d);
+        r.job_id = job_id;
+        r.worker = worker_key;
+        r.seal = a.seal;
+        r.attestation_sig = a.attestation_sig;
+        r.submitted_slot.set(slot);
+        r.bump = a.result_bump;
+    }
+    let refund = {
+        let mut d = job.try_borrow_mut()?;
+        let j = as_mut::<Job>(&mut d);
+        let refund = paid.min(j.records_lamports.get());
+        j.records_lamports.set(j.records_lamports.get() - refund);
+        refund
+    };
+    move_lamports(job, worker, refund)?;
     emit(&ResultSubmitted {
         job_id,
         worker: worker_key,
-        output_hash: a.output_hash,
+        seal: a.seal,
         slot: U64::new(slot),
     });
     Ok(())

@@ -1,4 +1,6 @@
-//! update_config: the admin replaces the parameters (including the admin).
+//! update_config: the admin replaces the parameters (including the admin),
+//! within the protocol's bounds (`ConfigParams::validate`: fee, penalty,
+//! windows). Jobs already posted keep the terms they were posted under.
 
 use super::args;
 use crate::error::{err, require};
@@ -19,6 +21,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     let c = as_mut::<GlobalConfig>(&mut d);
     require(is_key(admin, &c.params.admin), E::NotAdmin)?;
     a.params.validate().map_err(|_| err(E::InvalidConfig))?;
+    super::initialize_config::require_refundable_minimum(a.params.min_escrow_lamports.get())?;
     c.params = a.params;
     Ok(())
 }

@@ -62,7 +62,7 @@ fn job(table: &mut Table, col: usize, escrow: u64) -> u64 {
     rec!("penalize_non_submitters", c.penalize(&id));
     rec!("reassign_missing", c.reassign(&id, &[n]));
     total += rec!("submit_result", c.submit(&id, n, out));
-    total += rec!("reach_quorum", c.reach_quorum(&id));
+    total += rec!("reach_quorum", c.reveal(&id, 0, out));
     total += rec!("declare_output", c.declare(&id, 0, out));
     total += rec!("finalize_job", c.finalize(&id));
 
@@ -75,18 +75,18 @@ fn job(table: &mut Table, col: usize, escrow: u64) -> u64 {
     for w in 0..n {
         c.submit(&id, w, out).unwrap();
     }
-    c.reach_quorum(&id).unwrap();
+    c.reveal(&id, 0, out).unwrap();
     c.warp(901);
     rec!("cancel_no_da", c.cancel_no_da(&id));
 
     // A third job that expires assigned: cancel_expired_job.
     let mut spec = c.spec(escrow);
-    spec.ttl_slots = 10;
+    spec.ttl_slots = c.config().params.min_ttl_slots();
     let id = spec.job_id;
     c.post(&spec).unwrap();
     c.seed(&id, [4; 32]).unwrap();
     c.assign(&id, &committee).unwrap();
-    c.warp(11);
+    c.warp(spec.ttl_slots + 1);
     rec!("cancel_expired_job", c.cancel_expired(&id));
 
     // A fourth the client cancels.
