@@ -63,6 +63,10 @@ pub struct WorkerArgs {
     /// its seat was assigned.
     #[arg(long, default_value_t = 0)]
     submit_after_slots: u64,
+    /// Fault drill: a copier that never runs a job and submits another
+    /// seat's seal, as read from the chain, as its own.
+    #[arg(long)]
+    copy: bool,
 }
 
 #[derive(clap::Args)]
@@ -95,6 +99,7 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
             corrupt_output: args.corrupt_output,
             never_publish: args.never_publish,
             submit_after_slots: args.submit_after_slots,
+            copy: args.copy,
         },
         ..Settings::default()
     };
@@ -160,6 +165,9 @@ fn report(address: &solana_address::Address, action: &Action) {
             hex(job),
             if *finalized { ", finalized" } else { "" }
         ),
+        Action::Copied { job } => {
+            println!("worker {address}: copied another seat's seal in job {}", hex(job))
+        }
         Action::Refused { job, reason } => {
             println!("worker {address}: will not run job {}: {reason}", hex(job))
         }

@@ -273,7 +273,8 @@ async fn settlement(ctx: &Ctx, job_id: &Hash) -> Result<serde_json::Value> {
         commitment: Some(CommitmentConfig::confirmed()),
         max_supported_transaction_version: Some(0),
     };
-    let (mut paid, mut slashed, mut penalized) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut paid, mut slashed, mut penalized, mut released) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut treasury = 0u64;
     let who = |k: &edgerun_protocol::layout::Pubkey| Address::new_from_array(k.0).to_string();
     for s in signatures.iter().filter(|s| s.err.is_none()) {
@@ -299,15 +300,16 @@ async fn settlement(ctx: &Ctx, job_id: &Hash) -> Result<serde_json::Value> {
                 AnyEvent::WorkerPenalized(e) if e.job_id == *job_id => penalized.push(
                     serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get()}),
                 ),
+                AnyEvent::SeatReleased(e) if e.job_id == *job_id => released.push(who(&e.worker)),
                 _ => {}
             }
         }
     }
-    // The winners are the seats that submitted the winning hash.
+    // The winners are the seats whose seals matched the reveal.
     let job = fetch_job(&chain(ctx), job_id).await?;
     let per_winner = paid.first().map(|p| p.1).unwrap_or(0);
     let winners: Vec<serde_json::Value> = job
-        .voters(&job.winning_output_hash)
+        .winners()
         .map(|i| serde_json::json!({"to": who(&job.assigned_workers[i]), "lamports": per_winner}))
         .collect();
     Ok(serde_json::json!({
@@ -315,6 +317,7 @@ async fn settlement(ctx: &Ctx, job_id: &Hash) -> Result<serde_json::Value> {
         "treasury_lamports": treasury,
         "slashed": slashed,
         "penalized": penalized,
+        "released": released,
     }))
 }
 

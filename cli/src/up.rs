@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use edgerun_localnet::{Localnet, Options, Parties};
+use solana_signer::Signer;
 
 use crate::commands::Ctx;
 
@@ -69,6 +70,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         slot_time_ms: args.slot_ms,
         program_so: args.program.unwrap_or_else(default_program),
         funded: parties.funded(),
+        upgrade_authority: parties.admin.pubkey(),
     };
     let (submit_window, da_window) = (args.submit_window_slots, args.da_window_slots);
     let net = tokio::task::spawn_blocking(move || -> Result<(Localnet, Parties)> {

@@ -286,14 +286,12 @@ fn happy(name: &str, workers: usize, escrow: Option<u64>, size: u8, quorum: u8) 
     assert_eq!((job.committee_size, job.quorum), (size, quorum));
     assert_eq!(job.assigned().len(), size as usize);
     let n = job.assigned().len();
-    assert!(
-        job.submissions[..n]
-            .iter()
-            .filter(
-                |s| s.has(submission_flags::SUBMITTED) && s.output_hash == job.winning_output_hash
-            )
-            .count()
-            >= quorum as usize
+    assert_eq!(n, size as usize);
+    assert!(job.winners().count() >= quorum as usize);
+    assert_eq!(
+        job.matches(&job.winning_output_hash),
+        job.winners().count(),
+        "the winners are exactly the seats whose seals match the revealed hash"
     );
     let output = stack.get(&id);
     assert_eq!(output, expected_output(&stack, &job));
@@ -407,7 +405,11 @@ fn a_wrong_minority_is_slashed_exactly_once_and_the_majority_paid() {
         .slot_of(&edgerun_protocol::layout::Pubkey(liar.to_bytes()))
         .unwrap();
     assert!(job.submissions[seat].has(submission_flags::SUBMITTED));
-    assert_ne!(job.submissions[seat].output_hash, job.winning_output_hash);
+    assert!(!job.submissions[seat].has(submission_flags::WINNER));
+    assert_ne!(
+        job.submissions[seat].seal,
+        edgerun_protocol::hash::seal(&job.winning_output_hash, &liar.to_bytes())
+    );
     let lock = job.required_lock_lamports.get();
     let pay = split_payout(escrow, stack.config.params.protocol_fee_bps.get(), 2).unwrap();
     let after = stack.totals();
@@ -533,9 +535,7 @@ fn an_infinite_loop_finalizes_as_out_of_fuel_agreed_and_paid() {
     let before = stack.held(&id);
     let job = stack.wait_status(&id, job_status::FINALIZED);
     assert_eq!(stack.get(&id), b"edgerun:fail:out-of-fuel");
-    let winners = (0..job.assigned().len())
-        .filter(|&i| job.submissions[i].output_hash == job.winning_output_hash)
-        .count();
+    let winners = job.winners().count();
     assert!(winners >= 2);
     let after = stack.totals();
     assert!(

@@ -30,9 +30,11 @@ use surfpool_types::{
     BlockProductionMode, RpcConfig, SimnetCommand, SimnetConfig, SimnetEvent, SurfpoolConfig,
 };
 
-/// The BPF upgradeable loader's predecessor, which executes a preloaded ELF
-/// account without a program-data account.
-const BPF_LOADER_2: &str = "BPFLoader2111111111111111111111111111111111";
+/// UpgradeableLoaderState tags (bincode u32 LE): a program account names its
+/// ProgramData account; ProgramData is the slot, the upgrade authority and
+/// the code.
+const PROGRAM_TAG: u32 = 2;
+const PROGRAM_DATA_TAG: u32 = 3;
 /// What the genesis hash is derived from (`blake3` of it), so every local
 /// chain identifies as the same cluster.
 pub const GENESIS_SEED: &str = "edgerun-localnet-v1";
@@ -50,6 +52,9 @@ pub struct Options {
     pub slot_time_ms: u64,
     /// The program ELF to load at `PROGRAM_ID`.
     pub program_so: PathBuf,
+    /// The program's upgrade authority (loaded as the upgradeable loader
+    /// deploys it): the only key that may initialize the config.
+    pub upgrade_authority: Address,
     /// Addresses to fund with [`FUNDING_LAMPORTS`] at genesis.
     pub funded: Vec<Address>,
 }
@@ -69,6 +74,47 @@ pub struct Localnet {
 fn free_port() -> Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// The two accounts the upgradeable loader keeps for a deployed program:
+/// ProgramData (slot 0, `authority`, the ELF) first, then the executable
+/// program account naming it.
+fn upgradeable_program(program: &Address, elf: &[u8], authority: &Address) -> [(Address, Account); 2] {
+    let loader = edgerun_client::BPF_LOADER_UPGRADEABLE_ID;
+    let data_address = edgerun_client::program_data_address(program);
+    let mut data = Vec::with_capacity(45 + elf.len());
+    data.extend_from_slice(&PROGRAM_DATA_TAG.to_le_bytes());
+    data.extend_from_slice(&0u64.to_le_bytes());
+    data.push(1);
+    data.extend_from_slice(authority.as_ref());
+    data.extend_from_slice(elf);
+    let mut program_data = PROGRAM_TAG.to_le_bytes().to_vec();
+    program_data.extend_from_slice(data_address.as_ref());
+    // Rent at the default rate (3,480 lamports per byte-year, two years),
+    // with the 128-byte account overhead.
+    let rent = |len: usize| (len as u64 + 128) * 6_960;
+    [
+        (
+            data_address,
+            Account {
+                lamports: rent(data.len()),
+                data,
+                owner: loader,
+                executable: false,
+                rent_epoch: 0,
+            },
+        ),
+        (
+            *program,
+            Account {
+                lamports: rent(program_data.len()),
+                data: program_data,
+                owner: loader,
+                executable: true,
+                rent_epoch: 0,
+            },
+        ),
+    ]
 }
 
 /// The pinned genesis hash.
@@ -100,20 +146,11 @@ impl Localnet {
             ..SurfnetSvmConfig::default()
         })
         .map_err(|e| anyhow::anyhow!("creating the surfnet: {e:?}"))?;
-        let loader: Address = BPF_LOADER_2.parse().expect("valid loader address");
         let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
-        let rent = 1_000_000_000 + elf.len() as u64 * 7_000;
-        svm.set_account(
-            &program,
-            Account {
-                lamports: rent,
-                data: elf,
-                owner: loader,
-                executable: true,
-                rent_epoch: 0,
-            },
-        )
-        .map_err(|e| anyhow::anyhow!("loading the program: {e:?}"))?;
+        for (address, account) in upgradeable_program(&program, &elf, &opts.upgrade_authority) {
+            svm.set_account(&address, account)
+                .map_err(|e| anyhow::anyhow!("loading the program: {e:?}"))?;
+        }
 
         let config = SurfpoolConfig {
             simnets: vec![SimnetConfig {

@@ -35,6 +35,7 @@ fn the_local_chain_serves_the_program_and_the_config_over_rpc() {
         slot_time_ms: 100,
         program_so: program_so(),
         funded: parties.funded(),
+        upgrade_authority: parties.admin.pubkey(),
     })
     .unwrap();
     assert!(net.rpc_url.starts_with("http://127.0.0.1:"));

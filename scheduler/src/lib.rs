@@ -5,13 +5,22 @@
 //!
 //! | state | crank |
 //! | --- | --- |
-//! | Posted | seed from the OS CSPRNG, and in the same transaction assign the committee drawn from it (seed alone when too few workers are eligible) |
+//! | Posted, bundle at the relay and the job's | seed from the OS CSPRNG, and in the same transaction assign the committee drawn from it (seed alone when too few workers are eligible) |
 //! | Seeded | assign the committee drawn from the on-chain seed |
-//! | Assigned, a hash has a quorum, the quorum's last vote is `quorum_grace_slots` old | reach_quorum (the winners normally batch it with their own submission) |
-//! | Assigned, round deadline passed, silent seats | penalize_non_submitters + reassign_missing in one transaction |
+//! | Assigned, round deadline passed, silent seats | penalize_non_submitters, with reassign_missing of every vacant seat in the same transaction |
+//! | Assigned, vacant seats (after cancel_no_da) | reassign_missing |
 //! | QuorumReached, DA deadline passed | cancel_no_da (the seats are reassigned on the next step) |
 //! | AwaitingDA, challenge window over | finalize_job |
-//! | Posted … QuorumReached, expiry passed | cancel_expired_job |
+//! | Posted, Seeded, Assigned, expiry passed | cancel_expired_job |
+//!
+//! Submissions are sealed, so the scheduler cannot reveal a quorum: only
+//! a seat that computed the output can. A job whose seats never reveal
+//! ends at expiry with a refund.
+//!
+//! Only a job a worker can run may cost a worker anything: the scheduler
+//! seats a committee only once the job's bundle is at the relay, hashes to
+//! the job's `bundle_hash` and decodes with the job's `runtime_id` and
+//! limits.
 //!
 //! It keeps no state of its own: killed and restarted at any point, it
 //! reads where the chain stands and continues. Every crank is guarded on
@@ -27,6 +36,7 @@
 //! hash, so anyone can recompute the committee.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use edgerun_client::rpc::{Chain, ChainError};
@@ -62,15 +72,12 @@ pub struct Settings {
     /// A worker counts as online when the relay saw its heartbeat this
     /// recently.
     pub online_within_s: u64,
-    /// Slots the winners get to send reach_quorum themselves.
-    pub quorum_grace_slots: u64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             online_within_s: 20,
-            quorum_grace_slots: 20,
         }
     }
 }
@@ -94,7 +101,6 @@ pub enum CrankKind {
         committee: Vec<Address>,
         snapshot_hash: Hash,
     },
-    ReachedQuorum,
     /// Silent seats penalized, and replaced by `replacements` (empty: too
     /// few eligible workers to replace them yet).
     Replaced {
@@ -112,6 +118,10 @@ pub struct Scheduler {
     authority: Keypair,
     randomness: Keypair,
     settings: Settings,
+    /// Whether each job's bundle is at the relay and is the job's (a
+    /// refusal is kept: a content address never changes; a missing bundle
+    /// is asked again next step).
+    bundles: Mutex<HashMap<Hash, Result<(), String>>>,
 }
 
 /// What one job needs, before it is sent.
@@ -142,6 +152,7 @@ impl Scheduler {
             authority,
             randomness,
             settings,
+            bundles: Mutex::new(HashMap::new()),
         }
     }
 
@@ -155,7 +166,8 @@ impl Scheduler {
         let config = self.chain.config().await?;
         let needs_workers = jobs.iter().any(|j| {
             matches!(j.status, job_status::POSTED | job_status::SEEDED)
-                || (j.status == job_status::ASSIGNED && slot > j.deadline_slot.get())
+                || (j.status == job_status::ASSIGNED
+                    && (slot > j.deadline_slot.get() || vacant(j) > 0))
         });
         let mut pool = if needs_workers {
             Some(self.worker_pool().await?)
@@ -210,7 +222,9 @@ impl Scheduler {
             }))
         };
         let status = job.status;
-        if status <= job_status::QUORUM_REACHED && slot > job.expiry_slot.get() {
+        // Once a quorum is revealed the job settles by finalize_job or
+        // cancel_no_da, never by a refund.
+        if status <= job_status::ASSIGNED && slot > job.expiry_slot.get() {
             let client = Address::new_from_array(job.client.0);
             let ix = edgerun_client::cancel_expired_job(
                 program,
@@ -225,6 +239,14 @@ impl Scheduler {
         match status {
             job_status::POSTED | job_status::SEEDED => {
                 let Some(pool) = pool else { return Ok(None) };
+                if let Err(why) = self.bundle_ok(job).await {
+                    tracing::debug!(job = %hex(&job.job_id), %why, "not assigning");
+                    return Ok(None);
+                }
+                if slot + job.submit_window_slots.get() > job.expiry_slot.get() {
+                    // No whole round fits before expiry: it can only expire.
+                    return Ok(None);
+                }
                 let seeded = status == job_status::POSTED;
                 let seed = if seeded {
                     rand::random::<Hash>()
@@ -274,28 +296,22 @@ impl Scheduler {
                 )
             }
             job_status::ASSIGNED => {
-                if let Some(votes_slot) = self.quorum_slot(job).await? {
-                    if slot > votes_slot + self.settings.quorum_grace_slots {
-                        let ix = edgerun_client::reach_quorum(program, &me, &job.job_id);
-                        return plan(CrankKind::ReachedQuorum, vec![ix], false);
-                    }
-                    return Ok(None);
-                }
-                if slot <= job.deadline_slot.get() {
-                    return Ok(None);
-                }
                 let n = assigned.len();
-                let silent: Vec<usize> = (0..n)
-                    .filter(|&i| !job.submissions[i].has(submission_flags::SUBMITTED))
-                    .collect();
-                if silent.is_empty() {
+                let past = slot > job.deadline_slot.get();
+                // Silent past the deadline: penalized now, vacant after.
+                let to_penalize = (0..n)
+                    .filter(|&i| {
+                        let s = job.submissions[i];
+                        past && !s.has(submission_flags::SUBMITTED)
+                            && !s.has(submission_flags::SETTLED)
+                    })
+                    .count();
+                let seats = vacant(job) + to_penalize;
+                if seats == 0 {
                     return Ok(None);
                 }
                 let mut ixs = Vec::new();
-                if silent
-                    .iter()
-                    .any(|&i| !job.submissions[i].has(submission_flags::SETTLED))
-                {
+                if to_penalize > 0 {
                     ixs.push(edgerun_client::penalize_non_submitters(
                         program,
                         &me,
@@ -305,15 +321,20 @@ impl Scheduler {
                     ));
                 }
                 let mut replacements = Vec::new();
-                if let Some(pool) = pool {
-                    let eligible = pool.eligible(job);
-                    let exclude: Vec<[u8; 32]> = assigned.iter().map(|a| a.to_bytes()).collect();
+                let fits = slot + job.submit_window_slots.get() <= job.expiry_slot.get();
+                if let (Some(pool), true) = (pool, fits) {
+                    // Whoever ever sat in the job is not eligible for it.
+                    let eligible: Vec<Candidate> = pool
+                        .eligible(job)
+                        .into_iter()
+                        .filter(|c| !job.has_seated(&edgerun_protocol::layout::Pubkey(c.worker)))
+                        .collect();
                     if let Ok(drawn) = selection::select(
                         &job.seed,
                         &job.job_id,
                         &eligible,
-                        &exclude,
-                        silent.len() as u8,
+                        &[],
+                        seats as u8,
                         job.draws,
                     ) {
                         replacements = drawn
@@ -350,39 +371,46 @@ impl Scheduler {
                 let Some(record) = record else {
                     return Ok(None);
                 };
-                let open_until =
-                    record.published_slot.get() + config.params.challenge_window_slots.get();
+                let open_until = record.published_slot.get() + job.challenge_window_slots.get();
                 if slot < open_until {
                     return Ok(None);
                 }
-                let ix =
-                    edgerun_client::finalize_job(program, &me, &job.job_id, &treasury, &assigned);
+                let client = Address::new_from_array(job.client.0);
+                let ix = edgerun_client::finalize_job(
+                    program, &me, &job.job_id, &treasury, &client, &assigned,
+                );
                 plan(CrankKind::Finalized, vec![ix], false)
             }
             _ => Ok(None),
         }
     }
 
-    /// When some output hash has a quorum of this round's votes: the slot
-    /// its quorum-th vote landed in (from the JobResult records).
-    async fn quorum_slot(&self, job: &Job) -> Result<Option<u64>, SchedulerError> {
-        let Some(winner) = job.quorum_hash() else {
-            return Ok(None);
-        };
-        let voters: Vec<Address> = job
-            .voters(&winner)
-            .map(|i| Address::new_from_array(job.assigned_workers[i].0))
-            .collect();
-        let mut slots: Vec<u64> = self
-            .chain
-            .results(&job.job_id, &voters)
-            .await?
-            .into_iter()
-            .flatten()
-            .map(|r| r.submitted_slot.get())
-            .collect();
-        slots.sort_unstable();
-        Ok(slots.get(job.quorum as usize - 1).copied())
+    /// Whether the job's bundle is at the relay, hashes to its
+    /// `bundle_hash`, and decodes with its `runtime_id` and limits. Only
+    /// then can a committee run it; otherwise seating one would only fine
+    /// honest workers for refusing it.
+    async fn bundle_ok(&self, job: &Job) -> Result<(), String> {
+        if let Some(known) = locked(&self.bundles).get(&job.job_id) {
+            return known.clone();
+        }
+        let url = format!("{}/v1/bundles/{}", self.relay, hex(&job.bundle_hash));
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            // Not uploaded yet: ask again next step.
+            return Err(format!("{url}: not at the relay yet"));
+        }
+        if !resp.status().is_success() {
+            return Err(format!("{url}: {}", resp.status()));
+        }
+        let bytes = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+        let verdict = check_bundle(job, &bytes);
+        locked(&self.bundles).insert(job.job_id, verdict.clone());
+        verdict
     }
 
     /// Stores the eligible-set snapshot at the relay; returns its hash.
@@ -455,6 +483,40 @@ impl Scheduler {
             .collect();
         Ok(Pool { unlocked, runtimes })
     }
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Seats settled without a standing submission: penalized, released or
+/// unseated, waiting for a replacement.
+fn vacant(job: &Job) -> usize {
+    job.submissions[..job.assigned().len()]
+        .iter()
+        .filter(|s| s.has(submission_flags::SETTLED) && !s.has(submission_flags::SUBMITTED))
+        .count()
+}
+
+/// Whether `bytes` are the bundle `job` names: its hash, runtime and limits.
+fn check_bundle(job: &Job, bytes: &[u8]) -> Result<(), String> {
+    let hash = edgerun_protocol::hash::bundle_hash(bytes);
+    if hash != job.bundle_hash {
+        return Err(format!(
+            "the relay's bundle hashes to {}, the job names {}",
+            hex(&hash),
+            hex(&job.bundle_hash)
+        ));
+    }
+    let bundle = edgerun_protocol::bundle::Bundle::decode(bytes)
+        .map_err(|e| format!("the bundle does not decode: {e}"))?;
+    if bundle.runtime_id != job.runtime_id {
+        return Err("the bundle names another runtime than the job".into());
+    }
+    if bundle.limits != job.limits {
+        return Err("the bundle's limits differ from the job's".into());
+    }
+    Ok(())
 }
 
 #[derive(serde::Deserialize)]

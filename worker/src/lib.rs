@@ -10,10 +10,13 @@
 //! and edge builds reuse this state machine with their own transport;
 //! [`native`] is the one for a native process.
 //!
-//! Sequential confirmations are kept low by batching: the submit that
-//! completes a quorum carries reach_quorum, declare_output and (with no
-//! challenge window) finalize_job; when submissions land together, the
-//! first winner in the assigned table sends those three at once.
+//! Submissions are sealed (`seal = blake3(output_hash || worker)`): a
+//! worker that computed the output recognises the seats whose seals match
+//! it, and nobody else can. Sequential confirmations are kept low by
+//! batching: the submit that completes a quorum of matching seals carries
+//! the reveal (reach_quorum with the output hash), declare_output and (with
+//! no challenge window) finalize_job; when submissions land together, the
+//! first matching seat in the assigned table sends those three at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -71,8 +74,11 @@ pub struct Faults {
     /// Never publish or declare an output, even as a winner.
     pub never_publish: bool,
     /// A slow worker: submit only this many slots after the seat was
-    /// assigned (read from the round's deadline and the config's window).
+    /// assigned (read from the round's deadline and the job's window).
     pub submit_after_slots: u64,
+    /// A copier: never run a job; submit another seat's seal, as read from
+    /// the chain, as its own (it never publishes).
+    pub copy: bool,
 }
 
 /// Settings of a worker.
@@ -81,8 +87,9 @@ pub struct Settings {
     /// Lamports staked at registration.
     pub stake_lamports: u64,
     pub faults: Faults,
-    /// Slots after quorum after which any winner (not only the first in
-    /// the table) publishes.
+    /// Slots a winner other than the first matching seat waits (after it
+    /// first saw a quorum of matching seals, or after the reveal) before it
+    /// reveals or publishes itself.
     pub publish_grace_slots: u64,
 }
 
@@ -114,6 +121,10 @@ pub enum Action {
         url: String,
         finalized: bool,
     },
+    /// The copy drill submitted another seat's seal.
+    Copied {
+        job: Hash,
+    },
     /// The bundle could not be run; the seat stays silent.
     Refused {
         job: Hash,
@@ -137,6 +148,9 @@ pub struct Worker<T: Transport> {
     computed: Mutex<HashMap<Hash, Computed>>,
     /// Jobs whose bundle cannot be run by this worker, with why.
     refused: Mutex<HashMap<Hash, String>>,
+    /// When this worker first saw a quorum of seals matching its output in
+    /// a job not yet revealed (the grace of later winners counts from it).
+    quorum_seen: Mutex<HashMap<Hash, u64>>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -158,6 +172,7 @@ impl<T: Transport> Worker<T> {
             settings,
             computed: Mutex::new(HashMap::new()),
             refused: Mutex::new(HashMap::new()),
+            quorum_seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -201,6 +216,7 @@ impl<T: Transport> Worker<T> {
             .collect();
         locked(&self.computed).retain(|id, _| mine.iter().any(|(_, j)| &j.job_id == id));
         locked(&self.refused).retain(|id, _| mine.iter().any(|(_, j)| &j.job_id == id));
+        locked(&self.quorum_seen).retain(|id, _| mine.iter().any(|(_, j)| &j.job_id == id));
         if mine.is_empty() {
             return Ok(Vec::new());
         }
@@ -236,49 +252,68 @@ impl<T: Transport> Worker<T> {
             return Ok(None);
         }
         if !sub.has(submission_flags::SUBMITTED) {
-            if slot > job.deadline_slot.get() || locked(&self.refused).contains_key(&job.job_id) {
+            // After the reveal the round takes no submissions.
+            if job.status != job_status::ASSIGNED
+                || slot > job.deadline_slot.get()
+                || locked(&self.refused).contains_key(&job.job_id)
+            {
                 return Ok(None);
             }
             let assigned_slot = job
                 .deadline_slot
                 .get()
-                .saturating_sub(config.params.submit_window_slots.get());
+                .saturating_sub(job.submit_window_slots.get());
             if slot < assigned_slot + self.settings.faults.submit_after_slots {
                 return Ok(None);
             }
             return self.submit(job, config).await;
         }
-        if self.settings.faults.never_publish {
+        if self.settings.faults.never_publish || self.settings.faults.copy {
             return Ok(None);
         }
-        let mine = sub.output_hash;
-        // The first winner in the table publishes at once; the others wait
-        // out the grace.
-        let publisher = job.voters(&mine).next() == Some(seat);
+        let grace = self.settings.publish_grace_slots;
         match job.status {
-            job_status::ASSIGNED if job.votes_for(&mine) >= job.quorum as usize && publisher => {
-                self.publish(job, config, true).await
+            job_status::ASSIGNED => {
+                // Do a quorum of seals match what this worker computed? Only
+                // a worker that knows the output hash can tell.
+                let computed = match self.compute(job).await? {
+                    Ok(c) => c,
+                    Err(_) => return Ok(None),
+                };
+                let matching: Vec<usize> = job.matching(&computed.output_hash).collect();
+                if matching.len() < job.quorum as usize || !matching.contains(&seat) {
+                    return Ok(None);
+                }
+                let seen = *locked(&self.quorum_seen).entry(job.job_id).or_insert(slot);
+                if matching[0] == seat || slot > seen + grace {
+                    self.publish(job, config, true).await
+                } else {
+                    Ok(None)
+                }
             }
-            job_status::QUORUM_REACHED
-                if job.winning_output_hash == mine
-                    && (publisher
-                        || slot
-                            > job.quorum_reached_slot.get()
-                                + self.settings.publish_grace_slots) =>
-            {
-                self.publish(job, config, false).await
+            job_status::QUORUM_REACHED if sub.has(submission_flags::WINNER) => {
+                let first = job.winners().next() == Some(seat);
+                if first || slot > job.quorum_reached_slot.get() + grace {
+                    self.publish(job, config, false).await
+                } else {
+                    Ok(None)
+                }
             }
             _ => Ok(None),
         }
     }
 
-    /// Runs the job (or takes the cached result) and submits; when this
-    /// submission completes the quorum, publishes in the same transaction.
+    /// Runs the job (or takes the cached result) and submits its seal; when
+    /// this submission completes a quorum of matching seals, reveals and
+    /// publishes in the same transaction.
     async fn submit(
         &self,
         job: &Job,
         config: &GlobalConfig,
     ) -> Result<Option<Action>, TransportError> {
+        if self.settings.faults.copy {
+            return self.submit_copy(job).await;
+        }
         let computed = match self.compute(job).await? {
             Ok(c) => c,
             Err(reason) => {
@@ -289,10 +324,9 @@ impl<T: Transport> Worker<T> {
                 }));
             }
         };
-        let attestation = Attestation::for_job(job, computed.output_hash);
+        let attestation = Attestation::for_job(job, &self.me(), computed.output_hash);
         let ixs = edgerun_client::submit_result(&self.program, &self.key, &attestation, 0).to_vec();
-        let completes = job.status == job_status::ASSIGNED
-            && job.votes_for(&computed.output_hash) + 1 >= job.quorum as usize
+        let completes = job.matches(&computed.output_hash) + 1 >= job.quorum as usize
             && !self.settings.faults.never_publish;
         if completes {
             let url = self
@@ -306,10 +340,10 @@ impl<T: Transport> Worker<T> {
                     return Ok(Some(Action::Published {
                         job: job.job_id,
                         url,
-                        finalized: config.params.challenge_window_slots.get() == 0,
+                        finalized: job.challenge_window_slots.get() == 0,
                     }));
                 }
-                // Someone else's submission or crank got there first: the
+                // Someone else's submission or reveal got there first: the
                 // plain submission still stands.
                 Err(TransportError::Refused(why)) => {
                     tracing::debug!(job = %hex(&job.job_id), %why, "batched submit refused; submitting alone");
@@ -323,6 +357,25 @@ impl<T: Transport> Worker<T> {
             output_hash: computed.output_hash,
             fuel_used: computed.fuel_used,
         }))
+    }
+
+    /// The copy drill: submit another seat's seal as this worker's own,
+    /// without running anything; wait while nothing is visible.
+    async fn submit_copy(&self, job: &Job) -> Result<Option<Action>, TransportError> {
+        let me = edgerun_protocol::layout::Pubkey(self.me().to_bytes());
+        let Some(seal) = job
+            .assigned()
+            .iter()
+            .zip(&job.submissions)
+            .find(|(w, s)| **w != me && s.has(submission_flags::SUBMITTED))
+            .map(|(_, s)| s.seal)
+        else {
+            return Ok(None);
+        };
+        let attestation = Attestation::sealed(job, seal);
+        let ixs = edgerun_client::submit_result(&self.program, &self.key, &attestation, 0);
+        self.transport.send(&ixs).await?;
+        Ok(Some(Action::Copied { job: job.job_id }))
     }
 
     /// Stores the output and declares it (after reach_quorum when
@@ -351,7 +404,7 @@ impl<T: Transport> Worker<T> {
         Ok(Some(Action::Published {
             job: job.job_id,
             url,
-            finalized: config.params.challenge_window_slots.get() == 0,
+            finalized: job.challenge_window_slots.get() == 0,
         }))
     }
 
@@ -370,6 +423,7 @@ impl<T: Transport> Worker<T> {
                 &self.program,
                 &me,
                 &job.job_id,
+                computed.output_hash,
             ));
         }
         ixs.push(
@@ -382,13 +436,14 @@ impl<T: Transport> Worker<T> {
             )
             .map_err(|e| TransportError::Bad(format!("output URL {url:?}: {e}")))?,
         );
-        if config.params.challenge_window_slots.get() == 0 {
+        if job.challenge_window_slots.get() == 0 {
             let treasury = Address::new_from_array(config.params.treasury.0);
             ixs.push(edgerun_client::finalize_job(
                 &self.program,
                 &me,
                 &job.job_id,
                 &treasury,
+                &Address::new_from_array(job.client.0),
                 &edgerun_client::assigned_workers(job),
             ));
         }

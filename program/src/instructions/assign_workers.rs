@@ -37,7 +37,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     let deadline = settle::round_deadline(j, current_slot()?)?;
     j.assigned_workers = workers;
     j.assigned_count = size as u8;
-    j.submissions = [Submission { seal: [0; 32], flags: 0 }; MAX_COMMITTEE_SIZE as usize];
+    j.submissions = [Submission {
+        seal: [0; 32],
+        flags: 0,
+    }; MAX_COMMITTEE_SIZE as usize];
     j.draws = size as u8;
     j.deadline_slot.set(deadline);
     j.status = job_status::ASSIGNED;

@@ -6,7 +6,9 @@
 
 use super::settle::{require_treasury, settle_silent_slot, update_stake};
 use crate::error::{econ, err, require};
-use crate::helpers::{as_mut, as_ref, current_slot, emit, is_key, load, load_mut, mem_eq, move_lamports, require_signer};
+use crate::helpers::{
+    as_mut, as_ref, current_slot, emit, is_key, load, load_mut, mem_eq, move_lamports, require_signer,
+};
 use edgerun_protocol::economics::split_payout;
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::{JobFinalized, WorkerSlashed};

@@ -76,7 +76,10 @@ fn require_upgrade_authority(
     require(d.len() >= AUTHORITY_OFFSET + 33 && d[..4] == PROGRAM_DATA_TAG, code)?;
     require(d[AUTHORITY_OFFSET] == 1, code)?;
     require(
-        mem_eq(&d[AUTHORITY_OFFSET + 1..AUTHORITY_OFFSET + 33], authority.address().as_ref()),
+        mem_eq(
+            &d[AUTHORITY_OFFSET + 1..AUTHORITY_OFFSET + 33],
+            authority.address().as_ref(),
+        ),
         code,
     )
 }

@@ -32,7 +32,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     let escrow = a.escrow_lamports.get();
     let client_key = *client.address().as_array();
     require(
-        mem_eq(&a.job_id, &edgerun_protocol::hash::job_id(&client_key, a.nonce.get(), &a.bundle_hash)),
+        mem_eq(
+            &a.job_id,
+            &edgerun_protocol::hash::job_id(&client_key, a.nonce.get(), &a.bundle_hash),
+        ),
         E::JobIdNotDerived,
     )?;
     let terms = with_params(config, program_id, |p| {

@@ -40,7 +40,9 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     require(caller_matches, E::SealMismatch)?;
     require(votes >= j.quorum, E::NoQuorum)?;
     let slot = current_slot()?;
-    let da_deadline = slot.checked_add(j.da_window_slots.get()).ok_or(err(E::ArithmeticOverflow))?;
+    let da_deadline = slot
+        .checked_add(j.da_window_slots.get())
+        .ok_or(err(E::ArithmeticOverflow))?;
     j.winning_output_hash = a.output_hash;
     j.quorum_reached_slot.set(slot);
     j.da_deadline_slot.set(da_deadline);

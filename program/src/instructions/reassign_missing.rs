@@ -56,7 +56,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         j.former_workers[j.former_count as usize] = former_key(&old_worker);
         j.former_count += 1;
         j.assigned_workers[i] = new_worker;
-        j.submissions[i] = Submission { seal: [0; 32], flags: 0 };
+        j.submissions[i] = Submission {
+            seal: [0; 32],
+            flags: 0,
+        };
         emit(&WorkerReassigned {
             job_id: j.job_id,
             old_worker,

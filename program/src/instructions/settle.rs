@@ -115,7 +115,9 @@ pub fn lock_new_worker(acc: &mut AccountView, program_id: &Address, lock: u64) -
 /// Checks that `treasury` is the config's treasury (where fees, slashes
 /// and penalties go; the amounts are the job's own terms).
 pub fn require_treasury(config: &AccountView, treasury: &AccountView, program_id: &Address) -> ProgramResult {
-    with_params(config, program_id, |p| require(is_key(treasury, &p.treasury), E::WrongTreasury))
+    with_params(config, program_id, |p| {
+        require(is_key(treasury, &p.treasury), E::WrongTreasury)
+    })
 }
 
 /// Checks that `authority` is the scheduler authority and, for new

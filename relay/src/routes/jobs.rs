@@ -29,8 +29,11 @@ fn address(bytes: [u8; 32]) -> String {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Seat {
     pub worker: String,
-    /// The output hash it submitted this round, if any.
-    pub output_hash: Option<String>,
+    /// The seal it submitted this round, if any: `blake3(output_hash ||
+    /// worker)`, which hides the output hash until the reveal.
+    pub seal: Option<String>,
+    /// Its seal matched the revealed output hash.
+    pub winner: bool,
     pub settled: bool,
     pub penalized: bool,
 }
@@ -85,9 +88,10 @@ fn view(job: &Job, output: Option<PublishedOutput>, current_slot: u64) -> JobVie
             let s = &job.submissions[i];
             Seat {
                 worker: address(job.assigned_workers[i].0),
-                output_hash: s
+                seal: s
                     .has(submission_flags::SUBMITTED)
-                    .then(|| hex(&s.output_hash)),
+                    .then(|| hex(&s.seal)),
+                winner: s.has(submission_flags::WINNER),
                 settled: s.has(submission_flags::SETTLED),
                 penalized: s.has(submission_flags::PENALIZED),
             }
