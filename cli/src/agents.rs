@@ -56,7 +56,8 @@ pub struct WorkerArgs {
     /// Fault drill: submit the hash of a corrupted output.
     #[arg(long)]
     corrupt_output: bool,
-    /// Fault drill: never publish an output, even as a winner.
+    /// Fault drill: reveal a matching quorum but never store or declare the
+    /// output (the winners miss the DA deadline).
     #[arg(long)]
     never_publish: bool,
     /// Fault drill: a slow worker, submitting only this many slots after
@@ -165,8 +166,17 @@ fn report(address: &solana_address::Address, action: &Action) {
             hex(job),
             if *finalized { ", finalized" } else { "" }
         ),
+        Action::Revealed { job } => {
+            println!(
+                "worker {address}: revealed job {} and withholds the output",
+                hex(job)
+            )
+        }
         Action::Copied { job } => {
-            println!("worker {address}: copied another seat's seal in job {}", hex(job))
+            println!(
+                "worker {address}: copied another seat's seal in job {}",
+                hex(job)
+            )
         }
         Action::Refused { job, reason } => {
             println!("worker {address}: will not run job {}: {reason}", hex(job))

@@ -37,6 +37,8 @@ struct Stack {
     relay: String,
     chain: RpcClient,
     treasury: Address,
+    /// The demo customer `edgerun post` pays from.
+    customer: Address,
     config: GlobalConfig,
     workers: Vec<Address>,
     /// Dropped last: the agents first, then the chain and relay.
@@ -89,11 +91,15 @@ impl Stack {
                 solana_signer::Signer::pubkey(&key)
             })
             .collect();
+        let customer = solana_signer::Signer::pubkey(
+            &edgerun_localnet::read_keypair(&home.join("keys/customer.json")).unwrap(),
+        );
         Stack {
             relay,
             rpc,
             chain,
             treasury: Address::new_from_array(config.params.treasury.0),
+            customer,
             config,
             workers,
             home,
@@ -196,16 +202,30 @@ impl Stack {
         )
     }
 
-    /// Lamports of the treasury, every worker stake and the job: what the
-    /// program holds or has paid out. Fees come from wallets, so this sum
-    /// must not move between two points of a job's life.
+    /// Lamports of the treasury, every worker stake, the job, its records
+    /// (each worker's JobResult, the OutputAvailability) and the customer's
+    /// wallet: what the program holds or has paid out, and where the unused
+    /// records deposit goes back. Fees come from wallets the customer does
+    /// not sign for after posting, and a seat's record rent comes back to
+    /// its wallet in the same transaction, so this sum must not move
+    /// between two points of a job's life after it was posted.
     fn held(&self, id: &[u8; 32]) -> u64 {
         let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
-        let mut accounts = vec![self.treasury, job_pda(&program, id).0];
+        let mut accounts = vec![
+            self.treasury,
+            self.customer,
+            job_pda(&program, id).0,
+            edgerun_client::output_pda(&program, id).0,
+        ];
         accounts.extend(self.workers.iter().map(|w| worker_stake_pda(&program, w).0));
+        accounts.extend(
+            self.workers
+                .iter()
+                .map(|w| edgerun_client::job_result_pda(&program, id, w).0),
+        );
         accounts
             .iter()
-            .map(|a| self.chain.get_balance(a).unwrap())
+            .map(|a| self.chain.get_balance(a).unwrap_or(0))
             .sum()
     }
 
@@ -474,7 +494,77 @@ fn winners_that_never_publish_lose_their_seats_and_replacements_finish() {
     }
     let before = stack.held(&id);
     let job = stack.wait_status(&id, job_status::FINALIZED);
-    stack.assert_penalized_once(&stack.workers[..3], &before_totals, &job);
+    // Each withholder paid the penalty and repaid its JobResult's rent to
+    // the job's records deposit, for its replacement.
+    let rent = stack
+        .chain
+        .get_minimum_balance_for_rent_exemption(
+            <edgerun_protocol::state::JobResult as edgerun_protocol::layout::Account>::SPACE,
+        )
+        .unwrap();
+    let seated = assigned(&job);
+    for (i, w) in stack.workers[..3].iter().enumerate() {
+        assert!(!seated.contains(w), "{w} still seated");
+        let stake = stack.stake_of(w);
+        assert_eq!(stake.locked_stake.get(), 0);
+        assert_eq!(
+            stake.total_stake.get(),
+            before_totals[i] - stack.penalty() - rent,
+            "{w} penalized once and repaid its record's rent"
+        );
+    }
+    assert_eq!(stack.get(&id), expected_output(&stack, &job));
+    assert_eq!(stack.held(&id), before, "lamports not conserved");
+}
+
+/// The copy drill: a worker that never runs a job and submits another
+/// seat's seal (all it can read on chain; the relay shows no output before
+/// the declaration) is never paid, and is slashed as a wrong submitter.
+#[test]
+fn a_copier_is_never_paid_and_is_slashed() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stack = Stack::up("copy", 3, 100, 100);
+    // The honest seats answer one after the other, 1 s apart, so the
+    // copier has a seal to copy before the quorum closes the round.
+    stack.worker(0, &["--copy"]);
+    stack.worker(1, &["--submit-after-slots", "5"]);
+    stack.worker(2, &["--submit-after-slots", "15"]);
+    let before_totals = stack.totals();
+    stack.scheduler();
+    let (wasm, input) = demo();
+    let id = stack.post(&wasm, &input, &["--fuel", "500000000"]);
+    let before = stack.held(&id);
+    let escrow = stack.job(&id).escrow_lamports.get();
+    let job = stack.wait_status(&id, job_status::FINALIZED);
+    let copier = stack.workers[0];
+    let seat = job
+        .slot_of(&edgerun_protocol::layout::Pubkey(copier.to_bytes()))
+        .unwrap();
+    assert!(
+        job.submissions[seat].has(submission_flags::SUBMITTED),
+        "the copier submitted a copied seal"
+    );
+    assert!(!job.submissions[seat].has(submission_flags::WINNER));
+    let after = stack.totals();
+    let lock = job.required_lock_lamports.get();
+    assert_eq!(
+        after[0],
+        before_totals[0] - lock,
+        "the copier is slashed its lock, never paid"
+    );
+    let pay = split_payout(escrow, job.protocol_fee_bps.get(), 2).unwrap();
+    for i in [1, 2] {
+        assert_eq!(
+            after[i],
+            before_totals[i] + pay.per_winner,
+            "winner {i} paid"
+        );
+    }
+    let settlement = stack.settlement(&id);
+    assert_eq!(
+        settlement["slashed"][0]["worker"].as_str(),
+        Some(copier.to_string().as_str())
+    );
     assert_eq!(stack.get(&id), expected_output(&stack, &job));
     assert_eq!(stack.held(&id), before, "lamports not conserved");
 }

@@ -79,7 +79,11 @@ fn free_port() -> Result<u16> {
 /// The two accounts the upgradeable loader keeps for a deployed program:
 /// ProgramData (slot 0, `authority`, the ELF) first, then the executable
 /// program account naming it.
-fn upgradeable_program(program: &Address, elf: &[u8], authority: &Address) -> [(Address, Account); 2] {
+fn upgradeable_program(
+    program: &Address,
+    elf: &[u8],
+    authority: &Address,
+) -> [(Address, Account); 2] {
     let loader = edgerun_client::BPF_LOADER_UPGRADEABLE_ID;
     let data_address = edgerun_client::program_data_address(program);
     let mut data = Vec::with_capacity(45 + elf.len());

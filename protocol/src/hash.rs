@@ -31,11 +31,11 @@ pub fn output_hash(output: &[u8]) -> Hash {
 /// The job id clients derive: `blake3(client || nonce_u64_le || bundle_hash)`,
 /// so that reposting the same bundle gives a new job.
 pub fn job_id(client: &[u8; 32], nonce: u64, bundle_hash: &Hash) -> Hash {
-    let mut h = ::blake3::Hasher::new();
-    h.update(client);
-    h.update(&nonce.to_le_bytes());
-    h.update(bundle_hash);
-    *h.finalize().as_bytes()
+    let mut pre = [0u8; 72];
+    pre[..32].copy_from_slice(client);
+    pre[32..40].copy_from_slice(&nonce.to_le_bytes());
+    pre[40..].copy_from_slice(bundle_hash);
+    crate::blake3_small::hash(&pre)
 }
 
 /// `runtime_id = blake3(descriptor)`, where the descriptor is one ASCII
@@ -94,7 +94,7 @@ pub fn seal(output_hash: &Hash, worker: &[u8; 32]) -> Hash {
     let mut pre = [0u8; 64];
     pre[..32].copy_from_slice(output_hash);
     pre[32..].copy_from_slice(worker);
-    blake3(&pre)
+    crate::blake3_small::hash(&pre)
 }
 
 /// Length of the SealedDigest preimage.
@@ -118,12 +118,33 @@ pub fn sealed_digest_preimage(
 /// `SealedDigest = blake3(job_id || bundle_hash || seal || runtime_id)`:
 /// the 32 bytes a worker's attestation signs.
 pub fn sealed_digest(job_id: &Hash, bundle_hash: &Hash, seal: &Hash, runtime_id: &Hash) -> Hash {
-    blake3(&sealed_digest_preimage(
-        job_id,
-        bundle_hash,
+    sealed_digest_from_midstate(
+        &sealed_digest_midstate(job_id, bundle_hash),
         seal,
         runtime_id,
-    ))
+    )
+}
+
+/// The SealedDigest's midstate: BLAKE3's chaining value after its first
+/// 64 bytes, `job_id || bundle_hash`, which are the same for every seat of
+/// a job. post_job stores it in the Job (`digest_midstate`), so each
+/// submit_result hashes one block instead of two; the digest is the same
+/// BLAKE3 of the same 128 bytes.
+pub fn sealed_digest_midstate(job_id: &Hash, bundle_hash: &Hash) -> Hash {
+    let mut first = [0u8; 64];
+    first[..32].copy_from_slice(job_id);
+    first[32..].copy_from_slice(bundle_hash);
+    crate::blake3_small::first_block(&first)
+}
+
+/// The SealedDigest finished from its midstate
+/// ([`sealed_digest_midstate`]) and the second 64 bytes, `seal ||
+/// runtime_id`.
+pub fn sealed_digest_from_midstate(midstate: &Hash, seal: &Hash, runtime_id: &Hash) -> Hash {
+    let mut second = [0u8; 64];
+    second[..32].copy_from_slice(seal);
+    second[32..].copy_from_slice(runtime_id);
+    crate::blake3_small::finish(midstate, &second)
 }
 
 #[cfg(test)]

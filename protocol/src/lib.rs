@@ -77,6 +77,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+pub mod blake3_small;
 pub mod bundle;
 pub mod economics;
 pub mod error;

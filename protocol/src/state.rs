@@ -223,6 +223,9 @@ crate::layout! {
         /// in this job again.
         pub former_workers: [[u8; 8]; MAX_FORMER_WORKERS],
         pub former_count: u8,
+        /// `hash::sealed_digest_midstate(job_id, bundle_hash)`: the
+        /// SealedDigest's first block, hashed once at post_job.
+        pub digest_midstate: [u8; 32],
         pub bump: u8,
     }
 }
@@ -592,6 +595,7 @@ mod tests {
                 + 8 * 5
                 + 16 * 8
                 + 1
+                + 32
                 + 1
         );
         assert_eq!(Job::SPACE, 8 + Job::LEN);

@@ -377,7 +377,12 @@ impl Scheduler {
                 }
                 let client = Address::new_from_array(job.client.0);
                 let ix = edgerun_client::finalize_job(
-                    program, &me, &job.job_id, &treasury, &client, &assigned,
+                    program,
+                    &me,
+                    &job.job_id,
+                    &treasury,
+                    &client,
+                    &assigned,
                 );
                 plan(CrankKind::Finalized, vec![ix], false)
             }

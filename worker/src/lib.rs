@@ -71,7 +71,8 @@ pub struct Faults {
     /// Submit the hash of a corrupted output (the output with one bit
     /// flipped): a wrong minority to be slashed.
     pub corrupt_output: bool,
-    /// Never publish or declare an output, even as a winner.
+    /// A withholder: reveal a matching quorum, but never store or declare
+    /// the output (the winners miss the DA deadline).
     pub never_publish: bool,
     /// A slow worker: submit only this many slots after the seat was
     /// assigned (read from the round's deadline and the job's window).
@@ -120,6 +121,10 @@ pub enum Action {
         job: Hash,
         url: String,
         finalized: bool,
+    },
+    /// The withholding drill revealed a quorum and will not publish.
+    Revealed {
+        job: Hash,
     },
     /// The copy drill submitted another seat's seal.
     Copied {
@@ -268,7 +273,7 @@ impl<T: Transport> Worker<T> {
             }
             return self.submit(job, config).await;
         }
-        if self.settings.faults.never_publish || self.settings.faults.copy {
+        if self.settings.faults.copy {
             return Ok(None);
         }
         let grace = self.settings.publish_grace_slots;
@@ -291,7 +296,9 @@ impl<T: Transport> Worker<T> {
                     Ok(None)
                 }
             }
-            job_status::QUORUM_REACHED if sub.has(submission_flags::WINNER) => {
+            job_status::QUORUM_REACHED
+                if sub.has(submission_flags::WINNER) && !self.settings.faults.never_publish =>
+            {
                 let first = job.winners().next() == Some(seat);
                 if first || slot > job.quorum_reached_slot.get() + grace {
                     self.publish(job, config, false).await
@@ -326,9 +333,14 @@ impl<T: Transport> Worker<T> {
         };
         let attestation = Attestation::for_job(job, &self.me(), computed.output_hash);
         let ixs = edgerun_client::submit_result(&self.program, &self.key, &attestation, 0).to_vec();
-        let completes = job.matches(&computed.output_hash) + 1 >= job.quorum as usize
-            && !self.settings.faults.never_publish;
-        if completes {
+        let completes = job.matches(&computed.output_hash) + 1 >= job.quorum as usize;
+        if completes && self.settings.faults.never_publish {
+            let mut all = ixs.clone();
+            all.push(self.reveal_ix(job, &computed));
+            if self.transport.send(&all).await.is_ok() {
+                return Ok(Some(Action::Revealed { job: job.job_id }));
+            }
+        } else if completes {
             let url = self
                 .transport
                 .publish(&computed.output_hash, &computed.output)
@@ -395,6 +407,15 @@ impl<T: Transport> Worker<T> {
                 }));
             }
         };
+        if self.settings.faults.never_publish {
+            if !reach {
+                return Ok(None);
+            }
+            self.transport
+                .send(&[self.reveal_ix(job, &computed)])
+                .await?;
+            return Ok(Some(Action::Revealed { job: job.job_id }));
+        }
         let url = self
             .transport
             .publish(&computed.output_hash, &computed.output)
@@ -419,12 +440,7 @@ impl<T: Transport> Worker<T> {
         let me = self.me();
         let mut ixs = Vec::with_capacity(3);
         if reach {
-            ixs.push(edgerun_client::reach_quorum(
-                &self.program,
-                &me,
-                &job.job_id,
-                computed.output_hash,
-            ));
+            ixs.push(self.reveal_ix(job, computed));
         }
         ixs.push(
             edgerun_client::declare_output(
@@ -448,6 +464,11 @@ impl<T: Transport> Worker<T> {
             ));
         }
         Ok(ixs)
+    }
+
+    /// reach_quorum from this worker, revealing its output hash.
+    fn reveal_ix(&self, job: &Job, computed: &Computed) -> Instruction {
+        edgerun_client::reach_quorum(&self.program, &self.me(), &job.job_id, computed.output_hash)
     }
 
     /// The job's result: cached, or fetched, verified and run. The inner

@@ -117,6 +117,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     j.da_window_slots.set(terms.da_window);
     j.challenge_window_slots.set(terms.challenge_window);
     j.records_lamports.set(records);
+    j.digest_midstate = edgerun_protocol::hash::sealed_digest_midstate(&a.job_id, &a.bundle_hash);
     j.status = job_status::POSTED;
     j.bump = a.job_bump;
     emit(&JobPosted {

@@ -14,7 +14,7 @@ use crate::helpers::{
 };
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::ResultSubmitted;
-use edgerun_protocol::hash::sealed_digest;
+use edgerun_protocol::hash::sealed_digest_from_midstate;
 use edgerun_protocol::instruction::{SubmitResult, ed25519};
 use edgerun_protocol::layout::{Pubkey, U16, U64};
 use edgerun_protocol::state::{Job, JobResult, job_status, seeds, submission_flags};
@@ -49,7 +49,8 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
         require(!s.has(submission_flags::SUBMITTED), E::AlreadySubmitted)?;
         require(!s.has(submission_flags::SETTLED), E::NotAssigned)?;
         require(slot <= j.deadline_slot.get(), E::DeadlinePassed)?;
-        let digest = sealed_digest(&j.job_id, &j.bundle_hash, &a.seal, &j.runtime_id);
+        // One block: the first (job_id || bundle_hash) was hashed at post_job.
+        let digest = sealed_digest_from_midstate(&j.digest_midstate, &a.seal, &j.runtime_id);
         verify_attestation(ix_sysvar, data, worker_key.as_bytes(), &digest, &a.attestation_sig)?;
         j.submissions[i].seal = a.seal;
         j.submissions[i].flags |= submission_flags::SUBMITTED;

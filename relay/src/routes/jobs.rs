@@ -88,9 +88,7 @@ fn view(job: &Job, output: Option<PublishedOutput>, current_slot: u64) -> JobVie
             let s = &job.submissions[i];
             Seat {
                 worker: address(job.assigned_workers[i].0),
-                seal: s
-                    .has(submission_flags::SUBMITTED)
-                    .then(|| hex(&s.seal)),
+                seal: s.has(submission_flags::SUBMITTED).then(|| hex(&s.seal)),
                 winner: s.has(submission_flags::WINNER),
                 settled: s.has(submission_flags::SETTLED),
                 penalized: s.has(submission_flags::PENALIZED),
