@@ -695,3 +695,103 @@ fn up_with_workers_runs_the_lifecycle_and_stops_its_processes_on_sigterm() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Only a job a worker can run may cost a worker anything: a job whose
+/// bundle was never uploaded, and one whose uploaded bundle names other
+/// limits than the job, are never seated, so no worker is drawn, locked or
+/// fined for refusing them; the customer gets everything back at expiry.
+#[test]
+fn a_job_whose_bundle_is_missing_or_not_its_own_is_never_seated() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stack = Stack::up("unrunnable", 3, 30, 30);
+    for i in 0..3 {
+        stack.worker(i, &[]);
+    }
+    stack.scheduler();
+    let before_totals = stack.totals();
+    let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+    let customer = edgerun_localnet::read_keypair(&stack.home.join("keys/customer.json")).unwrap();
+    let (wasm, input) = demo();
+    let bundle = edgerun_runtime::build_bundle(
+        &std::fs::read(&wasm).unwrap(),
+        &std::fs::read(&input).unwrap(),
+        &edgerun_protocol::limits::Limits::new(16 << 20, 500_000_000, 65_536),
+    )
+    .unwrap();
+    // The real bundle at the relay, under its own hash.
+    let hash = edgerun_protocol::hash::bundle_hash(&bundle);
+    let url = format!("{}/v1/bundles/{}", stack.relay, hex(&hash));
+    std::fs::write(stack.home.join("b.bin"), &bundle).unwrap();
+    let put = Command::new("curl")
+        .args(["-sf", "-X", "PUT", "--data-binary"])
+        .arg(format!("@{}", stack.home.join("b.bin").display()))
+        .arg(&url)
+        .status()
+        .unwrap();
+    assert!(put.success(), "uploading the bundle");
+    let ttl = stack.config.params.min_ttl_slots();
+    let post = |nonce: u64, mutate: &dyn Fn(&mut edgerun_client::JobSpec)| {
+        let mut spec = edgerun_client::JobSpec::for_bundle(
+            &solana_signer::Signer::pubkey(&customer),
+            nonce,
+            &bundle,
+            1_000_000_000 / 100,
+            ttl,
+        )
+        .unwrap();
+        mutate(&mut spec);
+        spec.job_id = edgerun_protocol::hash::job_id(
+            &solana_signer::Signer::pubkey(&customer).to_bytes(),
+            nonce,
+            &spec.bundle_hash,
+        );
+        let ix =
+            edgerun_client::post_job(&program, &solana_signer::Signer::pubkey(&customer), &spec);
+        let tx = solana_transaction::Transaction::new_signed_with_payer(
+            &[ix],
+            Some(&solana_signer::Signer::pubkey(&customer)),
+            &[&customer],
+            stack.chain.get_latest_blockhash().unwrap(),
+        );
+        stack.chain.send_and_confirm_transaction(&tx).unwrap();
+        spec.job_id
+    };
+    // A bundle nobody uploaded.
+    let missing = post(1, &|s| s.bundle_hash = [7; 32]);
+    // The uploaded bundle, posted with limits it does not carry.
+    let mismatched = post(2, &|s| {
+        s.limits = edgerun_protocol::limits::Limits::new(8 << 20, 400_000_000, 65_536)
+    });
+    let refunds_before = stack
+        .chain
+        .get_balance(&solana_signer::Signer::pubkey(&customer))
+        .unwrap();
+    let expiry = stack
+        .job(&missing)
+        .expiry_slot
+        .get()
+        .max(stack.job(&mismatched).expiry_slot.get());
+    stack.wait("both jobs expired", || {
+        (stack.slot() > expiry + 5).then_some(())
+    });
+    for id in [missing, mismatched] {
+        let job = stack.wait("refunded at expiry", || {
+            let job = stack.job(&id);
+            (job.status == job_status::CANCELLED).then_some(job)
+        });
+        assert_eq!(job.assigned_count, 0, "never seated");
+    }
+    assert_eq!(
+        stack.totals(),
+        before_totals,
+        "no worker was locked or fined"
+    );
+    assert!(
+        stack
+            .chain
+            .get_balance(&solana_signer::Signer::pubkey(&customer))
+            .unwrap()
+            > refunds_before,
+        "the customer got its escrow back"
+    );
+}
