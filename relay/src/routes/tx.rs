@@ -252,4 +252,22 @@ mod tests {
         limiter.take(&Address::new_from_array([0xff; 32])).unwrap();
         assert_eq!(limiter.buckets.lock().unwrap().len(), 1);
     }
+
+    #[test]
+    fn one_take_past_the_threshold_never_scans_the_whole_table() {
+        let limiter = RateLimiter::new(1, Duration::from_millis(1));
+        for i in 0..PRUNE_AT as u32 * 2 {
+            let mut key = [0u8; 32];
+            key[..4].copy_from_slice(&i.to_le_bytes());
+            limiter.take(&Address::new_from_array(key)).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        // Every entry is stale now, but one request prunes only a part.
+        limiter.take(&Address::new_from_array([0xff; 32])).unwrap();
+        let left = limiter.buckets.lock().unwrap().len();
+        assert!(
+            left > PRUNE_AT,
+            "one request pruned the whole table ({left} left)"
+        );
+    }
 }

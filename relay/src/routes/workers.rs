@@ -468,4 +468,24 @@ mod tests {
         assert!(within_s(Some("within_s=3601")).is_err());
         assert!(within_s(Some("within_s=-1")).is_err());
     }
+
+    #[test]
+    fn one_heartbeat_past_the_threshold_never_scans_the_whole_table() {
+        let online = OnlineWorkers::default();
+        let t0 = Instant::now();
+        for i in 0..PRUNE_AT as u32 * 2 {
+            let mut k = [0u8; 32];
+            k[..4].copy_from_slice(&(i + 100).to_le_bytes());
+            online.record(k, 1, vec![[0; 32]], t0).unwrap();
+        }
+        let much_later = t0 + FORGET_AFTER + Duration::from_secs(1);
+        online
+            .record([0xff; 32], 1, vec![[0; 32]], much_later)
+            .unwrap();
+        let left = online.seen.lock().unwrap().len();
+        assert!(
+            left > PRUNE_AT,
+            "one heartbeat pruned the whole table ({left} left)"
+        );
+    }
 }
