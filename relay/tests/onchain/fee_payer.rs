@@ -1,16 +1,15 @@
 //! `POST /v1/tx`: the relay pays fees only for transactions its policy
-//! names (PROTOCOL.md v1.1, "Relay fee payer"). Keys: spare 0..=4,
+//! names (PROTOCOL.md v1.1, "Relay fee payer"). Keys: spare 0..=4 and 6..=9,
 //! workers 7..=9.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use edgerun_client::ED25519_PROGRAM_ID;
 use edgerun_protocol::instruction::ed25519::{
     HEADER_LEN, SignatureOffsets, THIS_INSTRUCTION, instruction_data,
 };
 use edgerun_protocol::layout::Layout;
-use edgerun_relay::UploadLimits;
+use edgerun_relay::{FeePolicy, UploadLimits};
 use futures_util::StreamExt;
 use solana_instruction::{AccountMeta, Instruction};
 use solana_keypair::Keypair;
@@ -21,12 +20,31 @@ use crate::support::*;
 
 /// A relay on the shared chain whose fee payer is `fee_payer`.
 async fn relay(net: &Net, fee_payer: &Keypair) -> (SocketAddr, tempfile::TempDir) {
+    relay_with(net, fee_payer, FeePolicy::default()).await
+}
+
+async fn relay_with(
+    net: &Net,
+    fee_payer: &Keypair,
+    policy: FeePolicy,
+) -> (SocketAddr, tempfile::TempDir) {
     let dir = tempdir();
     let state = open(dir.path(), UploadLimits::default())
         .await
         .with_chain(&net.rpc_url)
-        .with_fee_payer(fee_payer.insecure_clone(), 20, Duration::from_secs(1));
+        .with_fee_payer(fee_payer.insecure_clone(), policy);
     (serve(state).await, dir)
+}
+
+/// A client's post_job of a fresh Bronze job, for `POST /v1/tx`.
+async fn post_job_tx(net: &Net, fee_payer: &Keypair, client: &Keypair) -> String {
+    let me = client.pubkey();
+    let bundle = Net::bundle(&rand::random::<[u8; 16]>(), 4096);
+    let spec =
+        edgerun_client::JobSpec::for_bundle(&me, rand::random(), &bundle, 10_000_000, 10_000)
+            .unwrap();
+    let post = edgerun_client::post_job(&net.program, &me, &spec);
+    for_relay(net, &[post], &fee_payer.pubkey(), &[client]).await
 }
 
 /// An Ed25519-precompile instruction with `records` signature records,
@@ -225,6 +243,67 @@ async fn an_oversize_transaction_is_413_tx_too_large() {
         );
         let message = body["message"].as_str().unwrap();
         assert!(message.contains("1232"), "names the limit: {message}");
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_fee_payers_spend_is_capped_per_signer_and_in_total() {
+    within(180, async {
+        let net = net().await;
+        let http = reqwest::Client::new();
+        // Per signer: two post_jobs (10,000 lamports of fees each) an hour.
+        let fee_payer = &net.spare[6];
+        let policy = FeePolicy {
+            signer_lamports_per_hour: 25_000,
+            ..FeePolicy::default()
+        };
+        let (addr, _dir) = relay_with(net, fee_payer, policy).await;
+        let (client, other) = (&net.spare[7], &net.spare[8]);
+        let before = net.balance(&fee_payer.pubkey()).await;
+        for _ in 0..2 {
+            let (status, body) =
+                post_tx(&http, addr, &post_job_tx(net, fee_payer, client).await).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let (status, body) = post_tx(&http, addr, &post_job_tx(net, fee_payer, client).await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (429, Some("rate_limited")),
+            "{body}"
+        );
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("25000 lamports an hour") && message.contains("retry in"),
+            "{message}"
+        );
+        assert_eq!(net.balance(&fee_payer.pubkey()).await, before - 20_000);
+        // Another signer has its own budget.
+        let (status, body) = post_tx(&http, addr, &post_job_tx(net, fee_payer, other).await).await;
+        assert_eq!(status, 200, "{body}");
+
+        // In total: one post_job an hour, whoever sends it.
+        let fee_payer = &net.spare[9];
+        let policy = FeePolicy {
+            total_lamports_per_hour: 15_000,
+            ..FeePolicy::default()
+        };
+        let (addr, _dir) = relay_with(net, fee_payer, policy).await;
+        let (status, body) = post_tx(&http, addr, &post_job_tx(net, fee_payer, client).await).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = post_tx(&http, addr, &post_job_tx(net, fee_payer, other).await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (429, Some("rate_limited")),
+            "{body}"
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("all signers together"),
+            "{body}"
+        );
     })
     .await
 }

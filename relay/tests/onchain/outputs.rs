@@ -148,7 +148,16 @@ async fn an_output_is_404_until_declared_then_served() {
         );
         net.send(&ixs, committee[1], &[]).await;
 
-        let got = http.get(&url).send().await.unwrap();
+        // Served once the relay sees the declaration (a "not declared"
+        // answer is trusted for a second).
+        let mut got = http.get(&url).send().await.unwrap();
+        for _ in 0..50 {
+            if got.status() != 404 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            got = http.get(&url).send().await.unwrap();
+        }
         assert_eq!(got.status(), 200);
         assert_eq!(got.bytes().await.unwrap(), output);
         let head = http.head(&url).send().await.unwrap();
