@@ -8,7 +8,9 @@
 //! object while its BLAKE3 is computed and its size checked; only a body whose
 //! hash equals the one named in the URL is moved to `bundles/<hash>`,
 //! `outputs/<hash>` or `selections/<hash>`, so a reader never sees a partial
-//! or wrong object.
+//! or wrong object. Slow clients are cut off and each client address holds
+//! a bounded share ([`guard`]); the fee payer pays only what its policy
+//! names ([`fee_payer`]); outputs stay sealed until declared ([`outputs`]).
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -17,23 +19,24 @@
 //! let config = RelayConfig::file("relay-data");
 //! let state = AppState::open(config).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! axum::serve(listener, edgerun_relay::app(state)).await?;
+//! edgerun_relay::serve(listener, state, edgerun_relay::shutdown_signal()).await?;
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `PUT /v1/bundles/{hash}`, `PUT /v1/outputs/{hash}` | store verified bytes (201 new, 200 already stored) |
+//! | `PUT /v1/bundles/{hash}` | store verified bytes (201 new, 200 already stored) |
+//! | `PUT /v1/outputs/{hash}` | store an output, only for a worker seated in its live job (signed headers), within the job's `max_output_bytes` |
 //! | `PUT /v1/selections/{hash}` | store an eligible-set snapshot (sorted `(pubkey, weight u64 LE)` records) |
-//! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}`, `/v1/selections/{hash}` | fetch them (immutable, `etag` = hash) |
+//! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}`, `/v1/selections/{hash}` | fetch them (immutable, `etag` = hash); an output only once declared on chain |
 //! | `POST /v1/jobs` | multipart wasm + input + tier → stored bundle, and an unsigned post_job transaction (or, with the API key, the posted job) |
 //! | `GET /v1/workers/{address}`, `…/events` | a worker's stake, and server-sent events on each change |
-//! | `POST /v1/workers/{address}/heartbeat` | a signed "I am online, running these runtimes" |
+//! | `POST /v1/workers/{address}/heartbeat` | a signed "I am online, running these runtimes" (with a chain: staked workers only) |
 //! | `GET /v1/workers/online?within_s=N` | the workers heard from in the last N seconds |
 //! | `POST /v1/tx` | co-sign as fee payer the transactions the fee payer's policy names (staked workers' steps, funded registrations and job posts), after simulation, within per-signer and total fee budgets, and submit it |
 //! | `GET /v1/info` | the fee payer, program id and runtime id |
-//! | `GET /v1/jobs/{job_id}/events` | server-sent events: the job's state each time it changes, until Finalized or Cancelled |
+//! | `GET /v1/jobs/{job_id}/events` | server-sent events: the job's state each time it changes, until Finalized or Cancelled (one chain poll per job, streams capped) |
 //! | `GET /v1/jobs/{job_id}` | a job's on-chain state, decoded, with its timeline (needs `--rpc`) |
 //! | `GET /v1/openapi.json` | the OpenAPI document generated from the handlers |
 //! | `GET /metrics` | Prometheus text |

@@ -10,4 +10,5 @@ mod support;
 mod events;
 mod fee_payer;
 mod heartbeats;
+mod jobs;
 mod outputs;
