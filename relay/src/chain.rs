@@ -24,6 +24,26 @@ pub fn default_program() -> Address {
     Address::new_from_array(edgerun_protocol::PROGRAM_ID)
 }
 
+/// How long a request waits for one of the chain lookups a cache allows
+/// at once before it is answered `busy`: a flood of unknown keys or hashes
+/// cannot queue up without end.
+pub const LOOKUP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A turn to ask the chain, from `lookups` (at most [`LOOKUP_WAIT`]).
+pub(crate) async fn lookup_turn<'a>(
+    lookups: &'a tokio::sync::Semaphore,
+    what: &str,
+) -> Result<tokio::sync::SemaphorePermit<'a>, RelayError> {
+    match tokio::time::timeout(LOOKUP_WAIT, lookups.acquire()).await {
+        Ok(Ok(turn)) => Ok(turn),
+        Ok(Err(e)) => Err(RelayError::Internal(format!("{what} lookups closed: {e}"))),
+        Err(_) => Err(RelayError::Busy {
+            what: format!("the relay's {what} lookups on the chain are all busy"),
+            retry_s: 5,
+        }),
+    }
+}
+
 /// What a passing simulation reports.
 #[derive(Debug, Clone, Copy)]
 pub struct Simulated {

@@ -121,6 +121,11 @@ pub fn check(tx: &Transaction, fee_payer: &Address, program: &Address) -> Result
             "the fee payer (first account) must be this relay's {fee_payer} (GET /v1/info)"
         )));
     }
+    if keys[1..].contains(fee_payer) {
+        return Err(refuse(format!(
+            "the fee payer {fee_payer} appears twice among the accounts; it may only pay the fee"
+        )));
+    }
     let required = tx.message.header.num_required_signatures as usize;
     if required < 2 || tx.signatures.len() != required || keys.len() < required {
         return Err(refuse(
@@ -678,6 +683,16 @@ mod tests {
             message.contains("acts in none of its instructions"),
             "{message}"
         );
+        // The fee payer's address again under another index.
+        let mut twice = tx(
+            &[edgerun_client::reach_quorum(&p, &worker.pubkey(), &[3; 32])],
+            &payer,
+            &[&worker],
+        );
+        twice.message.account_keys.push(payer);
+        twice.message.instructions[0].accounts[0] = (twice.message.account_keys.len() - 1) as u8;
+        let (_, message) = code_and_message(check(&twice, &payer, &p).unwrap_err());
+        assert!(message.contains("appears twice"), "{message}");
         // Not this relay's fee payer.
         let mut elsewhere = tx(
             &[edgerun_client::reach_quorum(&p, &worker.pubkey(), &[3; 32])],

@@ -177,11 +177,7 @@ impl Declared {
         if self.recently_missing(hash, Instant::now()) {
             return Ok(false);
         }
-        let _turn = self
-            .lookups
-            .acquire()
-            .await
-            .map_err(|e| RelayError::Internal(format!("output lookups closed: {e}")))?;
+        let _turn = crate::chain::lookup_turn(&self.lookups, "output").await?;
         if self.known(hash) {
             return Ok(true);
         }

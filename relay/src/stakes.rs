@@ -58,11 +58,7 @@ impl Stakes {
         if let Some(active) = self.cached(worker, Instant::now()) {
             return Ok(active);
         }
-        let _turn = self
-            .lookups
-            .acquire()
-            .await
-            .map_err(|e| RelayError::Internal(format!("stake lookups closed: {e}")))?;
+        let _turn = crate::chain::lookup_turn(&self.lookups, "stake").await?;
         // Another request may have asked while this one waited.
         if let Some(active) = self.cached(worker, Instant::now()) {
             return Ok(active);

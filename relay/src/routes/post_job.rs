@@ -164,24 +164,35 @@ async fn read_form(mut multipart: Multipart, max_bundle: u64) -> Result<Form, Re
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "wasm" | "input" => {
-                let max = if name == "wasm" {
+                let protocol_max = if name == "wasm" {
                     edgerun_protocol::bundle::MAX_WASM_BYTES
                 } else {
                     edgerun_protocol::bundle::MAX_INPUT_BYTES
-                } as usize;
+                } as u64;
+                // The other part (a part sent twice replaces itself).
+                let other = if name == "wasm" {
+                    &form.input
+                } else {
+                    &form.wasm
+                };
+                let room = max_bundle.saturating_sub(other.as_ref().map_or(0, Vec::len) as u64);
                 let mut bytes = Vec::new();
-                read_field(&mut field, &name, &mut bytes, max, || {
-                    RelayError::InvalidJob(format!(
-                        "the {name} part is larger than the protocol's {max} bytes"
-                    ))
-                })
+                read_field(
+                    &mut field,
+                    &name,
+                    &mut bytes,
+                    protocol_max.min(room) as usize,
+                    || {
+                        if protocol_max <= room {
+                            RelayError::InvalidJob(format!(
+                                "the {name} part is larger than the protocol's {protocol_max} bytes"
+                            ))
+                        } else {
+                            bundle_too_large()
+                        }
+                    },
+                )
                 .await?;
-                let held = form.wasm.as_ref().map_or(0, Vec::len)
-                    + form.input.as_ref().map_or(0, Vec::len)
-                    + bytes.len();
-                if held as u64 > max_bundle {
-                    return Err(bundle_too_large());
-                }
                 if name == "wasm" {
                     form.wasm = Some(bytes);
                 } else {
