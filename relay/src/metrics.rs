@@ -86,22 +86,30 @@ impl Metrics {
             "POST /v1/tx: sent, or the error code it was refused with.",
             &["outcome"],
         );
-        let fees_paid = IntCounter::new(
-            "edgerun_relay_fees_paid_lamports_total",
-            "Lamports of fees the relay's fee payer paid for transactions it sent.",
-        )
-        .expect("a valid metric");
-        registry
-            .register(Box::new(fees_paid.clone()))
-            .expect("each metric is registered once");
-        let event_polls = IntGauge::new(
-            "edgerun_relay_event_polls",
-            "Chain polls running for event streams: one per followed job or worker, however many follow it.",
-        )
-        .expect("a valid metric");
-        registry
-            .register(Box::new(event_polls.clone()))
-            .expect("each metric is registered once");
+        fn registered<M: prometheus::core::Collector + Clone + 'static>(
+            registry: &Registry,
+            metric: prometheus::Result<M>,
+        ) -> M {
+            let metric = metric.expect("metric names are valid constants");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("each metric is registered once");
+            metric
+        }
+        let fees_paid = registered(
+            &registry,
+            IntCounter::new(
+                "edgerun_relay_fees_paid_lamports_total",
+                "Lamports of fees the relay's fee payer paid for transactions it sent.",
+            ),
+        );
+        let event_polls = registered(
+            &registry,
+            IntGauge::new(
+                "edgerun_relay_event_polls",
+                "Chain polls running for event streams: one per followed job or worker, however many follow it.",
+            ),
+        );
         let histogram = |name: &str, help: &str, labels: &[&str]| {
             let h = HistogramVec::new(
                 HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()),

@@ -128,8 +128,7 @@ async fn json_bodies_are_capped_at_a_few_kib() {
                 .send()
                 .await
                 .unwrap();
-            let status = resp.status().as_u16();
-            let err: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+            let (status, err) = status_json(resp).await;
             assert_eq!((status, err["code"].as_str()), (413, Some("too_large")), "{path}: {err}");
         }
     })

@@ -128,6 +128,13 @@ pub async fn serve(state: AppState) -> SocketAddr {
     addr
 }
 
+/// A reqwest response's status and JSON body (`null` when it has none).
+pub async fn status_json(resp: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("the body");
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
 /// A response read off a raw connection.
 #[derive(Debug)]
 pub struct RawResponse {

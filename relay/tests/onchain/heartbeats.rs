@@ -44,9 +44,7 @@ async fn send(
         .send()
         .await
         .unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    status_json(resp).await
 }
 
 #[tokio::test]

@@ -76,9 +76,7 @@ async fn a_job_form_becomes_the_canonical_bundle_in_any_part_order() {
                 .send()
                 .await
                 .unwrap();
-            let status = resp.status().as_u16();
-            let posted: serde_json::Value =
-                serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+            let (status, posted) = status_json(resp).await;
             assert_eq!(status, 201, "{posted}");
             assert!(posted["transaction"].is_string(), "{posted}");
             let stored = http

@@ -58,9 +58,7 @@ async fn put(
         req = req.header(k, v);
     }
     let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    status_json(resp).await
 }
 
 async fn registered(net: &Net, range: std::ops::Range<usize>) -> Vec<&Keypair> {

@@ -212,10 +212,5 @@ pub async fn post_tx(
         .send()
         .await
         .expect("the relay answers");
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    )
+    crate::common::status_json(resp).await
 }
