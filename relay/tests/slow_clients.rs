@@ -134,3 +134,39 @@ async fn json_bodies_are_capped_at_a_few_kib() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_dribbled_request_head_is_disconnected() {
+    within(60, async {
+        let dir = tempdir();
+        let clients = edgerun_relay::ClientLimits {
+            header_read_timeout: Duration::from_secs(1),
+            ..edgerun_relay::ClientLimits::default()
+        };
+        let addr = serve(open_with(dir.path(), UploadLimits::default(), clients).await).await;
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap();
+        // A header line a second, never the blank line: the relay closes
+        // the connection (reads end) instead of waiting for ever.
+        let mut closed = false;
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if stream.write_all(b"x-slow: 1\r\n").await.is_err() {
+                closed = true;
+                break;
+            }
+            let mut byte = [0u8; 1];
+            if let Ok(Ok(0) | Err(_)) =
+                tokio::time::timeout(Duration::from_millis(10), stream.peek(&mut byte)).await
+            {
+                closed = true;
+                break;
+            }
+        }
+        assert!(closed, "a head dribbled for 30 s kept its connection");
+    })
+    .await
+}
