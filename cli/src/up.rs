@@ -101,8 +101,14 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
             .with_poster(parties.customer.insecure_clone(), api_key.clone())
             .with_fee_payer(
                 parties.relay.insecure_clone(),
-                20,
-                std::time::Duration::from_secs(1),
+                // A local demo: generous next to the relay's public
+                // defaults, still bounded (the relay key holds 1,000 SOL).
+                edgerun_relay::FeePolicy {
+                    burst: 20,
+                    every: std::time::Duration::from_secs(1),
+                    signer_lamports_per_hour: 100_000_000,
+                    total_lamports_per_hour: 2_000_000_000,
+                },
             );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.relay_port))
         .await
@@ -114,17 +120,9 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         })?;
     let relay_url = format!("http://{}", listener.local_addr()?);
     let (stop_relay, relay_stopped) = tokio::sync::oneshot::channel::<()>();
-    let relay = tokio::spawn(async move {
-        // Responses go out at once (no Nagle delay on streamed bodies).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, edgerun_relay::app(relay_state))
-            .with_graceful_shutdown(async {
-                let _ = relay_stopped.await;
-            })
-            .await
-    });
+    let relay = tokio::spawn(edgerun_relay::serve(listener, relay_state, async {
+        let _ = relay_stopped.await;
+    }));
     let mut agents = Agents::default();
     if args.workers > 0 {
         let base = |cmd: &mut std::process::Command| {

@@ -6,10 +6,52 @@ use std::sync::Arc;
 
 use edgerun_client::rpc::ChainError;
 use edgerun_protocol::hash::Hash;
+use edgerun_protocol::layout::Account;
 use edgerun_protocol::state::{Job, OutputAvailability, WorkerStake};
+use solana_account_decoder_client_types::{UiAccountEncoding, UiDataSliceConfig};
 use solana_address::Address;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client_api::config::{
+    RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSimulateTransactionConfig,
+};
+use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
 
 use crate::error::RelayError;
+
+/// The edgerun program the relay serves: the one place the relay names
+/// its id (`GET /v1/info`, the fee payer's policy and every read use it).
+pub fn default_program() -> Address {
+    Address::new_from_array(edgerun_protocol::PROGRAM_ID)
+}
+
+/// How long a request waits for one of the chain lookups a cache allows
+/// at once before it is answered `busy`: a flood of unknown keys or hashes
+/// cannot queue up without end.
+pub const LOOKUP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A turn to ask the chain, from `lookups` (at most [`LOOKUP_WAIT`]).
+pub(crate) async fn lookup_turn<'a>(
+    lookups: &'a tokio::sync::Semaphore,
+    what: &str,
+) -> Result<tokio::sync::SemaphorePermit<'a>, RelayError> {
+    match tokio::time::timeout(LOOKUP_WAIT, lookups.acquire()).await {
+        Ok(Ok(turn)) => Ok(turn),
+        Ok(Err(e)) => Err(RelayError::Internal(format!("{what} lookups closed: {e}"))),
+        Err(_) => Err(RelayError::Busy {
+            what: format!("the relay's {what} lookups on the chain are all busy"),
+            retry_s: 5,
+        }),
+    }
+}
+
+/// What a passing simulation reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Simulated {
+    /// The fee the transaction costs, when the RPC reports it.
+    pub fee: Option<u64>,
+    /// The fee payer's balance before and after, when reported.
+    pub payer_balance: Option<(u64, u64)>,
+}
 
 /// An RPC connection (confirmed commitment) and the program it reads.
 #[derive(Clone)]
@@ -63,5 +105,82 @@ impl Chain {
 
     pub async fn slot(&self) -> Result<u64, RelayError> {
         Ok(self.inner.slot().await?)
+    }
+
+    /// Runs `tx` (fully signed) through `simulateTransaction` with
+    /// signature verification at confirmed commitment; a failure is
+    /// `tx_refused` with the chain's error and the program's last log lines.
+    pub async fn simulate(
+        &self,
+        tx: &solana_transaction::Transaction,
+    ) -> Result<Simulated, RelayError> {
+        let config = RpcSimulateTransactionConfig {
+            sig_verify: true,
+            replace_recent_blockhash: false,
+            commitment: Some(CommitmentConfig::confirmed()),
+            ..RpcSimulateTransactionConfig::default()
+        };
+        let result = self
+            .inner
+            .rpc
+            .simulate_transaction_with_config(tx, config)
+            .await
+            .map_err(|e| RelayError::ChainUnavailable(format!("simulateTransaction: {e}")))?
+            .value;
+        if let Some(err) = result.err {
+            let logs = result.logs.unwrap_or_default();
+            let tail: Vec<&str> = logs
+                .iter()
+                .rev()
+                .take(3)
+                .rev()
+                .map(String::as_str)
+                .collect();
+            return Err(RelayError::TxRefused(format!(
+                "the transaction fails in simulation ({err}): {}",
+                tail.join(" | ")
+            )));
+        }
+        let payer_balance = match (&result.pre_balances, &result.post_balances) {
+            (Some(pre), Some(post)) => pre.first().copied().zip(post.first().copied()),
+            _ => None,
+        };
+        Ok(Simulated {
+            fee: result.fee,
+            payer_balance,
+        })
+    }
+
+    /// Whether an OutputAvailability names `output_hash`:
+    /// getProgramAccounts on the account's discriminator and its
+    /// `output_hash` field, no data returned.
+    pub async fn output_declared(&self, output_hash: &Hash) -> Result<bool, RelayError> {
+        let at = 8 + core::mem::offset_of!(OutputAvailability, output_hash);
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                    0,
+                    OutputAvailability::DISCRIMINATOR.to_vec(),
+                )),
+                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(at, output_hash.to_vec())),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                data_slice: Some(UiDataSliceConfig {
+                    offset: 0,
+                    length: 0,
+                }),
+                commitment: Some(CommitmentConfig::confirmed()),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        let found = self
+            .inner
+            .rpc
+            .get_program_ui_accounts_with_config(&self.program, config)
+            .await
+            .map_err(|e| RelayError::ChainUnavailable(format!("getProgramAccounts: {e}")))?;
+        Ok(!found.is_empty())
     }
 }

@@ -1,7 +1,8 @@
-//! What a relay is configured with: where objects live and how large an
-//! upload may be.
+//! What a relay is configured with: where objects live, how large an
+//! upload may be, and how much of the relay one client may hold.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use edgerun_protocol::bundle::{HEADER_LEN, MAX_INPUT_BYTES, MAX_WASM_BYTES};
 
@@ -26,10 +27,15 @@ pub const DEFAULT_MAX_SELECTION_BYTES: u64 = 4 << 20;
 /// `max_buffered_bundles * max(max_bundle_bytes, max_selection_bytes)`.
 pub const DEFAULT_MAX_BUFFERED_BUNDLES: usize = 4;
 
+/// Default number of eligible-set snapshot uploads held at once: a pool of
+/// its own, which customer uploads cannot take.
+pub const DEFAULT_MAX_BUFFERED_SELECTIONS: usize = 4;
+
 #[derive(Clone, Debug)]
 pub struct RelayConfig {
     pub store: StoreBackend,
     pub limits: UploadLimits,
+    pub clients: ClientLimits,
 }
 
 impl RelayConfig {
@@ -40,6 +46,7 @@ impl RelayConfig {
                 root: data_dir.into(),
             },
             limits: UploadLimits::default(),
+            clients: ClientLimits::default(),
         }
     }
 }
@@ -102,9 +109,19 @@ pub struct UploadLimits {
     /// Largest eligible-set snapshot body (default
     /// [`DEFAULT_MAX_SELECTION_BYTES`]).
     pub max_selection_bytes: u64,
-    /// Bundle and snapshot uploads held in memory at once (default
-    /// [`DEFAULT_MAX_BUFFERED_BUNDLES`]); further ones wait their turn.
+    /// Bundle uploads and job posts held in memory at once (default
+    /// [`DEFAULT_MAX_BUFFERED_BUNDLES`]); further ones wait their turn, at
+    /// most [`UploadLimits::slot_wait`].
     pub max_buffered_bundles: usize,
+    /// Eligible-set snapshot uploads held in memory at once (default
+    /// [`DEFAULT_MAX_BUFFERED_SELECTIONS`]), apart from bundles.
+    pub max_buffered_selections: usize,
+    /// Bundle uploads and job posts one client address may have in
+    /// progress at once (default 2).
+    pub max_uploads_per_ip: usize,
+    /// How long an upload waits for a free in-memory slot before it is
+    /// refused with `busy` (default 30 s).
+    pub slot_wait: Duration,
 }
 
 impl Default for UploadLimits {
@@ -114,6 +131,9 @@ impl Default for UploadLimits {
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             max_selection_bytes: DEFAULT_MAX_SELECTION_BYTES,
             max_buffered_bundles: DEFAULT_MAX_BUFFERED_BUNDLES,
+            max_buffered_selections: DEFAULT_MAX_BUFFERED_SELECTIONS,
+            max_uploads_per_ip: 2,
+            slot_wait: Duration::from_secs(30),
         }
     }
 }
@@ -127,12 +147,49 @@ impl UploadLimits {
                 self.max_bundle_bytes
             )));
         }
-        if self.max_buffered_bundles == 0 {
-            return Err(RelayError::Config(
-                "max_buffered_bundles is 0, so no bundle could ever be uploaded; set it to 1 or more"
-                    .into(),
-            ));
+        for (name, value) in [
+            ("max_buffered_bundles", self.max_buffered_bundles),
+            ("max_buffered_selections", self.max_buffered_selections),
+            ("max_uploads_per_ip", self.max_uploads_per_ip),
+        ] {
+            if value == 0 {
+                return Err(RelayError::Config(format!(
+                    "{name} is 0, so nothing of that kind could ever be uploaded; set it to 1 or more"
+                )));
+            }
         }
         Ok(())
+    }
+}
+
+/// How much of the relay one client may hold, and how slow it may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// The slowest a request body may arrive, bytes per second on average
+    /// from its first byte (default 16 KiB/s)...
+    pub min_body_bytes_per_s: u64,
+    /// ...once this grace period has passed (default 10 s).
+    pub body_grace: Duration,
+    /// The longest a body may pause between two chunks (default 30 s).
+    pub body_idle: Duration,
+    /// The time a client has to send a request's head (default 30 s).
+    pub header_read_timeout: Duration,
+    /// Event streams (`…/events`) one client address may hold open
+    /// (default 32)...
+    pub max_streams_per_ip: usize,
+    /// ...and everyone together (default 1,024).
+    pub max_streams: usize,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            min_body_bytes_per_s: 16 << 10,
+            body_grace: Duration::from_secs(10),
+            body_idle: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(30),
+            max_streams_per_ip: 32,
+            max_streams: 1_024,
+        }
     }
 }

@@ -30,14 +30,20 @@ use crate::store::Kind;
 pub struct ErrorBody {
     /// Machine-readable, stable: one of `bad_hash`, `incomplete_body`,
     /// `not_found`, `no_route`, `method_not_allowed`, `too_large`,
-    /// `hash_mismatch`, `not_a_bundle`, `not_a_snapshot`, `bad_request`,
-    /// `unauthorized`, `internal`, `store_unavailable`, … (the table in
-    /// `docs/relay.md` lists them all).
+    /// `too_slow`, `hash_mismatch`, `not_a_bundle`, `not_a_snapshot`,
+    /// `bad_request`, `unauthorized`, `forbidden`, `tx_refused`,
+    /// `tx_too_large`, `rate_limited`, `too_many_uploads`,
+    /// `too_many_streams`, `busy`, `internal`, `store_unavailable`, … (the
+    /// table in `docs/relay.md` lists them all).
     #[schema(example = "hash_mismatch")]
     pub code: String,
     /// What was wrong and what to do, for a person.
     pub message: String,
 }
+
+/// [`RelayError::TooManyStreams`] for one client address (429); any other
+/// `whose` is everyone's (503).
+pub const PER_ADDRESS: &str = "from this address";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -64,6 +70,21 @@ pub enum RelayError {
         "the {kind} is larger than this relay's limit of {limit} bytes; nothing was stored: send a smaller {kind} or use a relay with a higher limit"
     )]
     TooLarge { kind: Kind, limit: u64 },
+
+    #[error(
+        "the output is larger than its job's max_output_bytes of {limit} bytes; nothing was stored: \
+         a job's output is at most its max_output_bytes"
+    )]
+    OutputOverJobLimit { limit: u64 },
+
+    #[error(
+        "the body is larger than {limit} bytes, the most this route reads; nothing was done: send \
+         the JSON the route documents (GET /v1/openapi.json)"
+    )]
+    BodyTooLarge { limit: usize },
+
+    #[error("{0}; nothing was stored: send from a faster or steadier connection")]
+    TooSlow(#[from] crate::guard::TooSlow),
 
     #[error(
         "the body's BLAKE3 is {actual}, not {claimed} as the URL claims; nothing was stored: upload exactly the bytes whose hash is in the URL"
@@ -100,6 +121,24 @@ pub enum RelayError {
     #[error("{0}")]
     BadSignature(String),
 
+    #[error("{0}")]
+    Forbidden(String),
+
+    #[error(
+        "this address already has {0} uploads in progress, the most this relay takes from one \
+         address; wait for one to finish, then retry"
+    )]
+    TooManyUploads(usize),
+
+    #[error("{what}; retry in {retry_s} s")]
+    Busy { what: String, retry_s: u64 },
+
+    #[error(
+        "{limit} event streams are open {whose} already, the most this relay serves; close one \
+         (or poll GET /v1/jobs/{{job_id}}) and retry"
+    )]
+    TooManyStreams { whose: &'static str, limit: usize },
+
     #[error(
         "this relay already tracks {0} workers heard from in the last 5 minutes and takes no new ones; \
          retry in a minute"
@@ -115,8 +154,14 @@ pub enum RelayError {
     #[error("the relay will not co-sign this transaction: {0}")]
     TxRefused(String),
 
-    #[error("too many transactions from this signer; retry in {0} s")]
-    RateLimited(u64),
+    #[error("{what}; retry in {retry_s} s")]
+    RateLimited { what: String, retry_s: u64 },
+
+    #[error(
+        "the transaction is {size} bytes; Solana takes at most 1232 bytes per transaction: send \
+         fewer instructions per transaction"
+    )]
+    TxTooLarge { size: usize },
 
     #[error(
         "this relay does not co-sign transactions (no fee payer configured); send the transaction to the chain yourself"
@@ -151,7 +196,15 @@ impl RelayError {
             RelayError::NotFound { .. } => "not_found",
             RelayError::NoRoute { .. } => "no_route",
             RelayError::MethodNotAllowed { .. } => "method_not_allowed",
-            RelayError::TooLarge { .. } => "too_large",
+            RelayError::TooLarge { .. }
+            | RelayError::OutputOverJobLimit { .. }
+            | RelayError::BodyTooLarge { .. } => "too_large",
+            RelayError::TooSlow(_) => "too_slow",
+            RelayError::Forbidden(_) => "forbidden",
+            RelayError::TooManyUploads(_) => "too_many_uploads",
+            RelayError::Busy { .. } => "busy",
+            RelayError::TooManyStreams { .. } => "too_many_streams",
+            RelayError::TxTooLarge { .. } => "tx_too_large",
             RelayError::HashMismatch { .. } => "hash_mismatch",
             RelayError::NotABundle(_) => "not_a_bundle",
             RelayError::NotASnapshot(_) => "not_a_snapshot",
@@ -163,7 +216,7 @@ impl RelayError {
             RelayError::InvalidJob(_) => "invalid_job",
             RelayError::ChainRefused(_) => "chain_refused",
             RelayError::TxRefused(_) => "tx_refused",
-            RelayError::RateLimited(_) => "rate_limited",
+            RelayError::RateLimited { .. } => "rate_limited",
             RelayError::NoFeePayer => "no_fee_payer",
             RelayError::JobNotFound(_) => "job_not_found",
             RelayError::WorkerNotFound(_) => "worker_not_found",
@@ -188,7 +241,22 @@ impl RelayError {
             RelayError::InvalidJob(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RelayError::ChainRefused(_) => StatusCode::BAD_GATEWAY,
             RelayError::TxRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            RelayError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            RelayError::RateLimited { .. } | RelayError::TooManyUploads(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            RelayError::TooManyStreams { whose, .. } => {
+                if *whose == PER_ADDRESS {
+                    StatusCode::TOO_MANY_REQUESTS
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+            }
+            RelayError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RelayError::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+            RelayError::TxTooLarge { .. }
+            | RelayError::OutputOverJobLimit { .. }
+            | RelayError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             RelayError::NoFeePayer => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::ChainUnavailable(_) => StatusCode::BAD_GATEWAY,
             RelayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -205,6 +273,20 @@ impl RelayError {
         ErrorBody {
             code: self.code().to_owned(),
             message: self.to_string(),
+        }
+    }
+
+    /// An error read from a shared feed, as a fresh value (errors are not
+    /// `Clone`: some carry a backend's error).
+    pub(crate) fn replay(&self) -> RelayError {
+        match self {
+            RelayError::JobNotFound(s) => RelayError::JobNotFound(s.clone()),
+            RelayError::WorkerNotFound(s) => RelayError::WorkerNotFound(s.clone()),
+            RelayError::ChainUnavailable(s) => RelayError::ChainUnavailable(s.clone()),
+            RelayError::ChainRefused(s) => RelayError::ChainRefused(s.clone()),
+            RelayError::BadRequest(s) => RelayError::BadRequest(s.clone()),
+            RelayError::NoChain => RelayError::NoChain,
+            other => RelayError::Internal(other.to_string()),
         }
     }
 

@@ -8,7 +8,9 @@
 //! object while its BLAKE3 is computed and its size checked; only a body whose
 //! hash equals the one named in the URL is moved to `bundles/<hash>`,
 //! `outputs/<hash>` or `selections/<hash>`, so a reader never sees a partial
-//! or wrong object.
+//! or wrong object. Slow clients are cut off and each client address holds
+//! a bounded share ([`guard`]); the fee payer pays only what its policy
+//! names ([`fee_payer`]); outputs stay sealed until declared ([`outputs`]).
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -17,23 +19,24 @@
 //! let config = RelayConfig::file("relay-data");
 //! let state = AppState::open(config).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! axum::serve(listener, edgerun_relay::app(state)).await?;
+//! edgerun_relay::serve(listener, state, edgerun_relay::shutdown_signal()).await?;
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `PUT /v1/bundles/{hash}`, `PUT /v1/outputs/{hash}` | store verified bytes (201 new, 200 already stored) |
+//! | `PUT /v1/bundles/{hash}` | store verified bytes (201 new, 200 already stored) |
+//! | `PUT /v1/outputs/{hash}` | store an output, only for a worker seated in its live job (signed headers), within the job's `max_output_bytes` |
 //! | `PUT /v1/selections/{hash}` | store an eligible-set snapshot (sorted `(pubkey, weight u64 LE)` records) |
-//! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}`, `/v1/selections/{hash}` | fetch them (immutable, `etag` = hash) |
+//! | `GET`/`HEAD /v1/bundles/{hash}`, `/v1/outputs/{hash}`, `/v1/selections/{hash}` | fetch them (immutable, `etag` = hash); an output only once declared on chain |
 //! | `POST /v1/jobs` | multipart wasm + input + tier → stored bundle, and an unsigned post_job transaction (or, with the API key, the posted job) |
 //! | `GET /v1/workers/{address}`, `…/events` | a worker's stake, and server-sent events on each change |
-//! | `POST /v1/workers/{address}/heartbeat` | a signed "I am online, running these runtimes" |
+//! | `POST /v1/workers/{address}/heartbeat` | a signed "I am online, running these runtimes" (with a chain: staked workers only) |
 //! | `GET /v1/workers/online?within_s=N` | the workers heard from in the last N seconds |
-//! | `POST /v1/tx` | co-sign as fee payer an edgerun-only transaction that leaves the payer's lamports alone, rate-limited per signer, and submit it |
+//! | `POST /v1/tx` | co-sign as fee payer the transactions the fee payer's policy names (staked workers' steps, funded registrations and job posts), after simulation, within per-signer and total fee budgets, and submit it |
 //! | `GET /v1/info` | the fee payer, program id and runtime id |
-//! | `GET /v1/jobs/{job_id}/events` | server-sent events: the job's state each time it changes, until Finalized or Cancelled |
+//! | `GET /v1/jobs/{job_id}/events` | server-sent events: the job's state each time it changes, until Finalized or Cancelled (one chain poll per job, streams capped) |
 //! | `GET /v1/jobs/{job_id}` | a job's on-chain state, decoded, with its timeline (needs `--rpc`) |
 //! | `GET /v1/openapi.json` | the OpenAPI document generated from the handlers |
 //! | `GET /metrics` | Prometheus text |
@@ -42,9 +45,15 @@
 pub mod chain;
 pub mod config;
 pub mod error;
+pub mod fee_payer;
+pub mod guard;
 pub mod metrics;
+pub mod outputs;
 pub mod routes;
+mod server;
+pub mod stakes;
 pub mod store;
+mod table;
 
 use std::sync::Arc;
 
@@ -52,14 +61,15 @@ use axum::{Extension, Router};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use config::{RelayConfig, S3Config, StoreBackend, UploadLimits};
+pub use config::{ClientLimits, RelayConfig, S3Config, StoreBackend, UploadLimits};
 pub use error::{ErrorBody, RelayError};
+pub use fee_payer::FeePolicy;
 pub use metrics::Metrics;
+pub use server::serve;
 pub use store::{ContentHash, Kind, PutOutcome, Store};
 
 /// Everything a handler may reach. Each field is cheap to clone (an `Arc`
-/// or a handle), so the chain-facing parts (RPC client, fee payer, rate
-/// limiter, event broadcaster) are added as further fields.
+/// or a handle).
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
@@ -70,9 +80,24 @@ pub struct AppState {
     /// The operator's funded account that posts jobs for API-key holders.
     pub poster: Option<Poster>,
     /// Pays fees for `POST /v1/tx` (`None`: co-signing is off).
-    pub fee_payer: Option<routes::tx::FeePayer>,
+    pub fee_payer: Option<fee_payer::FeePayer>,
     /// Workers heard from by heartbeat, in memory only.
     pub online: Arc<routes::workers::OnlineWorkers>,
+    /// Which keys hold stake (with a chain).
+    pub stakes: Option<Arc<stakes::Stakes>>,
+    /// Which outputs are declared on chain (with a chain).
+    pub declared: Option<Arc<outputs::Declared>>,
+    /// Bundle uploads and job posts in progress, per client address.
+    pub uploads: Arc<guard::Slots>,
+    /// Snapshot uploads in progress, per client address (counted apart
+    /// from customer uploads, like their buffer pool).
+    pub selection_uploads: Arc<guard::Slots>,
+    /// Event streams open, per client address and in total.
+    pub streams: Arc<guard::Slots>,
+    /// One chain poll per followed job, shared by its event streams.
+    pub job_feeds: Arc<routes::events::Feeds<routes::jobs::JobView>>,
+    /// One chain poll per followed worker.
+    pub worker_feeds: Arc<routes::events::Feeds<routes::workers::WorkerView>>,
 }
 
 /// Posts jobs for callers that present `api_key`.
@@ -89,15 +114,30 @@ impl AppState {
         config.limits.validate()?;
         let metrics = Metrics::new();
         let store = Store::open(&config.store, config.limits.clone(), metrics.clone()).await?;
+        let clients = config.clients;
         Ok(AppState {
             store: Arc::new(store),
+            uploads: guard::Slots::new(config.limits.max_uploads_per_ip, usize::MAX),
+            selection_uploads: guard::Slots::new(config.limits.max_uploads_per_ip, usize::MAX),
+            streams: guard::Slots::new(clients.max_streams_per_ip, clients.max_streams),
+            job_feeds: routes::events::Feeds::new(metrics.clone()),
+            worker_feeds: routes::events::Feeds::new(metrics.clone()),
             config: Arc::new(config),
             metrics,
             chain: None,
             poster: None,
             fee_payer: None,
             online: Arc::default(),
+            stakes: None,
+            declared: None,
         })
+    }
+
+    /// The edgerun program this relay serves.
+    pub fn program(&self) -> solana_address::Address {
+        self.chain
+            .as_ref()
+            .map_or_else(chain::default_program, |c| c.program)
     }
 
     /// Lets `POST /v1/jobs` post from `keypair`'s account for callers with
@@ -111,23 +151,20 @@ impl AppState {
     }
 
     /// Co-signs `POST /v1/tx` transactions with `keypair` as fee payer,
-    /// `burst` per signer, refilled one per `every`.
-    pub fn with_fee_payer(
-        mut self,
-        keypair: solana_keypair::Keypair,
-        burst: u32,
-        every: std::time::Duration,
-    ) -> Self {
-        self.fee_payer = Some(routes::tx::FeePayer {
-            keypair: Arc::new(keypair),
-            limiter: Arc::new(routes::tx::RateLimiter::new(burst, every)),
-        });
+    /// within `policy` (request rate and fee budgets).
+    pub fn with_fee_payer(mut self, keypair: solana_keypair::Keypair, policy: FeePolicy) -> Self {
+        self.fee_payer = Some(fee_payer::FeePayer::new(keypair, policy));
         self
     }
 
-    /// Connects the job routes to a chain's JSON-RPC.
+    /// Connects the job routes to a chain's JSON-RPC. With a chain,
+    /// heartbeats count only for staked workers, outputs are stored only
+    /// for seated workers and served only once declared.
     pub fn with_chain(mut self, rpc_url: &str) -> Self {
-        self.chain = Some(chain::Chain::connect(rpc_url));
+        let chain = chain::Chain::connect(rpc_url);
+        self.stakes = Some(stakes::Stakes::new(chain.clone()));
+        self.declared = Some(outputs::Declared::new(chain.clone()));
+        self.chain = Some(chain);
         self
     }
 }
@@ -165,15 +202,16 @@ pub fn app(state: AppState) -> Router {
     router
         .fallback(routes::service::no_route)
         .method_not_allowed_fallback(routes::service::method_not_allowed)
+        // Every body keeps the relay's minimum pace (routes read it later).
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.clients,
+            guard::pace_bodies,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track_requests,
         ))
         .layer(Extension(doc))
-        // Multipart job posts carry a whole bundle's parts.
-        .layer(axum::extract::DefaultBodyLimit::max(
-            state.config.limits.max_bundle_bytes as usize + (1 << 20),
-        ))
         .with_state(state)
 }
 

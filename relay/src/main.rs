@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use edgerun_relay::config::{
-    DEFAULT_MAX_BUFFERED_BUNDLES, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_MAX_SELECTION_BYTES,
-    MAX_BUNDLE_BYTES,
+    DEFAULT_MAX_BUFFERED_BUNDLES, DEFAULT_MAX_BUFFERED_SELECTIONS, DEFAULT_MAX_OUTPUT_BYTES,
+    DEFAULT_MAX_SELECTION_BYTES, MAX_BUNDLE_BYTES,
 };
-use edgerun_relay::{AppState, RelayConfig, S3Config, StoreBackend, UploadLimits};
+use edgerun_relay::{
+    AppState, ClientLimits, FeePolicy, RelayConfig, S3Config, StoreBackend, UploadLimits,
+};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -60,10 +62,40 @@ struct Args {
     /// Largest eligible-set snapshot accepted, bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_SELECTION_BYTES)]
     max_selection_bytes: u64,
-    /// Bundle and snapshot uploads held in memory at once (each up to
-    /// --max-bundle-bytes or --max-selection-bytes).
+    /// Bundle uploads and job posts held in memory at once (each up to
+    /// --max-bundle-bytes).
     #[arg(long, default_value_t = DEFAULT_MAX_BUFFERED_BUNDLES)]
     max_buffered_bundles: usize,
+    /// Eligible-set snapshot uploads held in memory at once (each up to
+    /// --max-selection-bytes): a pool customer uploads cannot take.
+    #[arg(long, default_value_t = DEFAULT_MAX_BUFFERED_SELECTIONS)]
+    max_buffered_selections: usize,
+    /// Bundle uploads and job posts one client address may have in progress.
+    #[arg(long, default_value_t = 2)]
+    max_uploads_per_ip: usize,
+    /// The slowest a request body may arrive, bytes/s on average (after
+    /// --body-grace-s); slower clients are cut off with `too_slow`.
+    #[arg(long, default_value_t = ClientLimits::default().min_body_bytes_per_s)]
+    min_body_bytes_per_s: u64,
+    /// Seconds before the minimum body rate applies.
+    #[arg(long, default_value_t = ClientLimits::default().body_grace.as_secs())]
+    body_grace_s: u64,
+    /// Event streams one client address may hold open.
+    #[arg(long, default_value_t = ClientLimits::default().max_streams_per_ip)]
+    max_streams_per_ip: usize,
+    /// Event streams open at once, all clients together.
+    #[arg(long, default_value_t = ClientLimits::default().max_streams)]
+    max_streams: usize,
+    /// A Solana keypair file (JSON array of 64 bytes) whose account pays
+    /// fees for `POST /v1/tx` (needs --rpc). Without it, co-signing is off.
+    #[arg(long)]
+    fee_payer: Option<PathBuf>,
+    /// Lamports of fees the fee payer pays for one signer per hour.
+    #[arg(long, default_value_t = FeePolicy::default().signer_lamports_per_hour)]
+    fee_cap_per_signer: u64,
+    /// Lamports of fees the fee payer pays for everyone per hour.
+    #[arg(long, default_value_t = FeePolicy::default().total_lamports_per_hour)]
+    fee_cap_total: u64,
     /// Log as JSON lines instead of text (filter with RUST_LOG, default info).
     #[arg(long)]
     log_json: bool,
@@ -104,12 +136,46 @@ async fn main() -> anyhow::Result<()> {
             max_output_bytes: args.max_output_bytes,
             max_selection_bytes: args.max_selection_bytes,
             max_buffered_bundles: args.max_buffered_bundles,
+            max_buffered_selections: args.max_buffered_selections,
+            max_uploads_per_ip: args.max_uploads_per_ip,
+            ..UploadLimits::default()
+        },
+        clients: ClientLimits {
+            min_body_bytes_per_s: args.min_body_bytes_per_s,
+            body_grace: std::time::Duration::from_secs(args.body_grace_s),
+            max_streams_per_ip: args.max_streams_per_ip,
+            max_streams: args.max_streams,
+            ..ClientLimits::default()
         },
     };
     tracing::info!(?config, "starting");
     let mut state = AppState::open(config).await.context("opening the store")?;
     if let Some(rpc) = &args.rpc {
         state = state.with_chain(rpc);
+    }
+    if let Some(path) = &args.fee_payer {
+        anyhow::ensure!(
+            args.rpc.is_some(),
+            "--fee-payer needs --rpc: the relay simulates and sends what it pays for"
+        );
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the fee payer keypair {}", path.display()))?;
+        let bytes: Vec<u8> = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a Solana keypair file (a JSON array of 64 bytes)",
+                path.display()
+            )
+        })?;
+        let keypair = solana_keypair::Keypair::try_from(bytes.as_slice())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        state = state.with_fee_payer(
+            keypair,
+            FeePolicy {
+                signer_lamports_per_hour: args.fee_cap_per_signer,
+                total_lamports_per_hour: args.fee_cap_total,
+                ..FeePolicy::default()
+            },
+        );
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -118,12 +184,7 @@ async fn main() -> anyhow::Result<()> {
     // The one line on stdout: scripts and tests read the bound port from it.
     println!("edgerun-relay listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    // Responses go out at once (no Nagle delay on streamed bodies).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, edgerun_relay::app(state))
-        .with_graceful_shutdown(edgerun_relay::shutdown_signal())
+    edgerun_relay::serve(listener, state, edgerun_relay::shutdown_signal())
         .await
         .context("serving")?;
     tracing::info!("stopped");

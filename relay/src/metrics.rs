@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 use crate::store::Kind;
 
@@ -22,6 +24,9 @@ pub struct Metrics {
     upload_rejections: IntCounterVec,
     store_seconds: HistogramVec,
     heartbeats: IntCounterVec,
+    transactions: IntCounterVec,
+    fees_paid: IntCounter,
+    event_polls: IntGauge,
 }
 
 impl Default for Metrics {
@@ -76,6 +81,35 @@ impl Metrics {
              or the error code they were refused with.",
             &["outcome"],
         );
+        let transactions = counter(
+            "edgerun_relay_transactions_total",
+            "POST /v1/tx: sent, or the error code it was refused with.",
+            &["outcome"],
+        );
+        fn registered<M: prometheus::core::Collector + Clone + 'static>(
+            registry: &Registry,
+            metric: prometheus::Result<M>,
+        ) -> M {
+            let metric = metric.expect("metric names are valid constants");
+            registry
+                .register(Box::new(metric.clone()))
+                .expect("each metric is registered once");
+            metric
+        }
+        let fees_paid = registered(
+            &registry,
+            IntCounter::new(
+                "edgerun_relay_fees_paid_lamports_total",
+                "Lamports of fees the relay's fee payer paid for transactions it sent.",
+            ),
+        );
+        let event_polls = registered(
+            &registry,
+            IntGauge::new(
+                "edgerun_relay_event_polls",
+                "Chain polls running for event streams: one per followed job or worker, however many follow it.",
+            ),
+        );
         let histogram = |name: &str, help: &str, labels: &[&str]| {
             let h = HistogramVec::new(
                 HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()),
@@ -107,6 +141,9 @@ impl Metrics {
             upload_rejections,
             store_seconds,
             heartbeats,
+            transactions,
+            fees_paid,
+            event_polls,
         }
     }
 
@@ -143,6 +180,17 @@ impl Metrics {
 
     pub(crate) fn record_heartbeat(&self, outcome: &str) {
         self.heartbeats.with_label_values(&[outcome]).inc();
+    }
+
+    pub(crate) fn record_transaction(&self, outcome: &str, fee: Option<u64>) {
+        self.transactions.with_label_values(&[outcome]).inc();
+        if let Some(fee) = fee {
+            self.fees_paid.inc_by(fee);
+        }
+    }
+
+    pub(crate) fn set_event_feeds(&self, polls: usize) {
+        self.event_polls.set(polls as i64);
     }
 
     pub(crate) fn record_store_op(&self, op: &str, outcome: &str, elapsed: Duration) {

@@ -26,7 +26,7 @@ use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use serde::Serialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{StoreBackend, UploadLimits};
 use crate::error::RelayError;
@@ -145,6 +145,72 @@ pub struct PutOutcome {
     pub created: bool,
 }
 
+/// The most an upload may hold, and whose limit that is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cap {
+    /// The relay's cap for the kind.
+    Relay(u64),
+    /// The job's `max_output_bytes` (below the relay's cap).
+    Job(u64),
+}
+
+impl Cap {
+    pub fn bytes(self) -> u64 {
+        match self {
+            Cap::Relay(b) | Cap::Job(b) => b,
+        }
+    }
+
+    /// The error for a body past this cap.
+    pub fn exceeded(self, kind: Kind) -> RelayError {
+        match self {
+            Cap::Relay(limit) => RelayError::TooLarge { kind, limit },
+            Cap::Job(limit) => RelayError::OutputOverJobLimit { limit },
+        }
+    }
+}
+
+/// A permit to hold one whole body in memory ([`Store::buffer_permit`]).
+pub struct BufferPermit(#[allow(dead_code)] OwnedSemaphorePermit);
+
+/// How [`Store::put`] runs.
+#[derive(Default)]
+pub struct PutOptions {
+    /// At most this many bytes (default: the relay's cap for the kind).
+    pub cap: Option<Cap>,
+    /// The buffer permit, when the caller took it before reading anything.
+    pub permit: Option<BufferPermit>,
+}
+
+/// A body held whole for decoding: the first chunk as received (a body in
+/// one chunk, like a job post's bundle, is never copied), then one buffer.
+#[derive(Default)]
+struct Whole {
+    first: Option<Bytes>,
+    rest: Vec<u8>,
+}
+
+impl Whole {
+    fn push(&mut self, chunk: &Bytes) {
+        match self.first.take() {
+            None if self.rest.is_empty() => self.first = Some(chunk.clone()),
+            None => self.rest.extend_from_slice(chunk),
+            Some(first) => {
+                self.rest.reserve(first.len() + chunk.len());
+                self.rest.extend_from_slice(&first);
+                self.rest.extend_from_slice(chunk);
+            }
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.first {
+            Some(first) => first,
+            None => &self.rest,
+        }
+    }
+}
+
 /// A stored object's bytes, streamed.
 pub struct ObjectStream {
     pub size: u64,
@@ -158,8 +224,11 @@ pub struct Store {
     /// the startup sweep removes them from the directory itself.
     local_root: Option<PathBuf>,
     limits: UploadLimits,
-    /// Permits to hold a whole body in memory (bundles and snapshots).
-    whole_buffers: Arc<Semaphore>,
+    /// Permits to hold a whole bundle in memory (uploads and job posts).
+    bundle_buffers: Arc<Semaphore>,
+    /// Permits to hold a whole snapshot: a pool of its own, so customer
+    /// uploads can never hold back the scheduler's selections.
+    selection_buffers: Arc<Semaphore>,
     metrics: Metrics,
     /// Small objects recently read. Objects never change under their hash,
     /// so serving a cached copy is always correct; it saves the backend
@@ -317,7 +386,8 @@ impl Store {
         Store {
             objects,
             local_root: None,
-            whole_buffers: Arc::new(Semaphore::new(limits.max_buffered_bundles)),
+            bundle_buffers: Arc::new(Semaphore::new(limits.max_buffered_bundles)),
+            selection_buffers: Arc::new(Semaphore::new(limits.max_buffered_selections)),
             limits,
             metrics,
             hot: Mutex::new(HotCache::default()),
@@ -382,6 +452,31 @@ impl Store {
         Ok(removed)
     }
 
+    /// A permit to hold one whole `kind` body in memory (bundles and
+    /// snapshots, from separate pools; outputs stream and need none),
+    /// waiting at most [`UploadLimits::slot_wait`] for one.
+    pub async fn buffer_permit(&self, kind: Kind) -> Result<Option<BufferPermit>, RelayError> {
+        let pool = match kind {
+            Kind::Bundle => &self.bundle_buffers,
+            Kind::Selection => &self.selection_buffers,
+            Kind::Output => return Ok(None),
+        };
+        let wait = self.limits.slot_wait;
+        match tokio::time::timeout(wait, pool.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Some(BufferPermit(permit))),
+            Ok(Err(e)) => Err(RelayError::Internal(format!(
+                "buffer semaphore closed: {e}"
+            ))),
+            Err(_) => Err(RelayError::Busy {
+                what: format!(
+                    "every {kind} upload slot of this relay stayed busy for {} s",
+                    wait.as_secs()
+                ),
+                retry_s: 30,
+            }),
+        }
+    }
+
     /// Streams `body` into the store under `kind/claimed`, verifying while it
     /// arrives: at most [`Store::limit`] bytes, BLAKE3 equal to `claimed`,
     /// for a bundle `Bundle::decode` succeeds, and for a selection
@@ -399,27 +494,39 @@ impl Store {
     ) -> Result<PutOutcome, RelayError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
-        E: fmt::Display,
+        E: std::error::Error + 'static,
+    {
+        self.put(kind, claimed, PutOptions::default(), body).await
+    }
+
+    /// [`Store::put_verified`] with `options`: a lower cap (an output's
+    /// job limit), or a buffer permit taken beforehand.
+    pub async fn put<S, E>(
+        &self,
+        kind: Kind,
+        claimed: ContentHash,
+        options: PutOptions,
+        body: S,
+    ) -> Result<PutOutcome, RelayError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::error::Error + 'static,
     {
         // Bundle::decode reads one contiguous slice, so a bundle (and a
         // snapshot, small enough to check the same way) is held in memory
         // while it streams; the permit bounds how many at once.
-        let _permit = match kind {
-            Kind::Bundle | Kind::Selection => Some(
-                self.whole_buffers
-                    .acquire()
-                    .await
-                    .map_err(|e| RelayError::Internal(format!("buffer semaphore closed: {e}")))?,
-            ),
-            Kind::Output => None,
+        let _permit = match options.permit {
+            Some(permit) => Some(permit),
+            None => self.buffer_permit(kind).await?,
         };
+        let cap = options.cap.unwrap_or(Cap::Relay(self.limit(kind)));
         let tmp = Path::from(format!("{TMP_PREFIX}/{:032x}", rand::random::<u128>()));
         let upload = self
             .timed("begin_upload", self.objects.put_multipart(&tmp))
             .await
             .map_err(RelayError::store("begin the upload"))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, self.parts.part_bytes);
-        let size = match self.receive(kind, claimed, body, &mut writer).await {
+        let size = match self.receive(kind, claimed, cap, body, &mut writer).await {
             Ok(size) => size,
             Err(e) => {
                 if let Err(abort) = writer.abort().await {
@@ -448,18 +555,19 @@ impl Store {
         &self,
         kind: Kind,
         claimed: ContentHash,
+        cap: Cap,
         body: S,
         writer: &mut WriteMultipart,
     ) -> Result<u64, RelayError>
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
-        E: fmt::Display,
+        E: std::error::Error + 'static,
     {
-        let limit = self.limit(kind);
+        let limit = cap.bytes();
         let mut body = std::pin::pin!(body);
         let mut hasher = blake3::Hasher::new();
         let mut size = 0u64;
-        let mut whole = matches!(kind, Kind::Bundle | Kind::Selection).then(Vec::new);
+        let mut whole = matches!(kind, Kind::Bundle | Kind::Selection).then(Whole::default);
         // The body is copied into whole parts: holding the server's receive
         // buffers until a part is written would make it allocate (and fault
         // in) fresh ones for every chunk. The first part starts small (most
@@ -467,18 +575,21 @@ impl Store {
         let part_bytes = self.parts.part_bytes;
         let mut part: Vec<u8> = Vec::new();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| RelayError::IncompleteBody {
-                received: size,
-                cause: e.to_string(),
+            let chunk = chunk.map_err(|e| match crate::guard::TooSlow::find(&e) {
+                Some(slow) => RelayError::TooSlow(slow.clone()),
+                None => RelayError::IncompleteBody {
+                    received: size,
+                    cause: e.to_string(),
+                },
             })?;
             self.metrics.record_received(kind, chunk.len());
             size += chunk.len() as u64;
             if size > limit {
-                return Err(RelayError::TooLarge { kind, limit });
+                return Err(cap.exceeded(kind));
             }
             hasher.update(&chunk);
             if let Some(whole) = &mut whole {
-                whole.extend_from_slice(&chunk);
+                whole.push(&chunk);
             }
             let mut rest = &chunk[..];
             while !rest.is_empty() {
@@ -514,10 +625,10 @@ impl Store {
         }
         match (kind, whole) {
             (Kind::Bundle, Some(whole)) => {
-                Bundle::decode(&whole).map_err(RelayError::NotABundle)?;
+                Bundle::decode(whole.bytes()).map_err(RelayError::NotABundle)?;
             }
             (Kind::Selection, Some(whole)) => {
-                edgerun_protocol::selection::parse_snapshot(&whole)
+                edgerun_protocol::selection::parse_snapshot(whole.bytes())
                     .map_err(|e| RelayError::NotASnapshot(e.to_string()))?;
             }
             _ => {}

@@ -47,8 +47,8 @@ async fn streamed_upload_and_download_over_a_real_listener() {
             bundle.len().to_string().as_str()
         );
 
-        let output = b"the output".to_vec();
-        let out_url = format!("http://{addr}/v1/outputs/{}", hash_hex(&output));
+        let output = snapshot_bytes(2, 5);
+        let out_url = format!("http://{addr}/v1/selections/{}", hash_hex(&output));
         assert_eq!(
             client
                 .put(&out_url)
@@ -121,7 +121,7 @@ async fn oversize_uploads_over_tcp_are_413_and_the_relay_stops_reading() {
     within(60, async {
         let dir = tempdir();
         let limits = UploadLimits {
-            max_output_bytes: 1 << 20,
+            max_bundle_bytes: 1 << 20,
             ..UploadLimits::default()
         };
         let addr = serve(open(dir.path(), limits).await).await;
@@ -130,7 +130,7 @@ async fn oversize_uploads_over_tcp_are_413_and_the_relay_stops_reading() {
         // Declared: a 1 GiB content-length is answered before any body is sent.
         let mut stream = TcpStream::connect(addr).await.unwrap();
         let head = format!(
-            "PUT /v1/outputs/{hash} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n\r\n",
+            "PUT /v1/bundles/{hash} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n\r\n",
             1u64 << 30
         );
         stream.write_all(head.as_bytes()).await.unwrap();
@@ -144,7 +144,7 @@ async fn oversize_uploads_over_tcp_are_413_and_the_relay_stops_reading() {
         let (mut rd, mut wr) = stream.into_split();
         let writer = tokio::spawn(async move {
             let head = format!(
-                "PUT /v1/outputs/{hash} HTTP/1.1\r\nhost: {addr}\r\ntransfer-encoding: chunked\r\n\r\n"
+                "PUT /v1/bundles/{hash} HTTP/1.1\r\nhost: {addr}\r\ntransfer-encoding: chunked\r\n\r\n"
             );
             wr.write_all(head.as_bytes()).await.unwrap();
             let chunk = vec![9u8; 64 << 10];

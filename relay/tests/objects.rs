@@ -1,5 +1,7 @@
-//! Bundle and output handlers in memory (`tower::ServiceExt::oneshot`), on a
-//! real data directory.
+//! Object handlers in memory (`tower::ServiceExt::oneshot`), on a real data
+//! directory. Bundles and snapshots stand for every kind here; outputs,
+//! which need a chain (who may store one, when it is served), are tested
+//! against the local chain in `tests/onchain`.
 
 mod common;
 
@@ -94,13 +96,13 @@ async fn bundle_upload_then_download_verifies() {
 }
 
 #[tokio::test]
-async fn output_upload_head_and_download() {
+async fn snapshot_upload_head_and_download() {
     within(30, async {
         let dir = tempdir();
         let state = open(dir.path(), UploadLimits::default()).await;
-        let output = b"{\"name\":\"[redacted]\"}".to_vec();
+        let output = snapshot_bytes(3, 1);
         let hash = hash_hex(&output);
-        let url = format!("/v1/outputs/{hash}");
+        let url = format!("/v1/selections/{hash}");
 
         let resp = send(&state, put(&url, output.clone())).await;
         assert_eq!(resp.status(), StatusCode::CREATED);
@@ -117,8 +119,14 @@ async fn output_upload_head_and_download() {
 
         let got = bytes(send(&state, get(&url)).await).await;
         assert_eq!(&got[..], &output[..]);
-        // A bundle and an output are separate namespaces.
+        // A bundle and a snapshot are separate namespaces.
         let resp = send(&state, get(&format!("/v1/bundles/{hash}"))).await;
+        assert_error(resp, StatusCode::NOT_FOUND, "not_found").await;
+        // Without a chain, a relay stores and serves no outputs: it cannot
+        // tell who may store one, nor when one was declared.
+        let resp = send(&state, put(&format!("/v1/outputs/{hash}"), output.clone())).await;
+        assert_error(resp, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        let resp = send(&state, get(&format!("/v1/outputs/{hash}"))).await;
         assert_error(resp, StatusCode::NOT_FOUND, "not_found").await;
     })
     .await
@@ -129,8 +137,8 @@ async fn reupload_of_a_stored_hash_is_200_and_keeps_one_object() {
     within(30, async {
         let dir = tempdir();
         let state = open(dir.path(), UploadLimits::default()).await;
-        let output = filler(10_000, 2);
-        let url = format!("/v1/outputs/{}", hash_hex(&output));
+        let output = bundle(&filler(10_000, 2));
+        let url = format!("/v1/bundles/{}", hash_hex(&output));
         assert_eq!(
             send(&state, put(&url, output.clone())).await.status(),
             StatusCode::CREATED
@@ -152,9 +160,9 @@ async fn if_none_match_on_a_stored_hash_is_304() {
     within(30, async {
         let dir = tempdir();
         let state = open(dir.path(), UploadLimits::default()).await;
-        let output = b"cached".to_vec();
+        let output = bundle(b"cached");
         let hash = hash_hex(&output);
-        let url = format!("/v1/outputs/{hash}");
+        let url = format!("/v1/bundles/{hash}");
         send(&state, put(&url, output)).await;
         let req = Request::get(&url)
             .header(header::IF_NONE_MATCH, format!("\"{hash}\""))
@@ -180,7 +188,7 @@ async fn hash_mismatch_is_422_and_stores_nothing() {
         let state = open(dir.path(), UploadLimits::default()).await;
         let bundle = bundle(b"input");
         let claimed = hash_hex(b"something else");
-        for kind in ["bundles", "outputs"] {
+        for kind in ["bundles", "selections"] {
             let resp = send(
                 &state,
                 put(&format!("/v1/{kind}/{claimed}"), bundle.clone()),
@@ -221,11 +229,18 @@ async fn non_bundle_under_bundles_is_422_not_a_bundle_and_stores_nothing() {
             assert!(message.contains(says), "{message}");
         }
         assert_nothing_stored(dir.path()).await;
-        // The same non-bundle bytes are a fine output.
-        let body = b"hello, not a bundle".to_vec();
+        // Each kind is checked as what it is: a snapshot is not a bundle,
+        // and is a fine snapshot.
+        let body = snapshot_bytes(1, 2);
         let resp = send(
             &state,
-            put(&format!("/v1/outputs/{}", hash_hex(&body)), body),
+            put(&format!("/v1/bundles/{}", hash_hex(&body)), body.clone()),
+        )
+        .await;
+        assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "not_a_bundle").await;
+        let resp = send(
+            &state,
+            put(&format!("/v1/selections/{}", hash_hex(&body)), body),
         )
         .await;
         assert_eq!(resp.status(), StatusCode::CREATED);
@@ -292,12 +307,12 @@ async fn oversize_bodies_are_413_read_no_further_and_store_nothing() {
         let dir = tempdir();
         let limits = UploadLimits {
             max_bundle_bytes: 1 << 20,
-            max_output_bytes: 256 << 10,
+            max_selection_bytes: 6_000 * 40,
             ..UploadLimits::default()
         };
         let state = open(dir.path(), limits).await;
         let hash = hash_hex(b"irrelevant");
-        for (kind, cap) in [("bundles", 1u64 << 20), ("outputs", 256 << 10)] {
+        for (kind, cap) in [("bundles", 1u64 << 20), ("selections", 6_000 * 40)] {
             // Declared too large: refused before a byte is read.
             let pulled = Arc::new(AtomicU64::new(0));
             let req = Request::put(format!("/v1/{kind}/{hash}"))
@@ -334,16 +349,17 @@ async fn oversize_bodies_are_413_read_no_further_and_store_nothing() {
                 "pulled {read} bytes for a cap of {cap}"
             );
 
-            // Exactly at the cap is fine (for outputs; a bundle must also decode).
-            if kind == "outputs" {
-                let body = filler(cap as usize, 3);
+            // Exactly at the cap is fine (for snapshots; a bundle must also decode).
+            if kind == "selections" {
+                let body = snapshot_bytes(6_000, 3);
+                assert_eq!(body.len() as u64, cap);
                 let resp = send(
                     &state,
-                    put(&format!("/v1/outputs/{}", hash_hex(&body)), body),
+                    put(&format!("/v1/selections/{}", hash_hex(&body)), body),
                 )
                 .await;
                 assert_eq!(resp.status(), StatusCode::CREATED);
-                std::fs::remove_dir_all(dir.path().join("outputs")).unwrap();
+                std::fs::remove_dir_all(dir.path().join("selections")).unwrap();
             }
         }
         assert_nothing_stored(dir.path()).await;
@@ -432,8 +448,8 @@ async fn a_failing_store_is_503_store_unavailable_and_nothing_is_visible() {
         // A plain file where the temporary-object directory should be: the
         // filesystem refuses every new upload.
         std::fs::write(dir.path().join("tmp"), b"in the way").unwrap();
-        let output = b"cannot be stored".to_vec();
-        let url = format!("/v1/outputs/{}", hash_hex(&output));
+        let output = bundle(b"cannot be stored");
+        let url = format!("/v1/bundles/{}", hash_hex(&output));
         let message = assert_error(
             send(&state, put(&url, output)).await,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -451,9 +467,9 @@ async fn small_objects_are_served_from_memory_once_read() {
     within(30, async {
         let dir = tempdir();
         let state = open(dir.path(), UploadLimits::default()).await;
-        let output = filler(4096, 9);
+        let output = bundle(&filler(4096, 9));
         let hash = hash_hex(&output);
-        let path = format!("/v1/outputs/{hash}");
+        let path = format!("/v1/bundles/{hash}");
         assert_eq!(
             send(&state, put(&path, output.clone())).await.status(),
             StatusCode::CREATED
@@ -463,13 +479,13 @@ async fn small_objects_are_served_from_memory_once_read() {
         assert_eq!(bytes(first).await, output);
         // Objects never change under their hash, so the second read may come
         // from memory: remove the file behind the store's back to prove it.
-        std::fs::remove_file(path_of(dir.path(), &format!("outputs/{hash}"))).unwrap();
+        std::fs::remove_file(path_of(dir.path(), &format!("bundles/{hash}"))).unwrap();
         let second = send(&state, get(&path)).await;
         assert_eq!(second.status(), StatusCode::OK);
         assert_eq!(bytes(second).await, output);
         // An object never read is not cached: a missing one is still 404.
-        let other = filler(4096, 10);
-        let other_path = format!("/v1/outputs/{}", hash_hex(&other));
+        let other = bundle(&filler(4096, 10));
+        let other_path = format!("/v1/bundles/{}", hash_hex(&other));
         assert_eq!(
             send(&state, get(&other_path)).await.status(),
             StatusCode::NOT_FOUND

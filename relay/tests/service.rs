@@ -122,8 +122,9 @@ async fn metrics_count_uploads_rejections_requests_and_store_latency() {
     within(30, async {
         let dir = tempdir();
         let state = open(dir.path(), UploadLimits::default()).await;
-        let output = filler(12_345, 9);
-        let uri = format!("/v1/outputs/{}", hash_hex(&output));
+        let output = bundle(&filler(12_345, 9));
+        let n = output.len() as f64;
+        let uri = format!("/v1/bundles/{}", hash_hex(&output));
         assert_eq!(call(&state, "PUT", &uri, output.clone()).await.0, StatusCode::CREATED);
         assert_eq!(call(&state, "PUT", &uri, output.clone()).await.0, StatusCode::OK);
         assert_eq!(call(&state, "PUT", &uri, b"wrong".to_vec()).await.0, StatusCode::UNPROCESSABLE_ENTITY);
@@ -132,13 +133,13 @@ async fn metrics_count_uploads_rejections_requests_and_store_latency() {
         assert_eq!(status, StatusCode::OK);
         let text = String::from_utf8(body).unwrap();
         let at = |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"));
-        assert_eq!(at(r#"edgerun_relay_uploads_total{kind="output",outcome="created"}"#), 1.0);
-        assert_eq!(at(r#"edgerun_relay_uploads_total{kind="output",outcome="existing"}"#), 1.0);
-        assert_eq!(at(r#"edgerun_relay_stored_bytes_total{kind="output"}"#), 12_345.0);
-        assert_eq!(at(r#"edgerun_relay_upload_received_bytes_total{kind="output"}"#), (2 * 12_345 + 5) as f64);
-        assert_eq!(at(r#"edgerun_relay_upload_rejections_total{kind="output",reason="hash_mismatch"}"#), 1.0);
-        assert_eq!(at(r#"edgerun_relay_http_requests_total{method="PUT",route="/v1/outputs/{hash}",status="201"}"#), 1.0);
-        assert_eq!(at(r#"edgerun_relay_http_requests_total{method="PUT",route="/v1/outputs/{hash}",status="422"}"#), 1.0);
+        assert_eq!(at(r#"edgerun_relay_uploads_total{kind="bundle",outcome="created"}"#), 1.0);
+        assert_eq!(at(r#"edgerun_relay_uploads_total{kind="bundle",outcome="existing"}"#), 1.0);
+        assert_eq!(at(r#"edgerun_relay_stored_bytes_total{kind="bundle"}"#), n);
+        assert_eq!(at(r#"edgerun_relay_upload_received_bytes_total{kind="bundle"}"#), 2.0 * n + 5.0);
+        assert_eq!(at(r#"edgerun_relay_upload_rejections_total{kind="bundle",reason="hash_mismatch"}"#), 1.0);
+        assert_eq!(at(r#"edgerun_relay_http_requests_total{method="PUT",route="/v1/bundles/{hash}",status="201"}"#), 1.0);
+        assert_eq!(at(r#"edgerun_relay_http_requests_total{method="PUT",route="/v1/bundles/{hash}",status="422"}"#), 1.0);
         assert!(at(r#"edgerun_relay_store_operation_duration_seconds_count{op="rename",outcome="ok"}"#) >= 1.0);
         // Route templates, never one series per hash.
         assert!(!text.contains(&hash_hex(&output)));

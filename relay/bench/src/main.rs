@@ -1,13 +1,13 @@
 //! `cargo xtask bench relay`: the relay measured side by side with its
 //! baselines, in one process, on 127.0.0.1.
 //!
-//! - Small-object GET: the real relay (`edgerun_relay::app` over a file
-//!   store) serving one stored 1 KiB output, against an axum hello-world
-//!   answering a fixed 1 KiB body. Both are served by `axum::serve` on the
-//!   same tokio runtime and hit by the same client: a fixed number of
+//! - Small-object GET: the real relay (`edgerun_relay::serve` over a file
+//!   store) serving one stored 1 KiB bundle, against an axum hello-world
+//!   answering a fixed 1 KiB body (`axum::serve`). Both run on the
+//!   same tokio runtime and are hit by the same client: a fixed number of
 //!   keep-alive HTTP/1.1 connections (bare hyper), each sending its share of
 //!   the requests back to back. `get_vs_hello` = relay req/s / hello req/s.
-//! - Upload + verify: `PUT /v1/outputs/{hash}` of 32 MiB outputs with unique
+//! - Upload + verify: `PUT /v1/bundles/{hash}` of 32 MiB bundles with unique
 //!   contents over one keep-alive connection, against doing by hand what the
 //!   relay's store does on disk for the same bytes: BLAKE3 and write to a
 //!   staging file (`create_new`, 1 MiB parts), rename it to its temporary
@@ -160,20 +160,33 @@ async fn get_rps(addr: SocketAddr, path: &str, conns: usize, requests: usize) ->
     Ok((per_conn * conns) as f64 / start.elapsed().as_secs_f64())
 }
 
-/// `len` pseudo-random bytes, unique per `seed` (BLAKE3 in XOF mode).
+/// A bundle of exactly `len` bytes whose input is pseudo-random, unique per
+/// `seed` (BLAKE3 in XOF mode). Bundles, not outputs: an output is stored
+/// only for a worker seated in a job on chain, and served once declared.
 fn payload(seed: &str, len: usize) -> Bytes {
-    let mut out = vec![0u8; len];
+    const WASM: &[u8] = b"\0asm\x01\0\0\0";
+    let overhead = edgerun_protocol::bundle::HEADER_LEN + WASM.len() + 4;
+    let mut input = vec![0u8; len - overhead];
     blake3::Hasher::new()
         .update(seed.as_bytes())
         .finalize_xof()
-        .fill(&mut out);
-    out.into()
+        .fill(&mut input);
+    let bundle = edgerun_protocol::bundle::Bundle {
+        runtime_id: [0; 32],
+        limits: edgerun_protocol::limits::Limits::new(1 << 20, 1, 1),
+        wasm: WASM,
+        input: &input,
+    }
+    .encode()
+    .expect("a bundle within the protocol maxima");
+    assert_eq!(bundle.len(), len);
+    bundle.into()
 }
 
 async fn put(send: &mut SendRequest<Full<Bytes>>, addr: SocketAddr, bytes: Bytes) -> Result<()> {
     let hash = ContentHash::of(&bytes);
     send.ready().await?;
-    let req = Request::put(format!("/v1/outputs/{hash}"))
+    let req = Request::put(format!("/v1/bundles/{hash}"))
         .header(header::HOST, addr.to_string())
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .body(Full::new(bytes))?;
@@ -182,7 +195,7 @@ async fn put(send: &mut SendRequest<Full<Bytes>>, addr: SocketAddr, bytes: Bytes
     let body = resp.into_body().collect().await?.to_bytes();
     ensure!(
         status == StatusCode::CREATED,
-        "PUT /v1/outputs/{hash}: {status} {}",
+        "PUT /v1/bundles/{hash}: {status} {}",
         String::from_utf8_lossy(&body)
     );
     Ok(())
@@ -206,7 +219,7 @@ fn raw_store(dir: &Path, n: usize, claimed: &blake3::Hash, bytes: &[u8]) -> Resu
     }
     ensure!(hasher.finalize() == *claimed, "raw: hash mismatch");
     std::fs::rename(&staging, &tmp)?;
-    let dest = dir.join("outputs").join(claimed.to_hex().as_str());
+    let dest = dir.join("bundles").join(claimed.to_hex().as_str());
     ensure!(!dest.exists(), "raw: {} exists", dest.display());
     std::fs::rename(&tmp, &dest)?;
     Ok(())
@@ -241,6 +254,19 @@ async fn serve(router: Router) -> Result<SocketAddr> {
     Ok(addr)
 }
 
+/// The relay as it is deployed: `edgerun_relay::serve` (its own accept
+/// loop, also with `TCP_NODELAY`).
+async fn serve_relay(state: AppState) -> Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = edgerun_relay::serve(listener, state, std::future::pending()).await {
+            eprintln!("relay on {addr} failed: {e}");
+        }
+    });
+    Ok(addr)
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -261,10 +287,10 @@ async fn main() -> Result<()> {
     let relay_dir = work.path().join("relay");
     let raw_dir = work.path().join("raw");
     std::fs::create_dir_all(raw_dir.join("tmp"))?;
-    std::fs::create_dir_all(raw_dir.join("outputs"))?;
+    std::fs::create_dir_all(raw_dir.join("bundles"))?;
 
     let state = AppState::open(RelayConfig::file(&relay_dir)).await?;
-    let relay = serve(edgerun_relay::app(state)).await?;
+    let relay = serve_relay(state).await?;
     let small = payload("small object", SMALL_BYTES);
     let hello_body = payload("hello world", SMALL_BYTES);
     let hello = serve(Router::new().route(
@@ -279,7 +305,7 @@ async fn main() -> Result<()> {
     // The small object, stored through the relay's own PUT.
     let mut uploader = connect::<Full<Bytes>>(relay).await?;
     put(&mut uploader, relay, small.clone()).await?;
-    let small_path = format!("/v1/outputs/{}", ContentHash::of(&small));
+    let small_path = format!("/v1/bundles/{}", ContentHash::of(&small));
     let mut check = connect::<Empty<Bytes>>(relay).await?;
     ensure!(get_body(&mut check, relay, &small_path).await? == small);
 
@@ -301,8 +327,8 @@ async fn main() -> Result<()> {
         "upload: {UPLOADS_PER_ROUND} x {} MiB per side per round",
         UPLOAD_BYTES >> 20
     );
-    let relay_outputs = relay_dir.join("outputs");
-    let raw_outputs = raw_dir.join("outputs");
+    let relay_outputs = relay_dir.join("bundles");
+    let raw_outputs = raw_dir.join("bundles");
     let uploader = tokio::sync::Mutex::new(uploader);
     let relay_put = |round: usize| {
         let relay_outputs = relay_outputs.clone();

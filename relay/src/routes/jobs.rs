@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ErrorBody, RelayError};
+use crate::routes::objects::ClientIp;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -189,7 +190,8 @@ pub async fn read_view(chain: &crate::chain::Chain, id: &[u8; 32]) -> Result<Job
 /// Server-sent events for one job: an `event: job` with the [`JobView`]
 /// each time its state changes (not on every slot), until it is Finalized
 /// or Cancelled; `event: error` with `{code, message}` if the chain fails.
-/// Reads the chain by polling, so it works against any RPC.
+/// Reads the chain by polling (so it works against any RPC), one poll per
+/// job however many follow it.
 #[utoipa::path(
     get,
     path = "/v1/jobs/{job_id}/events",
@@ -198,12 +200,14 @@ pub async fn read_view(chain: &crate::chain::Chain, id: &[u8; 32]) -> Result<Job
         (status = 200, description = "text/event-stream of `job` events (JobView JSON)", content_type = "text/event-stream"),
         (status = 400, description = "Not a job id", body = ErrorBody),
         (status = 404, description = "No such job on this chain", body = ErrorBody),
-        (status = 503, description = "The relay has no chain connection", body = ErrorBody),
+        (status = 429, description = "`too_many_streams`: this address holds as many event streams as the relay serves one", body = ErrorBody),
+        (status = 503, description = "The relay has no chain connection, or `too_many_streams` in total", body = ErrorBody),
     ),
     tag = "jobs"
 )]
 async fn job_events(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(raw): Path<String>,
 ) -> Result<
     axum::response::sse::Sse<
@@ -214,20 +218,24 @@ async fn job_events(
 > {
     let id = parse_job_id(&raw)?;
     let chain = state.chain.clone().ok_or(RelayError::NoChain)?;
+    let slot = super::workers::stream_slot(&state, ip)?;
     // The first read answers 404/502 as a plain error, before streaming.
-    let first = read_view(&chain, &id).await?;
-    Ok(super::events::changes(
-        "job",
-        first,
-        move || {
-            let chain = chain.clone();
-            async move { read_view(&chain, &id).await }
-        },
-        // Changes only: the slot moves every poll.
-        |v: &JobView| {
-            serde_json::to_string(&(&v.status, &v.committee, &v.output, &v.winning_output_hash))
-                .expect("json")
-        },
-        |v: &JobView| matches!(v.status.as_str(), "Finalized" | "Cancelled"),
-    ))
+    state
+        .job_feeds
+        .events(
+            "job",
+            id,
+            move || {
+                let chain = chain.clone();
+                async move { read_view(&chain, &id).await }
+            },
+            // Changes only: the slot moves every poll.
+            |v: &JobView| {
+                serde_json::to_string(&(&v.status, &v.committee, &v.output, &v.winning_output_hash))
+                    .expect("json")
+            },
+            |v: &JobView| matches!(v.status.as_str(), "Finalized" | "Cancelled"),
+            slot,
+        )
+        .await
 }

@@ -14,7 +14,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ErrorBody, RelayError};
-use crate::store::{ContentHash, Kind};
+use crate::guard::{Slot, SlotsFull, client_ip};
+use crate::store::{Cap, ContentHash, Kind, PutOptions};
 
 /// Objects never change under their hash.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -53,6 +54,32 @@ pub(crate) fn bad_hash(given: &str, why: String) -> RelayError {
     RelayError::BadHash { given, why }
 }
 
+/// The client's address, for the per-address upload bound.
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts)))
+    }
+}
+
+/// One of the client's upload slots (bundle uploads and job posts), or
+/// `too_many_uploads`.
+pub(crate) fn upload_slot(state: &AppState, ip: std::net::IpAddr) -> Result<Slot, RelayError> {
+    slot(&state.uploads, ip)
+}
+
+fn slot(
+    slots: &std::sync::Arc<crate::guard::Slots>,
+    ip: std::net::IpAddr,
+) -> Result<Slot, RelayError> {
+    slots.acquire(ip).map_err(|full| match full {
+        SlotsFull::PerIp(n) | SlotsFull::Total(n) => RelayError::TooManyUploads(n),
+    })
+}
+
 /// What a successful upload stored.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StoredObject {
@@ -63,7 +90,8 @@ pub struct StoredObject {
     pub size: u64,
     /// Where to fetch it, relative to the relay (`/v1/bundles/<hash>`).
     pub url: String,
-    /// False when the object was already stored.
+    /// False when the object was already stored (always true for an
+    /// output, so that an upload never tells a seat what another stored).
     pub created: bool,
 }
 
@@ -80,32 +108,59 @@ stored hash again verifies the body and answers 200.";
         (status = 201, description = "Stored", body = StoredObject),
         (status = 200, description = "Already stored; the body was verified again", body = StoredObject),
         (status = 400, description = "`bad_hash` or `incomplete_body`", body = ErrorBody),
+        (status = 408, description = "`too_slow`: the body fell below the relay's minimum rate", body = ErrorBody),
         (status = 413, description = "`too_large`", body = ErrorBody),
         (status = 422, description = "`hash_mismatch` or `not_a_bundle`", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+        (status = 429, description = "`too_many_uploads`: this address has as many uploads in progress as the relay takes from one", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, or `busy` when every bundle slot stayed taken", body = ErrorBody),
     )
 )]
 async fn put_bundle(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     hash: Result<HashSegment, RelayError>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, RelayError> {
-    put_object(state, Kind::Bundle, hash, &headers, body).await
+    let slot = upload_slot(&state, ip);
+    let result = match slot {
+        Ok(_slot) => put_object(state.clone(), Kind::Bundle, hash, &headers, body, None).await,
+        Err(e) => Err(e),
+    };
+    result.inspect_err(|e| refused(&state, Kind::Bundle, e))
 }
+
+const PUT_OUTPUT_DOC: &str = "Only a worker seated in a live job (Assigned, QuorumReached or \
+AwaitingDA) may store its output, at most the job's `max_output_bytes`: send `x-edgerun-job` \
+(the job id, 64 lowercase hex), `x-edgerun-worker` (the worker's base58 address) and \
+`x-edgerun-signature` (128 lowercase hex: the worker's Ed25519 signature over \
+`b\"edgerun:put-output:v1\" || job_id (32 bytes) || output_hash (32 bytes)`). All of it is \
+checked before the body is read. The body then streams to a temporary object while its BLAKE3 \
+and size are checked. A stored output is served only once an OutputAvailability on chain names \
+its hash (until then `GET` answers 404). Idempotent: uploading a stored hash again verifies the \
+body and answers 201 as well, so the answer never tells a seat what another seat stored.";
 
 #[utoipa::path(
     put, path = "/v1/outputs/{hash}", tag = "outputs",
-    description = PUT_DOC,
-    params(("hash" = String, Path, description = "output_hash: BLAKE3 of the body, 64 lowercase hex characters")),
-    request_body(content = [u8], content_type = "application/octet-stream", description = "A job's output, at most the relay's output cap (default 64 MiB)"),
+    description = PUT_OUTPUT_DOC,
+    params(
+        ("hash" = String, Path, description = "output_hash: BLAKE3 of the body, 64 lowercase hex characters"),
+        ("x-edgerun-job" = String, Header, description = "The job id, 64 lowercase hex characters"),
+        ("x-edgerun-worker" = String, Header, description = "The seated worker's address, base58"),
+        ("x-edgerun-signature" = String, Header, description = "Ed25519 by the worker over b\"edgerun:put-output:v1\" || job_id || output_hash, 128 lowercase hex characters"),
+    ),
+    request_body(content = [u8], content_type = "application/octet-stream", description = "A job's output, at most the job's max_output_bytes and the relay's output cap (default 64 MiB)"),
     responses(
-        (status = 201, description = "Stored", body = StoredObject),
-        (status = 200, description = "Already stored; the body was verified again", body = StoredObject),
+        (status = 201, description = "Stored (also when it was stored before: an output's answer never says)", body = StoredObject),
         (status = 400, description = "`bad_hash` or `incomplete_body`", body = ErrorBody),
-        (status = 413, description = "`too_large`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: a missing or malformed header, or a signature that does not verify", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the worker is not seated in the job, or the job is not live", body = ErrorBody),
+        (status = 404, description = "`job_not_found`", body = ErrorBody),
+        (status = 408, description = "`too_slow`", body = ErrorBody),
+        (status = 413, description = "`too_large`: over the job's max_output_bytes or the relay's cap", body = ErrorBody),
         (status = 422, description = "`hash_mismatch`", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+        (status = 502, description = "`chain_unavailable`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, or `no_chain` (outputs need the chain)", body = ErrorBody),
     )
 )]
 async fn put_output(
@@ -114,7 +169,38 @@ async fn put_output(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, RelayError> {
-    put_object(state, Kind::Output, hash, &headers, body).await
+    let authorised = async {
+        let HashSegment(hash) = hash?;
+        let who = crate::outputs::uploader(&headers, &hash.0)?;
+        let chain = state.chain.as_ref().ok_or(RelayError::NoChain)?;
+        let job = crate::outputs::seated(chain, &who).await?;
+        let relay_cap = state.store.limit(Kind::Output);
+        let job_cap = u64::from(job.limits.max_output_bytes.get());
+        Ok::<_, RelayError>((
+            hash,
+            if job_cap < relay_cap {
+                Cap::Job(job_cap)
+            } else {
+                Cap::Relay(relay_cap)
+            },
+        ))
+    }
+    .await;
+    let result = match authorised {
+        Ok((hash, cap)) => {
+            put_object(
+                state.clone(),
+                Kind::Output,
+                Ok(HashSegment(hash)),
+                &headers,
+                body,
+                Some(cap),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    result.inspect_err(|e| refused(&state, Kind::Output, e))
 }
 
 #[utoipa::path(
@@ -126,18 +212,31 @@ async fn put_output(
         (status = 201, description = "Stored", body = StoredObject),
         (status = 200, description = "Already stored; the body was verified again", body = StoredObject),
         (status = 400, description = "`bad_hash` or `incomplete_body`", body = ErrorBody),
+        (status = 408, description = "`too_slow`: the body fell below the relay's minimum rate", body = ErrorBody),
         (status = 413, description = "`too_large`", body = ErrorBody),
         (status = 422, description = "`hash_mismatch` or `not_a_snapshot`", body = ErrorBody),
-        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+        (status = 429, description = "`too_many_uploads`: this address has as many snapshot uploads in progress as the relay takes from one", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`, or `busy` when every snapshot slot stayed taken", body = ErrorBody),
     )
 )]
 async fn put_selection(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     hash: Result<HashSegment, RelayError>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, RelayError> {
-    put_object(state, Kind::Selection, hash, &headers, body).await
+    let result = match slot(&state.selection_uploads, ip) {
+        Ok(_slot) => put_object(state.clone(), Kind::Selection, hash, &headers, body, None).await,
+        Err(e) => Err(e),
+    };
+    result.inspect_err(|e| refused(&state, Kind::Selection, e))
+}
+
+/// Counts and logs a refused upload.
+fn refused(state: &AppState, kind: Kind, e: &RelayError) {
+    state.metrics.record_rejection(kind, e.code());
+    tracing::info!(kind = kind.name(), code = e.code(), error = %e, "upload refused");
 }
 
 async fn put_object(
@@ -146,35 +245,29 @@ async fn put_object(
     hash: Result<HashSegment, RelayError>,
     headers: &HeaderMap,
     body: Body,
+    cap: Option<Cap>,
 ) -> Result<Response, RelayError> {
-    let stored = async {
-        let HashSegment(hash) = hash?;
-        let limit = state.store.limit(kind);
-        // Refuse a declared oversize body before reading any of it.
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit) {
-            return Err(RelayError::TooLarge { kind, limit });
-        }
-        // On its own task: if the client hangs up, hyper drops this handler,
-        // but the upload still runs to its end and cleans up after itself.
-        let store = state.store.clone();
-        let body = body.into_data_stream();
-        tokio::spawn(async move { store.put_verified(kind, hash, body).await })
-            .await
-            .map_err(|e| RelayError::Internal(format!("upload task failed: {e}")))?
+    let HashSegment(hash) = hash?;
+    let cap = cap.unwrap_or(Cap::Relay(state.store.limit(kind)));
+    // Refuse a declared oversize body before reading any of it.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > cap.bytes()) {
+        return Err(cap.exceeded(kind));
     }
-    .await;
-    let outcome = match stored {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            state.metrics.record_rejection(kind, e.code());
-            tracing::info!(kind = kind.name(), code = e.code(), error = %e, "upload refused");
-            return Err(e);
-        }
+    // On its own task: if the client hangs up, hyper drops this handler,
+    // but the upload still runs to its end and cleans up after itself.
+    let store = state.store.clone();
+    let body = body.into_data_stream();
+    let options = PutOptions {
+        cap: Some(cap),
+        permit: None,
     };
+    let outcome = tokio::spawn(async move { store.put(kind, hash, options, body).await })
+        .await
+        .map_err(|e| RelayError::Internal(format!("upload task failed: {e}")))??;
     tracing::info!(
         kind = kind.name(),
         hash = %outcome.hash,
@@ -183,7 +276,10 @@ async fn put_object(
         "upload stored"
     );
     let url = kind.url(&outcome.hash);
-    let status = if outcome.created {
+    // An output's answer never says whether it was stored before: a seat
+    // could otherwise upload guesses and learn another seat's output.
+    let created = outcome.created || kind == Kind::Output;
+    let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
@@ -195,7 +291,7 @@ async fn put_object(
         hash: outcome.hash.to_string(),
         size: outcome.size,
         url,
-        created: outcome.created,
+        created,
     };
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
 }
@@ -223,10 +319,11 @@ async fn get_bundle(
     get, path = "/v1/outputs/{hash}", tag = "outputs",
     params(("hash" = String, Path, description = "output_hash, 64 lowercase hex characters")),
     responses(
-        (status = 200, description = "The output bytes; `etag` is the quoted hash, cached as immutable", content_type = "application/octet-stream", body = [u8]),
-        (status = 304, description = "`if-none-match` named this hash and it is stored"),
+        (status = 200, description = "The output bytes, once an OutputAvailability on chain names this hash; `etag` is the quoted hash, cached as immutable", content_type = "application/octet-stream", body = [u8]),
+        (status = 304, description = "`if-none-match` named this hash and it is stored and declared"),
         (status = 400, description = "`bad_hash`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`not_found`: not stored, or not yet declared on chain (the same answer; a relay without a chain serves no outputs)", body = ErrorBody),
+        (status = 502, description = "`chain_unavailable`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`", body = ErrorBody),
     )
 )]
@@ -277,9 +374,9 @@ async fn head_bundle(
     head, path = "/v1/outputs/{hash}", tag = "outputs",
     params(("hash" = String, Path, description = "output_hash, 64 lowercase hex characters")),
     responses(
-        (status = 200, description = "Stored; `content-length` is its size"),
+        (status = 200, description = "Stored and declared on chain; `content-length` is its size"),
         (status = 400, description = "`bad_hash`"),
-        (status = 404, description = "`not_found`"),
+        (status = 404, description = "`not_found`: not stored, or not yet declared"),
     )
 )]
 async fn head_output(
@@ -305,12 +402,40 @@ async fn head_selection(
     head_object(state, Kind::Selection, hash).await
 }
 
+/// Refuses an output no OutputAvailability names yet with exactly the
+/// answer for a missing object (sealed submissions: nothing leaks before
+/// the reveal). The chain is asked before the store, so whether the relay
+/// holds an undeclared output shows neither in the answer nor in its
+/// timing; a relay without a chain serves no outputs.
+async fn require_declared(
+    state: &AppState,
+    kind: Kind,
+    hash: &ContentHash,
+) -> Result<(), RelayError> {
+    if kind != Kind::Output {
+        return Ok(());
+    }
+    let declared = match &state.declared {
+        Some(declared) => declared.declared(&hash.0).await?,
+        None => false,
+    };
+    if declared {
+        Ok(())
+    } else {
+        Err(RelayError::NotFound {
+            kind,
+            hash: hash.to_string(),
+        })
+    }
+}
+
 async fn get_object(
     state: AppState,
     kind: Kind,
     hash: ContentHash,
     headers: &HeaderMap,
 ) -> Result<Response, RelayError> {
+    require_declared(&state, kind, &hash).await?;
     let etag = format!("\"{hash}\"");
     if if_none_match(headers, &etag) {
         state.store.head(kind, &hash).await?;
@@ -329,6 +454,7 @@ async fn head_object(
     kind: Kind,
     hash: ContentHash,
 ) -> Result<Response, RelayError> {
+    require_declared(&state, kind, &hash).await?;
     let size = state.store.head(kind, &hash).await?;
     Ok((
         object_headers(&format!("\"{hash}\""), Some(size)),

@@ -9,8 +9,15 @@
 //!
 //! Either way the bundle is validated (a module no worker would run is
 //! refused before any lamport moves) and stored under its hash first.
+//!
+//! The form streams into one buffer, the bundle itself: the input part is
+//! read into it directly and the header and wasm are put in front of it at
+//! the end, so a job post holds about one bundle's bytes in memory. A post
+//! takes one of the client address's upload slots and a bundle buffer
+//! before it reads anything.
 
 use axum::Json;
+use axum::extract::multipart::Field;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
@@ -23,23 +30,29 @@ use solana_address::Address;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ErrorBody, RelayError};
-use crate::store::{ContentHash, Kind};
+use crate::routes::objects::{ClientIp, upload_slot};
+use crate::store::{ContentHash, Kind, PutOptions};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(post_job))
+    // The form reader enforces its own caps (wasm, input, the relay's
+    // bundle cap, 256-byte text fields) as the parts stream.
+    OpenApiRouter::new().routes(routes!(post_job).layer(axum::extract::DefaultBodyLimit::disable()))
 }
+
+/// Largest text field read (tier, client, numbers).
+const TEXT_FIELD_BYTES: usize = 256;
 
 /// The multipart form `POST /v1/jobs` reads (documentation only; the
 /// handler reads the parts as they stream).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct PostJobForm {
-    /// The job's WebAssembly module (file part).
+    /// The job's WebAssembly module (file part; parts may come in any order).
     #[schema(format = Binary)]
     wasm: Vec<u8>,
     /// The job's input bytes (file part).
@@ -76,6 +89,7 @@ pub struct PostedJob {
 
 struct Form {
     wasm: Option<Vec<u8>>,
+    /// The input part, read straight into what becomes the bundle.
     input: Option<Vec<u8>>,
     tier: Tier,
     client: Option<Address>,
@@ -96,7 +110,37 @@ fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, RelayError>
         .map_err(|_| bad(format!("form field {name}={text:?} is not a number")))
 }
 
-async fn read_form(mut multipart: Multipart) -> Result<Form, RelayError> {
+/// A multipart error as the relay's: a body cut off for its pace is
+/// `too_slow`, anything else a malformed form.
+fn form_error(what: &str, e: axum::extract::multipart::MultipartError) -> RelayError {
+    match crate::guard::TooSlow::find(&e) {
+        Some(slow) => RelayError::TooSlow(slow.clone()),
+        None => bad(format!("{what}: {e}")),
+    }
+}
+
+/// Reads a field's bytes into `out`, at most `max` in all.
+async fn read_field(
+    field: &mut Field<'_>,
+    name: &str,
+    out: &mut Vec<u8>,
+    max: usize,
+    too_large: impl Fn() -> RelayError,
+) -> Result<(), RelayError> {
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| form_error(&format!("form field {name}"), e))?
+    {
+        if out.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(())
+}
+
+async fn read_form(mut multipart: Multipart, max_bundle: u64) -> Result<Form, RelayError> {
     let mut form = Form {
         wasm: None,
         input: None,
@@ -108,22 +152,74 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, RelayError> {
         output_cap: 1 << 20,
         ttl_slots: 21_600,
     };
-    while let Some(field) = multipart
+    let bundle_too_large = || RelayError::TooLarge {
+        kind: Kind::Bundle,
+        limit: max_bundle,
+    };
+    while let Some(mut field) = multipart
         .next_field()
         .await
-        .map_err(|e| bad(format!("malformed multipart body: {e}")))?
+        .map_err(|e| form_error("malformed multipart body", e))?
     {
         let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| bad(format!("form field {name}: {e}")))?;
-        let text = || String::from_utf8_lossy(&bytes).into_owned();
         match name.as_str() {
-            "wasm" => form.wasm = Some(bytes.to_vec()),
-            "input" => form.input = Some(bytes.to_vec()),
+            "wasm" | "input" => {
+                let protocol_max = if name == "wasm" {
+                    edgerun_protocol::bundle::MAX_WASM_BYTES
+                } else {
+                    edgerun_protocol::bundle::MAX_INPUT_BYTES
+                } as u64;
+                // The other part (a part sent twice replaces itself).
+                let other = if name == "wasm" {
+                    &form.input
+                } else {
+                    &form.wasm
+                };
+                let room = max_bundle.saturating_sub(other.as_ref().map_or(0, Vec::len) as u64);
+                let mut bytes = Vec::new();
+                read_field(
+                    &mut field,
+                    &name,
+                    &mut bytes,
+                    protocol_max.min(room) as usize,
+                    || {
+                        if protocol_max <= room {
+                            RelayError::InvalidJob(format!(
+                                "the {name} part is larger than the protocol's {protocol_max} bytes"
+                            ))
+                        } else {
+                            bundle_too_large()
+                        }
+                    },
+                )
+                .await?;
+                if name == "wasm" {
+                    form.wasm = Some(bytes);
+                } else {
+                    form.input = Some(bytes);
+                }
+                continue;
+            }
+            "tier" | "client" | "escrow_lamports" | "max_instructions" | "max_memory_bytes"
+            | "max_output_bytes" | "ttl_slots" => {}
+            other => {
+                return Err(bad(format!(
+                    "unknown form field {:?}; the fields are wasm, input, tier, client, escrow_lamports, max_instructions, max_memory_bytes, max_output_bytes, ttl_slots",
+                    other.chars().take(60).collect::<String>()
+                )));
+            }
+        }
+        let mut bytes = Vec::new();
+        read_field(&mut field, &name, &mut bytes, TEXT_FIELD_BYTES, || {
+            bad(format!(
+                "form field {name} is longer than {TEXT_FIELD_BYTES} bytes"
+            ))
+        })
+        .await?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        match name.as_str() {
             "tier" => {
-                form.tier = match text().trim() {
+                form.tier = match text.trim() {
                     "bronze" => Tier::Bronze,
                     "silver" => Tier::Silver,
                     "gold" => Tier::Gold,
@@ -134,25 +230,44 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, RelayError> {
             }
             "client" => {
                 form.client = Some(
-                    text()
-                        .trim()
+                    text.trim()
                         .parse()
-                        .map_err(|_| bad(format!("client {:?} is not a base58 address", text())))?,
+                        .map_err(|_| bad(format!("client {text:?} is not a base58 address")))?,
                 )
             }
-            "escrow_lamports" => form.escrow = Some(number(&name, &text())?),
-            "max_instructions" => form.fuel = number(&name, &text())?,
-            "max_memory_bytes" => form.memory = number(&name, &text())?,
-            "max_output_bytes" => form.output_cap = number(&name, &text())?,
-            "ttl_slots" => form.ttl_slots = number(&name, &text())?,
-            other => {
-                return Err(bad(format!(
-                    "unknown form field {other:?}; the fields are wasm, input, tier, client, escrow_lamports, max_instructions, max_memory_bytes, max_output_bytes, ttl_slots"
-                )));
-            }
+            "escrow_lamports" => form.escrow = Some(number(&name, &text)?),
+            "max_instructions" => form.fuel = number(&name, &text)?,
+            "max_memory_bytes" => form.memory = number(&name, &text)?,
+            "max_output_bytes" => form.output_cap = number(&name, &text)?,
+            _ => form.ttl_slots = number(&name, &text)?,
         }
     }
     Ok(form)
+}
+
+/// The bundle for `wasm` and `input`, built in `input`'s buffer: the
+/// runtime validates the module and encodes the bundle with an empty input
+/// (header, wasm, input length), that prefix goes in front of the input,
+/// and the input length is set. `Bundle::decode` checks the result.
+fn bundle_in_place(
+    wasm: &[u8],
+    mut input: Vec<u8>,
+    limits: &Limits,
+) -> Result<Vec<u8>, RelayError> {
+    let input_len = u32::try_from(input.len())
+        .map_err(|_| RelayError::InvalidJob("the input is larger than 4 GiB".into()))?;
+    let prefix = edgerun_runtime::build_bundle(wasm, &[], limits)
+        .map_err(|e| RelayError::InvalidJob(e.to_string()))?;
+    let at = prefix.len();
+    input.splice(0..0, prefix);
+    // The prefix ends with the (empty) input's u32 LE length.
+    input[at - 4..at].copy_from_slice(&input_len.to_le_bytes());
+    let decoded = edgerun_protocol::bundle::Bundle::decode(&input)
+        .map_err(|e| RelayError::Internal(format!("a built bundle does not decode: {e}")))?;
+    if decoded.input.len() != input_len as usize {
+        return Err(RelayError::Internal("a built bundle lost its input".into()));
+    }
+    Ok(input)
 }
 
 /// Build and store a bundle, then post the job (API key) or return the
@@ -165,15 +280,18 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, RelayError> {
         (status = 201, description = "Bundle stored; job posted or transaction returned", body = PostedJob),
         (status = 400, description = "Malformed form", body = ErrorBody),
         (status = 401, description = "Wrong API key", body = ErrorBody),
+        (status = 408, description = "`too_slow`: the form arrived below the relay's minimum rate", body = ErrorBody),
         (status = 413, description = "Bundle over the relay's limit", body = ErrorBody),
         (status = 422, description = "Not a valid edgerun job", body = ErrorBody),
+        (status = 429, description = "`too_many_uploads` from this address", body = ErrorBody),
         (status = 502, description = "The chain refused or did not answer", body = ErrorBody),
-        (status = 503, description = "No chain connection", body = ErrorBody),
+        (status = 503, description = "No chain connection, or `busy` (every bundle slot stayed taken)", body = ErrorBody),
     ),
     tag = "jobs"
 )]
 async fn post_job(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<PostedJob>), RelayError> {
@@ -197,7 +315,11 @@ async fn post_job(
         }
         (Some(_), _) => return Err(RelayError::Unauthorized),
     };
-    let form = read_form(multipart).await?;
+    // An upload slot of this address and a bundle buffer, before reading.
+    let _slot = upload_slot(&state, ip)?;
+    let permit = state.store.buffer_permit(Kind::Bundle).await?;
+    let max_bundle = state.store.limit(Kind::Bundle);
+    let form = read_form(multipart, max_bundle).await?;
     let wasm = form
         .wasm
         .ok_or_else(|| bad("the form needs a file part named wasm"))?;
@@ -214,17 +336,25 @@ async fn post_job(
         }
     };
     let limits = Limits::new(form.memory, form.fuel, form.output_cap);
-    let bundle = edgerun_runtime::build_bundle(&wasm, &input, &limits)
-        .map_err(|e| RelayError::InvalidJob(e.to_string()))?;
+    let bundle = bundle_in_place(&wasm, input, &limits)?;
+    drop(wasm);
+    if bundle.len() as u64 > max_bundle {
+        return Err(RelayError::TooLarge {
+            kind: Kind::Bundle,
+            limit: max_bundle,
+        });
+    }
     let escrow = form.escrow.unwrap_or(form.tier.default_escrow());
     let spec = JobSpec::for_bundle(&client, rand::random(), &bundle, escrow, form.ttl_slots)
         .map_err(|e| RelayError::InvalidJob(e.to_string()))?;
     let (job_id, bundle_hash) = (spec.job_id, spec.bundle_hash);
+    // One chunk: the store checks it whole without copying it.
     state
         .store
-        .put_verified(
+        .put(
             Kind::Bundle,
             ContentHash(bundle_hash),
+            PutOptions { cap: None, permit },
             futures_util::stream::iter([Ok::<_, std::convert::Infallible>(bytes::Bytes::from(
                 bundle,
             ))]),

@@ -7,10 +7,9 @@
 //! the worker's Ed25519 signature over
 //! `edgerun_protocol::heartbeat::message`. Heartbeats
 //! are kept in memory only: a restarted relay knows no one until the next
-//! round of heartbeats.
+//! round of heartbeats. With a chain, only workers holding stake are
+//! counted, so keys that cost nothing cannot fill the table.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -29,7 +28,10 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::chain::Chain;
-use crate::error::{ErrorBody, RelayError};
+use crate::error::{ErrorBody, PER_ADDRESS, RelayError};
+use crate::guard::SlotsFull;
+use crate::routes::objects::ClientIp;
+use crate::table::Table;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -68,9 +70,16 @@ struct Seen {
 }
 
 /// The workers heard from by heartbeat: address → when, and which runtimes.
-#[derive(Default)]
 pub struct OnlineWorkers {
-    seen: Mutex<HashMap<[u8; 32], Seen>>,
+    seen: Table<Seen>,
+}
+
+impl Default for OnlineWorkers {
+    fn default() -> Self {
+        OnlineWorkers {
+            seen: Table::new(PRUNE_AT, MAX_TRACKED),
+        }
+    }
 }
 
 impl OnlineWorkers {
@@ -85,45 +94,49 @@ impl OnlineWorkers {
         runtime_ids: Vec<[u8; 32]>,
         now: Instant,
     ) -> Result<bool, RelayError> {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(last) = seen.get(&worker)
-            && last.unix_ms >= unix_ms
-        {
-            return Ok(false);
-        }
-        if seen.len() >= PRUNE_AT && !seen.contains_key(&worker) {
-            seen.retain(|_, s| now.duration_since(s.at) < FORGET_AFTER);
-            if seen.len() >= MAX_TRACKED {
-                return Err(RelayError::TooManyWorkers(seen.len()));
-            }
-        }
-        seen.insert(
-            worker,
-            Seen {
-                at: now,
-                unix_ms,
-                runtime_ids,
-            },
-        );
-        Ok(true)
+        let fresh = Seen {
+            at: now,
+            // Below any real heartbeat, so a new entry always takes it.
+            unix_ms: 0,
+            runtime_ids: Vec::new(),
+        };
+        self.seen
+            .with(
+                &worker,
+                |s| now.saturating_duration_since(s.at) >= FORGET_AFTER,
+                || fresh,
+                |last| {
+                    if last.unix_ms >= unix_ms {
+                        return false;
+                    }
+                    *last = Seen {
+                        at: now,
+                        unix_ms,
+                        runtime_ids,
+                    };
+                    true
+                },
+            )
+            .map_err(|full| RelayError::TooManyWorkers(full.entries))
     }
 
     /// The workers heard from within `window` before `now`, sorted by
     /// pubkey bytes (the order committee selection uses).
     pub fn within(&self, window: Duration, now: Instant) -> Vec<OnlineWorker> {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let mut fresh: Vec<(&[u8; 32], Duration, &Seen)> = seen
-            .iter()
-            .map(|(k, s)| (k, now.duration_since(s.at), s))
-            .filter(|(_, ago, _)| *ago <= window)
-            .collect();
-        fresh.sort_unstable_by_key(|(k, _, _)| **k);
+        let mut fresh: Vec<([u8; 32], Duration, Vec<[u8; 32]>)> = Vec::new();
+        self.seen.for_each(|k, s| {
+            let ago = now.saturating_duration_since(s.at);
+            if ago <= window && s.unix_ms > 0 {
+                fresh.push((*k, ago, s.runtime_ids.clone()));
+            }
+        });
+        fresh.sort_unstable_by_key(|(k, _, _)| *k);
         fresh
             .into_iter()
-            .map(|(k, ago, s)| OnlineWorker {
-                address: Address::new_from_array(*k).to_string(),
+            .map(|(k, ago, ids)| OnlineWorker {
+                address: Address::new_from_array(k).to_string(),
                 seen_ms_ago: ago.as_millis() as u64,
-                runtime_ids: s.runtime_ids.iter().map(|id| hex(id)).collect(),
+                runtime_ids: ids.iter().map(|id| hex(id)).collect(),
             })
             .collect()
     }
@@ -197,38 +210,61 @@ async fn get_worker(
         (status = 200, description = "text/event-stream of `worker` events", content_type = "text/event-stream"),
         (status = 400, description = "Not an address", body = ErrorBody),
         (status = 404, description = "Not a registered worker", body = ErrorBody),
-        (status = 503, description = "No chain connection", body = ErrorBody),
+        (status = 429, description = "`too_many_streams`: this address holds as many event streams as the relay serves one", body = ErrorBody),
+        (status = 503, description = "No chain connection, or `too_many_streams` in total", body = ErrorBody),
     ),
     tag = "workers"
 )]
 async fn worker_events(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(raw): Path<String>,
 ) -> Result<
-    Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>>,
+    Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>> + use<>>,
     RelayError,
 > {
     let worker = parse(&raw)?;
     let chain = state.chain.clone().ok_or(RelayError::NoChain)?;
-    let first = read(&chain, &worker).await?;
-    Ok(super::events::changes(
-        "worker",
-        first,
-        move || {
-            let chain = chain.clone();
-            async move { read(&chain, &worker).await }
+    let slot = stream_slot(&state, ip)?;
+    state
+        .worker_feeds
+        .events(
+            "worker",
+            worker.to_bytes(),
+            move || {
+                let chain = chain.clone();
+                async move { read(&chain, &worker).await }
+            },
+            |v: &WorkerView| {
+                (
+                    v.total_stake_lamports,
+                    v.locked_stake_lamports,
+                    v.status,
+                    v.registered_slot,
+                )
+            },
+            // A worker's stream runs until the client leaves.
+            |_| false,
+            slot,
+        )
+        .await
+}
+
+/// One of the client's event-stream slots, or `too_many_streams`.
+pub(crate) fn stream_slot(
+    state: &AppState,
+    ip: std::net::IpAddr,
+) -> Result<crate::guard::Slot, RelayError> {
+    state.streams.acquire(ip).map_err(|full| match full {
+        SlotsFull::PerIp(limit) => RelayError::TooManyStreams {
+            whose: PER_ADDRESS,
+            limit,
         },
-        |v: &WorkerView| {
-            (
-                v.total_stake_lamports,
-                v.locked_stake_lamports,
-                v.status,
-                v.registered_slot,
-            )
+        SlotsFull::Total(limit) => RelayError::TooManyStreams {
+            whose: "on this relay",
+            limit,
         },
-        // A worker's stream runs until the client leaves.
-        |_| false,
-    ))
+    })
 }
 
 /// A worker's heartbeat: "I am online and run these runtimes", signed.
@@ -278,6 +314,9 @@ pub struct OnlineWorkersView {
         (status = 204, description = "Accepted"),
         (status = 400, description = "`bad_request`: not an address, not a heartbeat, or a clock more than 30 s off", body = ErrorBody),
         (status = 401, description = "`unauthorized`: the signature does not verify", body = ErrorBody),
+        (status = 403, description = "`forbidden`: (relay with a chain) the key holds no active WorkerStake with stake", body = ErrorBody),
+        (status = 413, description = "`too_large`: a body over 4 KiB", body = ErrorBody),
+        (status = 502, description = "`chain_unavailable`", body = ErrorBody),
         (status = 503, description = "`too_many_workers`", body = ErrorBody),
     ),
     tag = "workers"
@@ -287,7 +326,7 @@ async fn heartbeat(
     Path(raw): Path<String>,
     body: Result<Json<Heartbeat>, JsonRejection>,
 ) -> Result<StatusCode, RelayError> {
-    let accepted = accept_heartbeat(&state, &raw, body);
+    let accepted = accept_heartbeat(&state, &raw, body).await;
     let outcome = match &accepted {
         Ok(true) => "accepted",
         Ok(false) => "not_newer",
@@ -297,18 +336,18 @@ async fn heartbeat(
     accepted.map(|_| StatusCode::NO_CONTENT)
 }
 
-fn accept_heartbeat(
+async fn accept_heartbeat(
     state: &AppState,
     raw: &str,
     body: Result<Json<Heartbeat>, JsonRejection>,
 ) -> Result<bool, RelayError> {
     let worker = parse(raw)?;
     let Json(hb) = body.map_err(|e| {
-        RelayError::BadRequest(format!(
-            "the body is not a heartbeat ({}); send JSON {{\"unix_ms\", \"runtime_ids\", \"signature\"}} \
-             with content-type: application/json",
-            e.body_text()
-        ))
+        super::tx::json_error(
+            e,
+            HEARTBEAT_BODY_BYTES,
+            "a heartbeat: JSON {\"unix_ms\", \"runtime_ids\", \"signature\"}",
+        )
     })?;
     if hb.runtime_ids.is_empty() || hb.runtime_ids.len() > MAX_HEARTBEAT_RUNTIMES {
         return Err(RelayError::BadRequest(format!(
@@ -344,12 +383,20 @@ fn accept_heartbeat(
              worker's key"
         ))
     })?;
+    if let Some(stakes) = &state.stakes
+        && !stakes.active(&worker).await?
+    {
+        return Err(RelayError::Forbidden(format!(
+            "{worker} holds no active WorkerStake with stake on this relay's chain, so its heartbeats \
+             do not count; register_worker with stake first"
+        )));
+    }
     state
         .online
         .record(worker.to_bytes(), hb.unix_ms, runtime_ids, Instant::now())
 }
 
-fn parse_signature(raw: &str) -> Result<ed25519_dalek::Signature, RelayError> {
+pub(crate) fn parse_signature(raw: &str) -> Result<ed25519_dalek::Signature, RelayError> {
     let bad = |why: String| {
         RelayError::BadRequest(format!(
             "signature is not 128 lowercase hex characters ({why}); send the 64-byte Ed25519 signature as hex"
@@ -448,17 +495,22 @@ mod tests {
         assert_eq!(seen[0].runtime_ids, vec![hex(&[2; 32])]);
         assert!(online.within(Duration::from_secs(10), later).is_empty());
 
-        // Past PRUNE_AT, the stale are forgotten when a new worker arrives.
+        // Past PRUNE_AT, the stale are forgotten as new workers arrive, a
+        // shard at a time.
         for i in 0..PRUNE_AT as u32 {
             let mut k = [0u8; 32];
             k[..4].copy_from_slice(&(i + 100).to_le_bytes());
             online.record(k, 1, vec![[0; 32]], t0).unwrap();
         }
         let much_later = t0 + FORGET_AFTER + Duration::from_secs(1);
-        online
-            .record([0xff; 32], 1, vec![[0; 32]], much_later)
-            .unwrap();
-        assert_eq!(online.seen.lock().unwrap().len(), 1);
+        for i in 0..PRUNE_AT as u32 * 4 {
+            let mut k = [0xff; 32];
+            k[..4].copy_from_slice(&i.to_le_bytes());
+            online.record(k, 1, vec![[0; 32]], much_later).unwrap();
+        }
+        let listed = online.within(Duration::from_secs(3600), much_later);
+        assert_eq!(listed.len(), PRUNE_AT * 4, "the stale are forgotten");
+        assert_eq!(online.seen.len(), PRUNE_AT * 4);
     }
 
     #[test]
@@ -467,5 +519,25 @@ mod tests {
         assert_eq!(within_s(Some("x=1&within_s=3600")).unwrap(), 3600);
         assert!(within_s(Some("within_s=3601")).is_err());
         assert!(within_s(Some("within_s=-1")).is_err());
+    }
+
+    #[test]
+    fn one_heartbeat_past_the_threshold_never_scans_the_whole_table() {
+        let online = OnlineWorkers::default();
+        let t0 = Instant::now();
+        for i in 0..PRUNE_AT as u32 * 2 {
+            let mut k = [0u8; 32];
+            k[..4].copy_from_slice(&(i + 100).to_le_bytes());
+            online.record(k, 1, vec![[0; 32]], t0).unwrap();
+        }
+        let much_later = t0 + FORGET_AFTER + Duration::from_secs(1);
+        online
+            .record([0xff; 32], 1, vec![[0; 32]], much_later)
+            .unwrap();
+        let left = online.seen.len();
+        assert!(
+            left > PRUNE_AT,
+            "one heartbeat pruned the whole table ({left} left)"
+        );
     }
 }

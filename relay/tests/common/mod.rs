@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use edgerun_protocol::bundle::Bundle;
 use edgerun_protocol::limits::Limits;
-use edgerun_relay::{AppState, ContentHash, RelayConfig, StoreBackend, UploadLimits};
+use edgerun_relay::{AppState, ClientLimits, ContentHash, RelayConfig, StoreBackend, UploadLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -29,6 +29,19 @@ pub fn bundle(input: &[u8]) -> Vec<u8> {
     .expect("bundle within protocol maxima")
 }
 
+/// An eligible-set snapshot of `n` records (sorted distinct pubkeys,
+/// weight 1,000 each): any `n * 40` bytes the relay takes under
+/// `/v1/selections`.
+pub fn snapshot_bytes(n: u32, seed: u8) -> Vec<u8> {
+    (0..n)
+        .flat_map(|i| {
+            let mut key = [seed; 32];
+            key[..4].copy_from_slice(&i.to_be_bytes());
+            key.into_iter().chain(1_000u64.to_le_bytes())
+        })
+        .collect()
+}
+
 pub fn hash_hex(bytes: &[u8]) -> String {
     ContentHash::of(bytes).to_string()
 }
@@ -41,11 +54,16 @@ pub fn filler(len: usize, seed: u8) -> Vec<u8> {
 }
 
 pub async fn open(dir: &Path, limits: UploadLimits) -> AppState {
+    open_with(dir, limits, ClientLimits::default()).await
+}
+
+pub async fn open_with(dir: &Path, limits: UploadLimits, clients: ClientLimits) -> AppState {
     AppState::open(RelayConfig {
         store: StoreBackend::File {
             root: dir.to_path_buf(),
         },
         limits,
+        clients,
     })
     .await
     .expect("open relay state")
@@ -98,16 +116,23 @@ pub async fn within<T>(secs: u64, fut: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("test did not finish within {secs} s"))
 }
 
-/// Serves `app(state)` on 127.0.0.1:0.
+/// Serves the relay (`edgerun_relay::serve`) on 127.0.0.1:0.
 pub async fn serve(state: AppState) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, edgerun_relay::app(state))
+        edgerun_relay::serve(listener, state, std::future::pending())
             .await
             .unwrap();
     });
     addr
+}
+
+/// A reqwest response's status and JSON body (`null` when it has none).
+pub async fn status_json(resp: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("the body");
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
 /// A response read off a raw connection.
