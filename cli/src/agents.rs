@@ -111,12 +111,6 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
     let mut last_beat: Option<Instant> = None;
     let mut registered = false;
     loop {
-        if last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY) {
-            match worker.heartbeat().await {
-                Ok(()) => last_beat = Some(Instant::now()),
-                Err(e) => eprintln!("worker {address}: heartbeat: {e}"),
-            }
-        }
         if !registered {
             match worker.ensure_registered().await {
                 Ok(Some(a)) => {
@@ -125,6 +119,13 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
                 }
                 Ok(None) => registered = true,
                 Err(e) => eprintln!("worker {address}: registering: {e}"),
+            }
+        }
+        // The relay counts heartbeats only from keys that hold stake.
+        if registered && last_beat.is_none_or(|t| t.elapsed() >= HEARTBEAT_EVERY) {
+            match worker.heartbeat().await {
+                Ok(()) => last_beat = Some(Instant::now()),
+                Err(e) => eprintln!("worker {address}: heartbeat: {e}"),
             }
         }
         if registered {

@@ -62,6 +62,7 @@
 //! | [`economics`] | required_lock, payout split, slash and penalty arithmetic |
 //! | [`selection`] | stake-weighted committee selection and the snapshot hash |
 //! | [`heartbeat`] | the signed liveness message a worker sends the relay (alloc) |
+//! | [`output_upload`] | what a seated worker signs to store an output at the relay |
 //! | [`layout`], [`state`] | zero-copy, Borsh-compatible account layouts |
 //! | [`instruction`], [`event`] | instruction data and Anchor-style events |
 //! | [`error`] | the program's error codes (from 6000, as Anchor numbers them) |
@@ -88,6 +89,7 @@ pub mod heartbeat;
 pub mod instruction;
 pub mod layout;
 pub mod limits;
+pub mod output_upload;
 pub mod selection;
 pub mod sha256;
 pub mod state;

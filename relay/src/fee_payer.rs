@@ -556,7 +556,7 @@ mod tests {
             job_id: [3; 32],
             ..bytemuck::Zeroable::zeroed()
         };
-        let attestation = edgerun_client::Attestation::for_job(&job, [4; 32]);
+        let attestation = edgerun_client::Attestation::for_job(&job, &worker.pubkey(), [4; 32]);
         edgerun_client::submit_result(&program(), &key, &attestation, first_index)
     }
 
@@ -588,6 +588,7 @@ mod tests {
             &program(),
             &worker.pubkey(),
             &[3; 32],
+            [4; 32],
         ));
         ixs.push(
             edgerun_client::declare_output(&program(), &worker.pubkey(), &[3; 32], [4; 32], "/x")
@@ -668,13 +669,18 @@ mod tests {
         let (_, message) = refused(&[memo], &[&worker]);
         assert!(message.contains("calls"), "{message}");
         // The fee payer's account in an instruction.
-        let drain = edgerun_client::reach_quorum(&p, &payer, &[3; 32]);
+        let drain = edgerun_client::reach_quorum(&p, &payer, &[3; 32], [4; 32]);
         let mut both = vec![drain];
-        both.push(edgerun_client::reach_quorum(&p, &worker.pubkey(), &[3; 32]));
+        both.push(edgerun_client::reach_quorum(
+            &p,
+            &worker.pubkey(),
+            &[3; 32],
+            [4; 32],
+        ));
         let (_, message) = refused(&both, &[&worker]);
         assert!(message.contains("fee payer account"), "{message}");
         // A signer that acts in nothing: an extra paid signature.
-        let mut padded = edgerun_client::reach_quorum(&p, &worker.pubkey(), &[3; 32]);
+        let mut padded = edgerun_client::reach_quorum(&p, &worker.pubkey(), &[3; 32], [4; 32]);
         padded
             .accounts
             .push(AccountMeta::new_readonly(other.pubkey(), true));
@@ -685,7 +691,12 @@ mod tests {
         );
         // The fee payer's address again under another index.
         let mut twice = tx(
-            &[edgerun_client::reach_quorum(&p, &worker.pubkey(), &[3; 32])],
+            &[edgerun_client::reach_quorum(
+                &p,
+                &worker.pubkey(),
+                &[3; 32],
+                [4; 32],
+            )],
             &payer,
             &[&worker],
         );
@@ -695,7 +706,12 @@ mod tests {
         assert!(message.contains("appears twice"), "{message}");
         // Not this relay's fee payer.
         let mut elsewhere = tx(
-            &[edgerun_client::reach_quorum(&p, &worker.pubkey(), &[3; 32])],
+            &[edgerun_client::reach_quorum(
+                &p,
+                &worker.pubkey(),
+                &[3; 32],
+                [4; 32],
+            )],
             &other.pubkey(),
             &[&worker],
         );
@@ -708,7 +724,7 @@ mod tests {
     fn a_transaction_over_1232_bytes_is_tx_too_large() {
         let payer = Keypair::new().pubkey();
         let worker = Keypair::new();
-        let mut big = edgerun_client::reach_quorum(&program(), &worker.pubkey(), &[3; 32]);
+        let mut big = edgerun_client::reach_quorum(&program(), &worker.pubkey(), &[3; 32], [4; 32]);
         big.data.extend_from_slice(&[0; 1_300]);
         let err = check_size(&tx(&[big], &payer, &[&worker])).unwrap_err();
         assert_eq!(err.code(), "tx_too_large");

@@ -22,26 +22,10 @@ use crate::chain::Chain;
 use crate::error::RelayError;
 use crate::table::Table;
 
-/// What a worker's `x-edgerun-signature` signs: this domain, then the job
-/// id and the output hash.
-pub const PUT_OUTPUT_DOMAIN: &[u8] = b"edgerun:put-output:v1";
-
-/// The header naming the job (64 lowercase hex).
-pub const JOB_HEADER: &str = "x-edgerun-job";
-/// The header naming the worker (base58).
-pub const WORKER_HEADER: &str = "x-edgerun-worker";
-/// The header carrying the signature (128 lowercase hex).
-pub const SIGNATURE_HEADER: &str = "x-edgerun-signature";
-
-/// The bytes a worker signs to store `output_hash` for `job_id`:
-/// `b"edgerun:put-output:v1" || job_id (32) || output_hash (32)`.
-pub fn put_output_message(job_id: &Hash, output_hash: &Hash) -> Vec<u8> {
-    let mut message = Vec::with_capacity(PUT_OUTPUT_DOMAIN.len() + 64);
-    message.extend_from_slice(PUT_OUTPUT_DOMAIN);
-    message.extend_from_slice(job_id);
-    message.extend_from_slice(output_hash);
-    message
-}
+pub use edgerun_protocol::output_upload::{
+    DOMAIN as PUT_OUTPUT_DOMAIN, JOB_HEADER, SIGNATURE_HEADER, WORKER_HEADER,
+    message as put_output_message,
+};
 
 /// Whether a job in `status` still takes its seats' outputs.
 pub fn takes_outputs(status: u8) -> bool {
@@ -98,7 +82,7 @@ pub fn uploader(headers: &HeaderMap, output_hash: &Hash) -> Result<Uploader, Rel
         .map_err(|_| {
             bad(format!(
                 "{SIGNATURE_HEADER} does not verify for {worker} over \"edgerun:put-output:v1\" || job {} || output {}; \
-                 sign edgerun_relay::outputs::put_output_message(job_id, output_hash) with the worker's key",
+                 sign edgerun_protocol::output_upload::message(job_id, output_hash) with the worker's key",
                 hex(&job_id),
                 hex(output_hash)
             ))

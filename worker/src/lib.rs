@@ -56,8 +56,14 @@ pub trait Transport {
     async fn active_jobs(&self) -> Result<Vec<Job>, TransportError>;
     /// The bundle stored under `hash` (the core verifies it).
     async fn bundle(&self, hash: &Hash) -> Result<Vec<u8>, TransportError>;
-    /// Stores `output` under its hash; returns its URL.
-    async fn publish(&self, hash: &Hash, output: &[u8]) -> Result<String, TransportError>;
+    /// Stores `output` under its hash at the relay, as the seat of `job`
+    /// (signed: only a seated worker may); returns its URL.
+    async fn publish(
+        &self,
+        job: &Hash,
+        hash: &Hash,
+        output: &[u8],
+    ) -> Result<String, TransportError>;
     /// Tells the relay this worker is online and which runtimes it runs.
     async fn heartbeat(&self, runtime_ids: &[Hash]) -> Result<(), TransportError>;
     /// Signs `ixs` as the worker (fee payer) and sends them in one
@@ -343,7 +349,7 @@ impl<T: Transport> Worker<T> {
         } else if completes {
             let url = self
                 .transport
-                .publish(&computed.output_hash, &computed.output)
+                .publish(&job.job_id, &computed.output_hash, &computed.output)
                 .await?;
             let mut all = ixs.clone();
             all.extend(self.publish_ixs(job, config, &computed, &url, true)?);
@@ -418,7 +424,7 @@ impl<T: Transport> Worker<T> {
         }
         let url = self
             .transport
-            .publish(&computed.output_hash, &computed.output)
+            .publish(&job.job_id, &computed.output_hash, &computed.output)
             .await?;
         let ixs = self.publish_ixs(job, config, &computed, &url, reach)?;
         self.transport.send(&ixs).await?;

@@ -112,11 +112,21 @@ impl Transport for Native {
         Ok(bytes.to_vec())
     }
 
-    async fn publish(&self, hash: &Hash, output: &[u8]) -> Result<String, TransportError> {
+    async fn publish(
+        &self,
+        job: &Hash,
+        hash: &Hash,
+        output: &[u8],
+    ) -> Result<String, TransportError> {
+        use edgerun_protocol::output_upload as up;
         let url = format!("{}/v1/outputs/{}", self.relay, hex(hash));
+        let signature = self.keypair.sign_message(&up::message(job, hash));
         let resp = self
             .http
             .put(&url)
+            .header(up::JOB_HEADER, hex(job))
+            .header(up::WORKER_HEADER, self.keypair.pubkey().to_string())
+            .header(up::SIGNATURE_HEADER, hex(signature.as_ref()))
             .body(output.to_vec())
             .send()
             .await

@@ -133,7 +133,9 @@ async fn fresh_key_transaction(net: &Net, fee_payer: &Keypair, shape: usize) -> 
             net.submit(&job, &key, b"output", 0).to_vec()
         }
         // A reveal by a key that holds no stake.
-        _ => vec![edgerun_client::reach_quorum(program, &me, &[9; 32])],
+        _ => vec![edgerun_client::reach_quorum(
+            program, &me, &[9; 32], [8; 32],
+        )],
     };
     for_relay(net, &ixs, &fee_payer.pubkey(), &[&key]).await
 }

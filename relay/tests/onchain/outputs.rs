@@ -133,6 +133,7 @@ async fn an_output_is_404_until_declared_then_served() {
             &net.program,
             &committee[1].pubkey(),
             &job.job_id,
+            hash,
         ));
         ixs.push(
             edgerun_client::declare_output(

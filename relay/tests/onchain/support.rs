@@ -78,6 +78,7 @@ pub async fn net() -> &'static Net {
                 slot_time_ms: 100,
                 program_so: program_so(),
                 funded,
+                upgrade_authority: parties.admin.pubkey(),
             })
             .expect("the local chain starts");
             net.bootstrap(&parties, &[runtime_id(), edgerun_runtime::runtime_id()])
@@ -177,8 +178,11 @@ impl Net {
         first_index: u16,
     ) -> [Instruction; 2] {
         let key = ed25519_dalek::SigningKey::from_bytes(worker.secret_bytes());
-        let attestation =
-            edgerun_client::Attestation::for_job(job, *blake3::hash(output).as_bytes());
+        let attestation = edgerun_client::Attestation::for_job(
+            job,
+            &worker.pubkey(),
+            *blake3::hash(output).as_bytes(),
+        );
         edgerun_client::submit_result(&self.program, &key, &attestation, first_index)
     }
 }
