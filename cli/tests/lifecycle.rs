@@ -223,9 +223,12 @@ impl Stack {
                 .iter()
                 .map(|w| edgerun_client::job_result_pda(&program, id, w).0),
         );
+        // One getMultipleAccounts: every balance as of one slot, so a
+        // transaction landing mid-read cannot count twice or not at all.
         accounts
-            .iter()
-            .map(|a| self.chain.get_balance(a).unwrap_or(0))
+            .chunks(100)
+            .flat_map(|chunk| self.chain.get_multiple_accounts(chunk).unwrap())
+            .map(|a| a.map_or(0, |a| a.lamports))
             .sum()
     }
 
