@@ -20,12 +20,16 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(3);
 /// goes with `rpc`), waking the returned `Notify` on each; reconnects every
 /// second after a failure. Polling continues beside it: deadlines pass
 /// without transactions, and a pubsub outage must not stall anything.
-fn follow(rpc: &str, ws: Option<&str>, who: &str) -> std::sync::Arc<tokio::sync::Notify> {
+fn follow(
+    rpc: &str,
+    ws: Option<&str>,
+    program: solana_address::Address,
+    who: &str,
+) -> std::sync::Arc<tokio::sync::Notify> {
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     let ws = ws
         .map(str::to_owned)
         .unwrap_or_else(|| edgerun_client::rpc::pubsub_url(rpc));
-    let program = crate::commands::program_id();
     let (who, notify) = (who.to_owned(), wake.clone());
     tokio::spawn(async move {
         loop {
@@ -92,7 +96,8 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
     let keypair = edgerun_localnet::read_keypair(&args.keypair)
         .with_context(|| format!("the worker keypair {}", args.keypair.display()))?;
     let address = keypair.pubkey();
-    let transport = Native::new(&ctx.rpc, &ctx.relay, keypair);
+    let program = ctx.program().await?;
+    let transport = Native::new(&ctx.rpc, &ctx.relay, program, keypair);
     let key = transport.signing_key();
     let settings = Settings {
         stake_lamports: args.stake_lamports,
@@ -106,7 +111,12 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
     };
     let mut worker = Worker::new(transport, key, settings);
     println!("worker {address}: rpc {} relay {}", ctx.rpc, ctx.relay);
-    let wake = follow(&ctx.rpc, args.ws.as_deref(), &format!("worker {address}"));
+    let wake = follow(
+        &ctx.rpc,
+        args.ws.as_deref(),
+        program,
+        &format!("worker {address}"),
+    );
     let mut stop = std::pin::pin!(edgerun_relay::shutdown_signal());
     let mut last_beat: Option<Instant> = None;
     let mut registered = false;
@@ -201,14 +211,16 @@ pub async fn scheduler(ctx: &Ctx, args: SchedulerArgs) -> Result<()> {
         ctx.rpc,
         ctx.relay
     );
+    let program = ctx.program().await?;
     let scheduler = edgerun_scheduler::Scheduler::new(
         &ctx.rpc,
         &ctx.relay,
+        program,
         authority,
         randomness,
         edgerun_scheduler::Settings::default(),
     );
-    let wake = follow(&ctx.rpc, args.ws.as_deref(), "scheduler");
+    let wake = follow(&ctx.rpc, args.ws.as_deref(), program, "scheduler");
     let mut stop = std::pin::pin!(edgerun_relay::shutdown_signal());
     loop {
         match scheduler.step().await {

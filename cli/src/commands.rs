@@ -27,16 +27,53 @@ pub struct Ctx {
     pub rpc: String,
     pub relay: String,
     pub home: PathBuf,
+    /// `--program-id` / `EDGERUN_PROGRAM_ID`, if given.
+    pub program_id: Option<Address>,
+    /// The program once resolved and checked.
+    pub program: tokio::sync::OnceCell<Address>,
 }
 
 impl Ctx {
     pub fn rpc(&self) -> RpcClient {
         RpcClient::new_with_commitment(self.rpc.clone(), CommitmentConfig::confirmed())
     }
+
+    /// The edgerun program the commands work with: `--program-id` (or
+    /// `EDGERUN_PROGRAM_ID`), else the one the relay serves (`GET
+    /// /v1/info`); checked once to be an edgerun program on `--rpc`, so a
+    /// wrong id is refused with a message instead of reading nothing.
+    pub async fn program(&self) -> Result<Address> {
+        self.program
+            .get_or_try_init(|| async {
+                let program = match self.program_id {
+                    Some(p) => p,
+                    None => relay_program(&self.relay).await?,
+                };
+                Chain::connect(&self.rpc, program).verify_program().await?;
+                Ok::<_, anyhow::Error>(program)
+            })
+            .await
+            .copied()
+    }
 }
 
-pub fn program_id() -> Address {
-    Address::new_from_array(edgerun_protocol::PROGRAM_ID)
+/// The program id the relay at `relay` serves.
+async fn relay_program(relay: &str) -> Result<Address> {
+    let url = format!("{relay}/v1/info");
+    let hint = "pass --program-id (or EDGERUN_PROGRAM_ID) with the address `edgerun deploy` \
+                printed, or a --relay that serves the program";
+    let info: serde_json::Value = reqwest::get(&url)
+        .await
+        .and_then(|r| r.error_for_status())
+        .with_context(|| format!("cannot learn the program id from {url}; {hint}"))?
+        .json()
+        .await
+        .with_context(|| format!("{url} did not answer JSON; {hint}"))?;
+    let id = info["program_id"].as_str().with_context(|| {
+        format!("the relay at {relay} serves no program (it has no chain); {hint}")
+    })?;
+    id.parse()
+        .with_context(|| format!("the relay's program_id {id:?} is not an address"))
 }
 
 #[derive(clap::Args)]
@@ -188,7 +225,7 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
     let (job_id, bundle_hash) = (spec.job_id, spec.bundle_hash);
     upload(&ctx.relay, "bundles", &bundle_hash, bundle, args.json).await?;
 
-    let program = program_id();
+    let program = ctx.program().await?;
     let ix = edgerun_client::post_job(&program, &customer.pubkey(), &spec);
     let rpc = ctx.rpc();
     let blockhash = rpc.get_latest_blockhash().await.with_context(|| {
@@ -214,7 +251,7 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
         .context("post_job was refused")?;
     wait.finish_and_clear();
 
-    let job: Job = fetch_job(&chain(ctx), &job_id).await?;
+    let job: Job = fetch_job(&chain(ctx).await?, &job_id).await?;
     let tier_name = Tier::for_escrow(job.escrow_lamports.get()).sla_name();
     let out = serde_json::json!({
         "job_id": hex(&job_id),
@@ -246,8 +283,8 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
 }
 
 /// The chain as the relay reads it (same decoding, same errors).
-fn chain(ctx: &Ctx) -> Chain {
-    Chain::connect(&ctx.rpc)
+async fn chain(ctx: &Ctx) -> Result<Chain> {
+    Ok(Chain::connect(&ctx.rpc, ctx.program().await?))
 }
 
 async fn fetch_job(chain: &Chain, job_id: &Hash) -> Result<Job> {
@@ -263,7 +300,7 @@ async fn fetch_job(chain: &Chain, job_id: &Hash) -> Result<Job> {
 async fn settlement(ctx: &Ctx, job_id: &Hash) -> Result<serde_json::Value> {
     use edgerun_protocol::event::AnyEvent;
     let rpc = ctx.rpc();
-    let job_account = job_pda(&program_id(), job_id).0;
+    let job_account = job_pda(&ctx.program().await?, job_id).0;
     let signatures = rpc
         .get_signatures_for_address(&job_account)
         .await
@@ -306,7 +343,7 @@ async fn settlement(ctx: &Ctx, job_id: &Hash) -> Result<serde_json::Value> {
         }
     }
     // The winners are the seats whose seals matched the reveal.
-    let job = fetch_job(&chain(ctx), job_id).await?;
+    let job = fetch_job(&chain(ctx).await?, job_id).await?;
     let per_winner = paid.first().map(|p| p.1).unwrap_or(0);
     let winners: Vec<serde_json::Value> = job
         .winners()
@@ -324,7 +361,7 @@ async fn settlement(ctx: &Ctx, job_id: &Hash) -> Result<serde_json::Value> {
 /// `edgerun status`.
 pub async fn status(ctx: &Ctx, job: &str, json: bool) -> Result<()> {
     let job_id = parse_hash(job, "the job id")?;
-    let view = edgerun_relay::routes::jobs::read_view(&chain(ctx), &job_id).await?;
+    let view = edgerun_relay::routes::jobs::read_view(&chain(ctx).await?, &job_id).await?;
     let mut out = serde_json::to_value(&view)?;
     if view.status == job_status::name(job_status::FINALIZED) {
         out["settlement"] = settlement(ctx, &job_id).await?;
@@ -348,7 +385,7 @@ pub async fn status(ctx: &Ctx, job: &str, json: bool) -> Result<()> {
 /// `edgerun get`.
 pub async fn get(ctx: &Ctx, job: &str, path: &Path) -> Result<()> {
     let job_id = parse_hash(job, "the job id")?;
-    let chain = chain(ctx);
+    let chain = chain(ctx).await?;
     let job = fetch_job(&chain, &job_id).await?;
     let Some(output) = chain.output(&job_id).await? else {
         bail!(

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! edgerun up                                   # local chain (+ relay) on 127.0.0.1
+//! edgerun deploy --program-keypair p.json --admin a.json --rpc URL   # a cluster
 //! edgerun post --wasm job.wasm --input in.json --tier bronze
 //! edgerun status <JOB_ID>
 //! edgerun get <JOB_ID> -o out.bin
@@ -13,6 +14,7 @@
 
 mod agents;
 mod commands;
+mod deploy;
 mod up;
 
 use std::path::PathBuf;
@@ -41,6 +43,10 @@ struct Cli {
     /// demo customer key.
     #[arg(long, global = true, env = "EDGERUN_HOME", default_value = ".edgerun")]
     home: PathBuf,
+    /// The edgerun program on that chain (the address `edgerun deploy`
+    /// printed) [default: the one the relay serves, from its /v1/info].
+    #[arg(long, global = true, env = "EDGERUN_PROGRAM_ID")]
+    program_id: Option<solana_address::Address>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -56,6 +62,8 @@ pub enum TierArg {
 enum Cmd {
     /// Start the local chain and relay on 127.0.0.1 (Ctrl-C stops them).
     Up(up::UpArgs),
+    /// Deploy (or upgrade) the program with the upgradeable loader and create its config.
+    Deploy(deploy::DeployArgs),
     /// Post a job: build the bundle, upload it to the relay, and post it on chain with escrow.
     Post(commands::PostArgs),
     /// Show a job's on-chain state.
@@ -103,9 +111,12 @@ fn main() -> ExitCode {
             rpc: cli.rpc,
             relay: cli.relay.trim_end_matches('/').to_string(),
             home: cli.home,
+            program_id: cli.program_id,
+            program: tokio::sync::OnceCell::new(),
         };
         match cli.cmd {
             Cmd::Up(args) => up::run(&ctx, args).await,
+            Cmd::Deploy(args) => deploy::run(&ctx, args).await,
             Cmd::Post(args) => commands::post(&ctx, args).await,
             Cmd::Status { job, json } => commands::status(&ctx, &job, json).await,
             Cmd::Get { job, output } => commands::get(&ctx, &job, &output).await,

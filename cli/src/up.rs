@@ -1,9 +1,13 @@
 //! `edgerun up`: the local stack on 127.0.0.1.
 //!
 //! Starts the embedded chain (offline, pinned genesis, real-time slots) with
-//! the program loaded, funds the demo keys in `<home>/keys/`, creates the
-//! config, starts the relay (objects under `<home>/relay/`), writes
-//! `<home>/stack.json` with the URLs, and runs until Ctrl-C.
+//! the program loaded at the local demo address
+//! ([`edgerun_protocol::LOCAL_PROGRAM_ID`]), funds the demo keys in
+//! `<home>/keys/`, creates the config, starts the relay (objects under
+//! `<home>/relay/`), writes `<home>/stack.json` with the URLs, and runs
+//! until Ctrl-C. With `--attach` it starts no chain: the relay and agents
+//! work against the chain at `--rpc` and the program at `--program-id`
+//! (one `edgerun deploy` made), with the keys in `<home>/keys/`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -44,9 +48,15 @@ pub struct UpArgs {
     /// Slots the winners have to publish (the config's da_window_slots).
     #[arg(long)]
     da_window_slots: Option<u64>,
+    /// Start no chain: use the one at --rpc with the program at
+    /// --program-id (deployed and initialized by `edgerun deploy`); the
+    /// keys in <home>/keys must be funded there.
+    #[arg(long)]
+    attach: bool,
 }
 
-fn default_program() -> PathBuf {
+/// `<target>/deploy/edgerun_program.so` (`cargo xtask build-program`).
+pub fn default_program() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target"));
@@ -64,52 +74,69 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     );
     let parties = Parties::load_or_create(&keys, args.worker_keys)
         .with_context(|| format!("demo keys in {}", keys.display()))?;
-    let opts = Options {
-        rpc_port: args.rpc_port,
-        ws_port: args.rpc_port + 1,
-        slot_time_ms: args.slot_ms,
-        program_so: args.program.unwrap_or_else(default_program),
-        funded: parties.funded(),
-        upgrade_authority: parties.admin.pubkey(),
+    let (net, parties, rpc_url, ws_url, program) = if args.attach {
+        anyhow::ensure!(
+            ctx.program_id.is_some(),
+            "--attach needs --program-id: the edgerun program on the chain at --rpc (`edgerun deploy` prints it)"
+        );
+        let program = ctx.program().await?;
+        let ws = edgerun_client::rpc::pubsub_url(&ctx.rpc);
+        (None, parties, ctx.rpc.clone(), ws, program)
+    } else {
+        let opts = Options {
+            rpc_port: args.rpc_port,
+            ws_port: args.rpc_port + 1,
+            slot_time_ms: args.slot_ms,
+            program_so: Some(args.program.unwrap_or_else(default_program)),
+            funded: parties.funded(),
+            upgrade_authority: parties.admin.pubkey(),
+        };
+        let (submit_window, da_window) = (args.submit_window_slots, args.da_window_slots);
+        let (net, parties) = tokio::task::spawn_blocking(move || -> Result<(Localnet, Parties)> {
+            let net = Localnet::start(&opts)?;
+            let mut params =
+                edgerun_localnet::demo_params(&parties, &[edgerun_runtime::runtime_id()])?;
+            if let Some(v) = submit_window {
+                params.submit_window_slots.set(v);
+            }
+            if let Some(v) = da_window {
+                params.da_window_slots.set(v);
+            }
+            net.bootstrap_with(&parties, params)?;
+            Ok((net, parties))
+        })
+        .await
+        .context("the chain's start-up task")??;
+        let (rpc, ws) = (net.rpc_url.clone(), net.ws_url.clone());
+        let program = solana_address::Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
+        (Some(net), parties, rpc, ws, program)
     };
-    let (submit_window, da_window) = (args.submit_window_slots, args.da_window_slots);
-    let net = tokio::task::spawn_blocking(move || -> Result<(Localnet, Parties)> {
-        let net = Localnet::start(&opts)?;
-        let mut params = edgerun_localnet::demo_params(&parties, &[edgerun_runtime::runtime_id()])?;
-        if let Some(v) = submit_window {
-            params.submit_window_slots.set(v);
-        }
-        if let Some(v) = da_window {
-            params.da_window_slots.set(v);
-        }
-        net.bootstrap_with(&parties, params)?;
-        Ok((net, parties))
-    })
-    .await
-    .context("the chain's start-up task")??;
-    let (net, parties) = net;
     // The demo operator's API key: POST /v1/jobs with it posts from the
     // customer account.
     let api_key = format!("{:032x}", rand::random::<u128>());
     std::fs::create_dir_all(&ctx.home)?;
     std::fs::write(ctx.home.join("api-key"), &api_key)?;
-    let relay_state =
-        edgerun_relay::AppState::open(edgerun_relay::RelayConfig::file(ctx.home.join("relay")))
-            .await
-            .context("opening the relay's store")?
-            .with_chain(&net.rpc_url)
-            .with_poster(parties.customer.insecure_clone(), api_key.clone())
-            .with_fee_payer(
-                parties.relay.insecure_clone(),
-                // A local demo: generous next to the relay's public
-                // defaults, still bounded (the relay key holds 1,000 SOL).
-                edgerun_relay::FeePolicy {
-                    burst: 20,
-                    every: std::time::Duration::from_secs(1),
-                    signer_lamports_per_hour: 100_000_000,
-                    total_lamports_per_hour: 2_000_000_000,
-                },
-            );
+    let mut relay_config = edgerun_relay::RelayConfig::file(ctx.home.join("relay"));
+    // Every client of a local stack is 127.0.0.1: the per-address limits
+    // would count them all as one. Bounded still, for a bench's bursts.
+    relay_config.limits.max_uploads_per_ip = 64;
+    relay_config.clients.max_streams_per_ip = 512;
+    let relay_state = edgerun_relay::AppState::open(relay_config)
+        .await
+        .context("opening the relay's store")?
+        .with_chain(&rpc_url, program)
+        .with_poster(parties.customer.insecure_clone(), api_key.clone())
+        .with_fee_payer(
+            parties.relay.insecure_clone(),
+            // A local demo: generous next to the relay's public
+            // defaults, still bounded (the relay key holds 1,000 SOL).
+            edgerun_relay::FeePolicy {
+                burst: 20,
+                every: std::time::Duration::from_secs(1),
+                signer_lamports_per_hour: 100_000_000,
+                total_lamports_per_hour: 2_000_000_000,
+            },
+        );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.relay_port))
         .await
         .with_context(|| {
@@ -127,7 +154,9 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     if args.workers > 0 {
         let base = |cmd: &mut std::process::Command| {
             cmd.arg("--rpc")
-                .arg(&net.rpc_url)
+                .arg(&rpc_url)
+                .arg("--program-id")
+                .arg(program.to_string())
                 .arg("--relay")
                 .arg(&relay_url)
                 .arg("--home")
@@ -151,10 +180,10 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         "pids": agents.pids(),
         "relay": relay_url,
         "api_key_file": ctx.home.join("api-key"),
-        "rpc": net.rpc_url,
-        "ws": net.ws_url,
-        "genesis_hash": net.genesis_hash,
-        "program_id": crate::commands::program_id().to_string(),
+        "rpc": rpc_url,
+        "ws": ws_url,
+        "genesis_hash": net.as_ref().map(|n| n.genesis_hash.clone()),
+        "program_id": program.to_string(),
         "customer": solana_signer::Signer::pubkey(&parties.customer).to_string(),
         "treasury": solana_signer::Signer::pubkey(&parties.treasury).to_string(),
         "keys": keys,
@@ -165,9 +194,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         serde_json::to_string_pretty(&stack)? + "\n",
     )?;
     println!(
-        "edgerun up: chain {} (ws {}), relay {relay_url}, ready in {:.1?}",
-        net.rpc_url,
-        net.ws_url,
+        "edgerun up: chain {rpc_url} (ws {ws_url}), relay {relay_url}, ready in {:.1?}",
         started.elapsed()
     );
     println!("  program   {}", stack["program_id"].as_str().unwrap_or(""));
@@ -186,7 +213,9 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         .await
         .context("the relay task")?
         .context("the relay")?;
-    tokio::task::spawn_blocking(move || net.stop()).await??;
+    if let Some(net) = net {
+        tokio::task::spawn_blocking(move || net.stop()).await??;
+    }
     println!("edgerun up: stopped");
     Ok(())
 }

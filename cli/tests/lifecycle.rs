@@ -75,7 +75,7 @@ impl Stack {
             rpc.clone(),
             solana_commitment_config::CommitmentConfig::confirmed(),
         );
-        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
         let config: GlobalConfig = edgerun_client::decode_account(
             &chain
                 .get_account(&edgerun_client::config_pda(&program).0)
@@ -137,7 +137,7 @@ impl Stack {
         ];
         args.extend_from_slice(flags);
         self.spawn(&format!("worker-{i}"), &args);
-        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
         let stake = worker_stake_pda(&program, &self.workers[i]).0;
         self.wait(&format!("worker-{i} registered"), || {
             self.chain.get_account(&stake).ok().map(|_| ())
@@ -181,7 +181,7 @@ impl Stack {
     }
 
     fn job(&self, id: &[u8; 32]) -> Job {
-        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
         let account = self.chain.get_account(&job_pda(&program, id).0).unwrap();
         edgerun_client::decode_account(&account.data).unwrap()
     }
@@ -210,7 +210,7 @@ impl Stack {
     /// its wallet in the same transaction, so this sum must not move
     /// between two points of a job's life after it was posted.
     fn held(&self, id: &[u8; 32]) -> u64 {
-        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
         let mut accounts = vec![
             self.treasury,
             self.customer,
@@ -259,7 +259,7 @@ impl Stack {
     }
 
     fn stake_of(&self, worker: &Address) -> edgerun_protocol::state::WorkerStake {
-        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
         let account = self
             .chain
             .get_account(&worker_stake_pda(&program, worker).0)
@@ -359,7 +359,7 @@ impl Stack {
 
     /// Every worker's total stake (0 before it registers).
     fn totals(&self) -> Vec<u64> {
-        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
         self.workers
             .iter()
             .map(
@@ -712,7 +712,7 @@ fn a_job_whose_bundle_is_missing_or_not_its_own_is_never_seated() {
     }
     stack.scheduler();
     let before_totals = stack.totals();
-    let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+    let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
     let customer = edgerun_localnet::read_keypair(&stack.home.join("keys/customer.json")).unwrap();
     let (wasm, input) = demo();
     let bundle = edgerun_runtime::build_bundle(

@@ -61,7 +61,7 @@ fn up_then_post_puts_the_job_on_chain_and_the_bundle_on_the_relay() {
         rpc.clone(),
         solana_commitment_config::CommitmentConfig::confirmed(),
     );
-    let program_id = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+    let program_id = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
     let job_bytes = parse_hex(&job_id).unwrap();
     let account = client
         .get_account(&edgerun_client::job_pda(&program_id, &job_bytes).0)
@@ -187,7 +187,7 @@ fn post_job_over_http(
             (resp.status().as_u16(), resp.json().await.unwrap())
         })
     };
-    let program_id = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+    let program_id = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
     let job_on_chain = |job_id: &str| -> Job {
         let id = parse_hex(job_id).unwrap();
         let account = chain
@@ -365,7 +365,7 @@ fn relay_pays_fees_for_edgerun_transactions_only(
     let fee_payer: Address = info["fee_payer"].as_str().unwrap().parse().unwrap();
     assert_eq!(info["runtime_id"], hex(&edgerun_runtime::runtime_id()));
     let worker = edgerun_localnet::read_keypair(&home.join("keys/worker-0.json")).unwrap();
-    let program_id = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+    let program_id = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -588,4 +588,6 @@ pub fn all_instructions() -> &'static [Ix] {
 }
 
 #[cfg(feature = "rpc")]
+pub mod deploy;
+#[cfg(feature = "rpc")]
 pub mod rpc;

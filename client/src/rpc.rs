@@ -49,7 +49,25 @@ pub enum ChainError {
     /// A program account that does not decode as its type.
     #[error("account {address} does not decode: {cause}")]
     Decode { address: Address, cause: String },
+    /// The configured program id is not an edgerun program on this chain.
+    #[error(
+        "no edgerun program at {program} on {url}: {why}. Pass the program id `edgerun deploy` \
+         printed for this cluster (--program-id or EDGERUN_PROGRAM_ID), or a --relay that serves it"
+    )]
+    NotEdgerun {
+        program: Address,
+        url: String,
+        why: String,
+    },
 }
+
+/// The loaders whose accounts are executable programs.
+const LOADERS: [Address; 4] = [
+    solana_address::address!("BPFLoaderUpgradeab1e11111111111111111111111"),
+    solana_address::address!("BPFLoader2111111111111111111111111111111111"),
+    solana_address::address!("BPFLoader1111111111111111111111111111111111"),
+    solana_address::address!("LoaderV411111111111111111111111111111111111"),
+];
 
 /// An RPC connection and the program it reads.
 pub struct Chain {
@@ -59,12 +77,47 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Confirmed commitment; the program at [`edgerun_protocol::PROGRAM_ID`].
-    pub fn connect(url: &str) -> Chain {
+    /// Confirmed commitment; the edgerun program at `program` (check it is
+    /// one with [`Chain::verify_program`]).
+    pub fn connect(url: &str, program: Address) -> Chain {
         Chain {
             rpc: RpcClient::new_with_commitment(url.to_owned(), CommitmentConfig::confirmed()),
-            program: Address::new_from_array(edgerun_protocol::PROGRAM_ID),
+            program,
             url: url.to_owned(),
+        }
+    }
+
+    /// Checks that `program` is an executable program on this chain with an
+    /// edgerun config, so a client pointed at the wrong address (another
+    /// cluster's deployment, a typo, the local demo id on devnet) says so
+    /// instead of reading nothing and waiting forever.
+    pub async fn verify_program(&self) -> Result<(), ChainError> {
+        let not = |why: String| ChainError::NotEdgerun {
+            program: self.program,
+            url: self.url.clone(),
+            why,
+        };
+        let found = self
+            .rpc
+            .get_account_with_commitment(&self.program, self.rpc.commitment())
+            .await
+            .map_err(self.unavailable("getAccountInfo"))?
+            .value;
+        let Some(account) = found else {
+            return Err(not("there is no account at that address".into()));
+        };
+        if !account.executable || !LOADERS.contains(&account.owner) {
+            return Err(not(format!(
+                "the account there is not a program (owner {}, executable {})",
+                account.owner, account.executable
+            )));
+        }
+        match self.config().await {
+            Ok(_) => Ok(()),
+            Err(ChainError::Decode { cause, .. }) => Err(not(format!(
+                "the program has no edgerun config ({cause}); deploy and initialize it with `edgerun deploy`"
+            ))),
+            Err(e) => Err(e),
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! [`Localnet::start`] runs a surfnet fully offline (no remote RPC, no
 //! account fetching) with a pinned genesis hash and slots advancing in real
-//! time, preloads the edgerun program at [`edgerun_protocol::PROGRAM_ID`],
+//! time, preloads the edgerun program at [`edgerun_protocol::LOCAL_PROGRAM_ID`]
+//! (or none: a blank chain for `edgerun deploy`),
 //! funds the demo [`Parties`], and serves standard Solana JSON-RPC and
 //! WebSocket pubsub, so every client (ours, `@solana/kit`, the Solana CLI)
 //! works against it unchanged. [`Localnet::bootstrap`] then creates the
@@ -50,8 +51,10 @@ pub struct Options {
     pub ws_port: u16,
     /// Wall-clock milliseconds per slot.
     pub slot_time_ms: u64,
-    /// The program ELF to load at `PROGRAM_ID`.
-    pub program_so: PathBuf,
+    /// The program ELF to load at [`edgerun_protocol::LOCAL_PROGRAM_ID`];
+    /// `None` starts a blank chain (as a cluster looks before `edgerun
+    /// deploy`).
+    pub program_so: Option<PathBuf>,
     /// The program's upgrade authority (loaded as the upgradeable loader
     /// deploys it): the only key that may initialize the config.
     pub upgrade_authority: Address,
@@ -129,12 +132,15 @@ pub fn genesis_hash() -> solana_hash::Hash {
 impl Localnet {
     /// Starts the chain and waits until it serves RPC (at most 60 s).
     pub fn start(opts: &Options) -> Result<Localnet> {
-        let elf = std::fs::read(&opts.program_so).with_context(|| {
-            format!(
-                "reading the program {}; build it with `cargo xtask build-program`",
-                opts.program_so.display()
-            )
-        })?;
+        let elf = match &opts.program_so {
+            Some(path) => Some(std::fs::read(path).with_context(|| {
+                format!(
+                    "reading the program {}; build it with `cargo xtask build-program`",
+                    path.display()
+                )
+            })?),
+            None => None,
+        };
         let rpc_port = if opts.rpc_port == 0 {
             free_port()?
         } else {
@@ -150,10 +156,12 @@ impl Localnet {
             ..SurfnetSvmConfig::default()
         })
         .map_err(|e| anyhow::anyhow!("creating the surfnet: {e:?}"))?;
-        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
-        for (address, account) in upgradeable_program(&program, &elf, &opts.upgrade_authority) {
-            svm.set_account(&address, account)
-                .map_err(|e| anyhow::anyhow!("loading the program: {e:?}"))?;
+        if let Some(elf) = &elf {
+            let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
+            for (address, account) in upgradeable_program(&program, elf, &opts.upgrade_authority) {
+                svm.set_account(&address, account)
+                    .map_err(|e| anyhow::anyhow!("loading the program: {e:?}"))?;
+            }
         }
 
         let config = SurfpoolConfig {
@@ -260,7 +268,7 @@ impl Localnet {
     /// Creates the edgerun config with `params` (signed by `parties.admin`,
     /// who must be `params.admin`).
     pub fn bootstrap_with(&self, parties: &Parties, params: ConfigParams) -> Result<()> {
-        let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+        let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
         let ix = edgerun_client::initialize_config(&program, &parties.admin.pubkey(), params);
         let rpc = self.rpc();
         let blockhash = rpc.get_latest_blockhash().context("getLatestBlockhash")?;
@@ -344,7 +352,8 @@ pub struct Parties {
     pub workers: Vec<Keypair>,
 }
 
-fn load_or_create(path: &Path) -> Result<Keypair> {
+/// The keypair in `path` (Solana JSON format), created there if missing.
+pub fn load_or_create(path: &Path) -> Result<Keypair> {
     if path.exists() {
         return read_keypair(path);
     }

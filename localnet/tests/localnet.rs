@@ -33,7 +33,7 @@ fn the_local_chain_serves_the_program_and_the_config_over_rpc() {
         rpc_port: 0,
         ws_port: 0,
         slot_time_ms: 100,
-        program_so: program_so(),
+        program_so: Some(program_so()),
         funded: parties.funded(),
         upgrade_authority: parties.admin.pubkey(),
     })
@@ -44,7 +44,7 @@ fn the_local_chain_serves_the_program_and_the_config_over_rpc() {
 
     // Pinned genesis, the program loaded and executable, the parties funded.
     assert_eq!(rpc.get_genesis_hash().unwrap(), genesis_hash());
-    let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+    let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
     assert!(rpc.get_account(&program).unwrap().executable);
     assert_eq!(
         rpc.get_balance(&parties.customer.pubkey()).unwrap(),

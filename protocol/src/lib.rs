@@ -97,8 +97,12 @@ pub mod tier;
 
 pub use hash::Hash;
 
-/// The program's address on the local chain and in the IDL: a fixed,
-/// key-less address (`sha256("edgerun:program-v1")`), so every part agrees
-/// on it without a keypair file. A cluster deployment under another address
-/// passes that address to the clients instead.
-pub const PROGRAM_ID: [u8; 32] = sha256::sha256_concat(b"edgerun:", b"program-v1");
+/// The program's address on the embedded local chain (`edgerun up`) and in
+/// the IDL: a fixed, key-less demo address (`sha256("edgerun:program-v1")`,
+/// `FF9edpQHixUU42zWg26TDLbyMzizbNGWyyr1NY48MSED`); nobody holds its key,
+/// so no cluster can have a program there. A real deployment lives at the
+/// address of the operator's deploy keypair (`edgerun deploy`), and every
+/// client takes the program id from its configuration (`--program-id`,
+/// `EDGERUN_PROGRAM_ID`, or the relay's `GET /v1/info`), never from this
+/// constant alone.
+pub const LOCAL_PROGRAM_ID: [u8; 32] = sha256::sha256_concat(b"edgerun:", b"program-v1");

@@ -18,12 +18,6 @@ use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
 
 use crate::error::RelayError;
 
-/// The edgerun program the relay serves: the one place the relay names
-/// its id (`GET /v1/info`, the fee payer's policy and every read use it).
-pub fn default_program() -> Address {
-    Address::new_from_array(edgerun_protocol::PROGRAM_ID)
-}
-
 /// How long a request waits for one of the chain lookups a cache allows
 /// at once before it is answered `busy`: a flood of unknown keys or hashes
 /// cannot queue up without end.
@@ -65,18 +59,29 @@ impl From<ChainError> for RelayError {
         match e {
             ChainError::Unavailable { .. } => RelayError::ChainUnavailable(e.to_string()),
             ChainError::Refused(m) => RelayError::ChainRefused(m),
-            ChainError::Decode { .. } => RelayError::Internal(e.to_string()),
+            ChainError::Decode { .. } | ChainError::NotEdgerun { .. } => {
+                RelayError::Internal(e.to_string())
+            }
         }
     }
 }
 
 impl Chain {
-    pub fn connect(rpc_url: &str) -> Chain {
-        let inner = edgerun_client::rpc::Chain::connect(rpc_url);
+    /// The chain at `rpc_url` and the edgerun program at `program` (the
+    /// one place the relay learns its id: `GET /v1/info`, the fee payer's
+    /// policy and every read use it).
+    pub fn connect(rpc_url: &str, program: Address) -> Chain {
+        let inner = edgerun_client::rpc::Chain::connect(rpc_url, program);
         Chain {
             program: inner.program,
             inner: Arc::new(inner),
         }
+    }
+
+    /// Whether the program is an edgerun program on this chain (the relay
+    /// refuses to start otherwise).
+    pub async fn verify_program(&self) -> Result<(), ChainError> {
+        self.inner.verify_program().await
     }
 
     pub async fn job(&self, job_id: &Hash) -> Result<Option<Job>, RelayError> {

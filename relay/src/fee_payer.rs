@@ -536,7 +536,7 @@ mod tests {
     use super::*;
 
     fn program() -> Address {
-        crate::chain::default_program()
+        Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID)
     }
 
     /// `ixs` paid by `payer`, signed by everyone but the payer.

@@ -133,11 +133,9 @@ impl AppState {
         })
     }
 
-    /// The edgerun program this relay serves.
-    pub fn program(&self) -> solana_address::Address {
-        self.chain
-            .as_ref()
-            .map_or_else(chain::default_program, |c| c.program)
+    /// The edgerun program this relay serves (none without a chain).
+    pub fn program(&self) -> Option<solana_address::Address> {
+        self.chain.as_ref().map(|c| c.program)
     }
 
     /// Lets `POST /v1/jobs` post from `keypair`'s account for callers with
@@ -160,8 +158,8 @@ impl AppState {
     /// Connects the job routes to a chain's JSON-RPC. With a chain,
     /// heartbeats count only for staked workers, outputs are stored only
     /// for seated workers and served only once declared.
-    pub fn with_chain(mut self, rpc_url: &str) -> Self {
-        let chain = chain::Chain::connect(rpc_url);
+    pub fn with_chain(mut self, rpc_url: &str, program: solana_address::Address) -> Self {
+        let chain = chain::Chain::connect(rpc_url, program);
         self.stakes = Some(stakes::Stakes::new(chain.clone()));
         self.declared = Some(outputs::Declared::new(chain.clone()));
         self.chain = Some(chain);

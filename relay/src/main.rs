@@ -36,8 +36,12 @@ struct Args {
     #[arg(long, default_value = "relay-data")]
     data_dir: PathBuf,
     /// Solana JSON-RPC the job routes read (e.g. http://127.0.0.1:8899).
-    #[arg(long, env = "EDGERUN_RPC")]
+    #[arg(long, env = "EDGERUN_RPC", requires = "program_id")]
     rpc: Option<String>,
+    /// The edgerun program on that chain (the address `edgerun deploy`
+    /// printed; the local chain's is FF9edpQHixUU42zWg26TDLbyMzizbNGWyyr1NY48MSED).
+    #[arg(long, env = "EDGERUN_PROGRAM_ID")]
+    program_id: Option<solana_address::Address>,
     #[arg(long, value_enum, default_value_t = StoreKind::File)]
     store: StoreKind,
     #[arg(long, required_if_eq("store", "s3"))]
@@ -150,8 +154,11 @@ async fn main() -> anyhow::Result<()> {
     };
     tracing::info!(?config, "starting");
     let mut state = AppState::open(config).await.context("opening the store")?;
-    if let Some(rpc) = &args.rpc {
-        state = state.with_chain(rpc);
+    if let (Some(rpc), Some(program)) = (&args.rpc, args.program_id) {
+        state = state.with_chain(rpc, program);
+        if let Some(chain) = &state.chain {
+            chain.verify_program().await?;
+        }
     }
     if let Some(path) = &args.fee_payer {
         anyhow::ensure!(

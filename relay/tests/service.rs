@@ -188,7 +188,10 @@ async fn job_routes_say_what_is_missing() {
             "bad_hash"
         );
         // An unreachable chain is a 502, not a hang or a 500.
-        let state = state.with_chain("http://127.0.0.1:9");
+        let state = state.with_chain(
+            "http://127.0.0.1:9",
+            solana_address::Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID),
+        );
         // A malformed multipart body is a 400 before any RPC, storing nothing.
         for (content_type, body) in [
             (

@@ -133,17 +133,20 @@ struct Plan {
 }
 
 impl Scheduler {
-    /// `authority` is the config's scheduler authority (it pays the fees);
-    /// `randomness` its randomness authority (may be the same key).
+    /// The scheduler of the edgerun program at `program` on the chain at
+    /// `rpc_url`. `authority` is the config's scheduler authority (it pays
+    /// the fees); `randomness` its randomness authority (may be the same
+    /// key).
     pub fn new(
         rpc_url: &str,
         relay_url: &str,
+        program: Address,
         authority: Keypair,
         randomness: Keypair,
         settings: Settings,
     ) -> Scheduler {
         Scheduler {
-            chain: Chain::connect(rpc_url),
+            chain: Chain::connect(rpc_url, program),
             relay: relay_url.trim_end_matches('/').to_owned(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))

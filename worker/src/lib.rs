@@ -48,6 +48,8 @@ pub enum TransportError {
 pub trait Transport {
     /// The worker's address (its Ed25519 public key).
     fn worker(&self) -> Address;
+    /// The edgerun program it works for (from its configuration).
+    fn program(&self) -> Address;
     async fn slot(&self) -> Result<u64, TransportError>;
     async fn config(&self) -> Result<GlobalConfig, TransportError>;
     async fn stake(&self) -> Result<Option<WorkerStake>, TransportError>;
@@ -176,10 +178,11 @@ impl<T: Transport> Worker<T> {
             key.verifying_key().to_bytes(),
             "the transport signs for another worker"
         );
+        let program = transport.program();
         Worker {
             transport,
             key,
-            program: Address::new_from_array(edgerun_protocol::PROGRAM_ID),
+            program,
             settings,
             computed: Mutex::new(HashMap::new()),
             refused: Mutex::new(HashMap::new()),

@@ -22,9 +22,11 @@ pub struct Native {
 }
 
 impl Native {
-    pub fn new(rpc_url: &str, relay_url: &str, keypair: Keypair) -> Native {
+    /// A worker of the edgerun program at `program` on the chain at
+    /// `rpc_url`, with the relay at `relay_url`.
+    pub fn new(rpc_url: &str, relay_url: &str, program: Address, keypair: Keypair) -> Native {
         Native {
-            chain: Chain::connect(rpc_url),
+            chain: Chain::connect(rpc_url, program),
             relay: relay_url.trim_end_matches('/').to_owned(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -67,6 +69,10 @@ async fn refused(what: &str, url: &str, resp: reqwest::Response) -> TransportErr
 }
 
 impl Transport for Native {
+    fn program(&self) -> Address {
+        self.chain.program
+    }
+
     fn worker(&self) -> Address {
         self.keypair.pubkey()
     }

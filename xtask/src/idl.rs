@@ -97,7 +97,7 @@ pub fn generate() -> Value {
             .map(|(name, _, f)| struct_type(name, f)),
     );
     json!({
-        "address": Address::new_from_array(edgerun_protocol::PROGRAM_ID).to_string(),
+        "address": Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID).to_string(),
         "metadata": {
             "name": "edgerun",
             "version": env!("CARGO_PKG_VERSION"),

@@ -123,7 +123,7 @@ struct Followed {
 
 fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) -> Result<Value> {
     let rpc = Rpc::local(up.rpc_url())?;
-    let program = Address::new_from_array(edgerun_protocol::PROGRAM_ID);
+    let program = Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID);
 
     // The workers register themselves once they are up.
     let workers: Vec<Address> = (0..m)

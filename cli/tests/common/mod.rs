@@ -122,18 +122,55 @@ pub struct Up {
 /// ports with the built program and `args`; waits (60 s at most) for its
 /// ready line. Its output goes to `<home>/logs/up.out` and `up.err`.
 pub fn up(name: &str, args: &[&str]) -> Up {
-    use std::io::{BufRead, BufReader, Write};
     let program = target().join("deploy/edgerun_program.so");
     assert!(program.exists(), "run `cargo xtask build-program` first");
     let home = std::env::temp_dir().join(format!("edgerun-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&home);
     std::fs::create_dir_all(home.join("logs")).unwrap();
     let (rpc_port, relay_port) = stack_ports();
+    let mut full = vec![
+        "up".to_owned(),
+        "--rpc-port".to_owned(),
+        rpc_port.to_string(),
+        "--relay-port".to_owned(),
+        relay_port.to_string(),
+        "--program".to_owned(),
+        program.to_str().unwrap().to_owned(),
+    ];
+    full.extend(args.iter().map(|a| (*a).to_owned()));
+    start(
+        home,
+        &full,
+        format!("http://127.0.0.1:{rpc_port}"),
+        relay_port,
+    )
+}
+
+/// Starts `edgerun up --attach` in `home` (whose keys the chain funded)
+/// against the chain at `rpc` and the program at `program`, with `args`.
+pub fn attach(home: &Path, rpc: &str, program: &str, args: &[&str]) -> Up {
+    std::fs::create_dir_all(home.join("logs")).unwrap();
+    let relay_port = free_port();
+    let mut full = vec![
+        "--rpc".to_owned(),
+        rpc.to_owned(),
+        "--program-id".to_owned(),
+        program.to_owned(),
+        "up".to_owned(),
+        "--attach".to_owned(),
+        "--relay-port".to_owned(),
+        relay_port.to_string(),
+    ];
+    full.extend(args.iter().map(|a| (*a).to_owned()));
+    start(home.to_path_buf(), &full, rpc.to_owned(), relay_port)
+}
+
+/// Runs `edgerun --home <home> <args>` (an `up`) and waits for its ready
+/// line.
+fn start(home: PathBuf, args: &[String], rpc: String, relay_port: u16) -> Up {
+    use std::io::{BufRead, BufReader, Write};
     let mut child = Command::new(EDGERUN)
-        .args(["--home", home.to_str().unwrap(), "up"])
-        .args(["--rpc-port", &rpc_port.to_string()])
-        .args(["--relay-port", &relay_port.to_string()])
-        .args(["--program", program.to_str().unwrap()])
+        .args(["--home", home.to_str().unwrap()])
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(home.join("logs/up.err")).unwrap())
@@ -163,7 +200,7 @@ pub fn up(name: &str, args: &[&str]) -> Up {
         serde_json::from_str(&std::fs::read_to_string(home.join("stack.json")).unwrap()).unwrap();
     Up {
         proc,
-        rpc: format!("http://127.0.0.1:{rpc_port}"),
+        rpc,
         relay: format!("http://127.0.0.1:{relay_port}"),
         home,
         ready,

@@ -55,7 +55,9 @@ pub struct TxSubmitted {
 pub struct RelayInfo {
     /// The account that pays fees for `POST /v1/tx` (absent: co-signing off).
     pub fee_payer: Option<String>,
-    pub program_id: String,
+    /// The edgerun program this relay serves (absent: started without a
+    /// chain). Clients take the program id from here when not given one.
+    pub program_id: Option<String>,
     pub runtime_id: String,
 }
 
@@ -67,7 +69,7 @@ async fn info(State(state): State<AppState>) -> Json<RelayInfo> {
             .fee_payer
             .as_ref()
             .map(|k| k.keypair.pubkey().to_string()),
-        program_id: state.program().to_string(),
+        program_id: state.program().map(|p| p.to_string()),
         runtime_id: edgerun_runtime::hex(&edgerun_runtime::runtime_id()),
     })
 }

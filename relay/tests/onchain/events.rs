@@ -79,7 +79,7 @@ async fn one_chain_poll_per_job_however_many_subscribe_and_streams_are_capped() 
         let dir = tempdir();
         let state = open(dir.path(), UploadLimits::default())
             .await
-            .with_chain(&proxy);
+            .with_chain(&proxy, net.program);
         let addr: SocketAddr = serve(state).await;
         let http = reqwest::Client::new();
 

@@ -31,7 +31,7 @@ async fn relay_with(
     let dir = tempdir();
     let state = open(dir.path(), UploadLimits::default())
         .await
-        .with_chain(&net.rpc_url)
+        .with_chain(&net.rpc_url, net.program)
         .with_fee_payer(fee_payer.insecure_clone(), policy);
     (serve(state).await, dir)
 }

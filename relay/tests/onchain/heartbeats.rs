@@ -54,7 +54,7 @@ async fn free_key_heartbeats_do_not_crowd_out_a_staked_worker() {
         let dir = tempdir();
         let state = open(dir.path(), UploadLimits::default())
             .await
-            .with_chain(&net.rpc_url);
+            .with_chain(&net.rpc_url, net.program);
         let addr = serve(state).await;
         let http = reqwest::Client::new();
         let staked = &net.parties.workers[10];

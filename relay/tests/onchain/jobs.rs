@@ -47,7 +47,7 @@ async fn a_job_form_becomes_the_canonical_bundle_in_any_part_order() {
         let dir = tempdir();
         let state = open(dir.path(), UploadLimits::default())
             .await
-            .with_chain(&net.rpc_url);
+            .with_chain(&net.rpc_url, net.program);
         let addr = serve(state).await;
         let http = reqwest::Client::new();
         let client = solana_signer::Signer::pubkey(&net.spare[10]).to_string();

@@ -19,7 +19,7 @@ async fn relay(net: &Net) -> (SocketAddr, tempfile::TempDir) {
     let dir = tempdir();
     let state = open(dir.path(), UploadLimits::default())
         .await
-        .with_chain(&net.rpc_url);
+        .with_chain(&net.rpc_url, net.program);
     (serve(state).await, dir)
 }
 

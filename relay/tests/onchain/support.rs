@@ -76,7 +76,7 @@ pub async fn net() -> &'static Net {
                 rpc_port: 0,
                 ws_port: 0,
                 slot_time_ms: 100,
-                program_so: program_so(),
+                program_so: Some(program_so()),
                 funded,
                 upgrade_authority: parties.admin.pubkey(),
             })
@@ -88,7 +88,7 @@ pub async fn net() -> &'static Net {
                 _net: net,
                 parties,
                 spare,
-                program: Address::new_from_array(edgerun_protocol::PROGRAM_ID),
+                program: Address::new_from_array(edgerun_protocol::LOCAL_PROGRAM_ID),
             }
         })
     })
@@ -98,7 +98,7 @@ pub async fn net() -> &'static Net {
 
 impl Net {
     pub fn chain(&self) -> Chain {
-        Chain::connect(&self.rpc_url)
+        Chain::connect(&self.rpc_url, self.program)
     }
 
     pub async fn balance(&self, who: &Address) -> u64 {
