@@ -165,7 +165,7 @@ mod tests {
         let idl = generate();
         assert_eq!(idl["instructions"].as_array().unwrap().len(), 17);
         assert_eq!(idl["accounts"].as_array().unwrap().len(), 5);
-        assert_eq!(idl["events"].as_array().unwrap().len(), 12);
+        assert_eq!(idl["events"].as_array().unwrap().len(), 13);
         assert_eq!(idl["errors"][0]["code"], 6000);
         let post = idl["instructions"]
             .as_array()
