@@ -15,6 +15,7 @@
 mod agents;
 mod commands;
 mod deploy;
+mod stake;
 mod up;
 
 use std::path::PathBuf;
@@ -74,6 +75,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// A worker's stake: show, deposit (anyone), withdraw and hand over (its authority).
+    #[command(subcommand)]
+    Stake(stake::StakeCmd),
     /// Run a native worker: register, run assigned jobs, attest, submit, publish.
     Worker(agents::WorkerArgs),
     /// Run the scheduler: seed, assign, crank quorum, finalize, penalties and reassignments.
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::Up(args) => up::run(&ctx, args).await,
             Cmd::Deploy(args) => deploy::run(&ctx, args).await,
+            Cmd::Stake(cmd) => stake::run(&ctx, cmd).await,
             Cmd::Post(args) => commands::post(&ctx, args).await,
             Cmd::Status { job, json } => commands::status(&ctx, &job, json).await,
             Cmd::Get { job, output } => commands::get(&ctx, &job, &output).await,

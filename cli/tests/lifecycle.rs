@@ -798,3 +798,96 @@ fn a_job_whose_bundle_is_missing_or_not_its_own_is_never_seated() {
         "the customer got its escrow back"
     );
 }
+
+/// `edgerun stake`: anyone deposits; only the authority withdraws (to
+/// itself) or hands the stake over, after which the old one is refused.
+#[test]
+fn stake_commands_follow_the_authority() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stack = Stack::up("stake", 1, 100, 100);
+    stack.worker(0, &[]);
+    let worker = stack.workers[0].to_string();
+    let worker_key = stack.home.join("keys/worker-0.json");
+    let customer_key = stack.home.join("keys/customer.json");
+    let run = |args: &[&str]| edgerun(&stack.home, &stack.rpc, &stack.relay, args);
+    let show = |out: &str| -> Value { serde_json::from_str(out.trim()).unwrap() };
+
+    let (ok, out, err) = run(&["stake", "show", &worker]);
+    assert!(ok, "{err}");
+    let before = show(&out);
+    assert_eq!(
+        before["authority"], worker,
+        "a native worker is its own authority"
+    );
+
+    // Anyone may deposit.
+    let (ok, out, err) = run(&[
+        "stake",
+        "deposit",
+        &worker,
+        "1000",
+        "--keypair",
+        customer_key.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        show(&out)["total_lamports"],
+        before["total_lamports"].as_u64().unwrap() + 1000
+    );
+
+    // The customer is not the authority: refused, naming the rule.
+    let (ok, _, err) = run(&[
+        "stake",
+        "withdraw",
+        &worker,
+        "500",
+        "--keypair",
+        customer_key.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("NotStakeOwner"), "{err}");
+
+    // The authority withdraws, then hands the stake to the customer.
+    let (ok, _, err) = run(&[
+        "stake",
+        "withdraw",
+        &worker,
+        "500",
+        "--keypair",
+        worker_key.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let customer =
+        solana_signer::Signer::pubkey(&edgerun_localnet::read_keypair(&customer_key).unwrap())
+            .to_string();
+    let (ok, out, err) = run(&[
+        "stake",
+        "authority",
+        &worker,
+        &customer,
+        "--keypair",
+        worker_key.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(show(&out)["authority"], customer);
+    // The old authority is stale.
+    let (ok, _, err) = run(&[
+        "stake",
+        "withdraw",
+        &worker,
+        "1",
+        "--keypair",
+        worker_key.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("NotStakeOwner"), "{err}");
+    let (ok, _, err) = run(&[
+        "stake",
+        "withdraw",
+        &worker,
+        "1",
+        "--keypair",
+        customer_key.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+}

@@ -395,7 +395,12 @@ fn relay_pays_fees_for_edgerun_transactions_only(
     let worker_before = chain.get_balance(&worker.pubkey()).unwrap();
 
     // A worker registers; the relay pays only the fee.
-    let register = edgerun_client::register_worker(&program_id, &worker.pubkey(), 2_000_000_000);
+    let register = edgerun_client::register_worker(
+        &program_id,
+        &worker.pubkey(),
+        &worker.pubkey(),
+        2_000_000_000,
+    );
     let (code, body) = submit(&build(std::slice::from_ref(&register), &[&worker]));
     assert_eq!(code, 200, "{body}");
     assert!(body["signature"].is_string());
@@ -422,8 +427,12 @@ fn relay_pays_fees_for_edgerun_transactions_only(
         &format!("{relay}/v1/workers/{}/events", worker.pubkey()),
         "2000000000",
         || {
-            let deposit =
-                edgerun_client::deposit_stake(&program_id, &worker.pubkey(), 1_000_000_000);
+            let deposit = edgerun_client::deposit_stake(
+                &program_id,
+                &worker.pubkey(),
+                &worker.pubkey(),
+                1_000_000_000,
+            );
             send_from_thread(chain, deposit, &worker);
         },
         |text| text.contains("3000000000"),
@@ -451,8 +460,8 @@ fn relay_pays_fees_for_edgerun_transactions_only(
     // one without the worker's signature.
     let refused = [
         steal,
-        edgerun_client::deposit_stake(&program_id, &fee_payer, 1),
-        edgerun_client::deposit_stake(&program_id, &worker.pubkey(), 1),
+        edgerun_client::deposit_stake(&program_id, &fee_payer, &worker.pubkey(), 1),
+        edgerun_client::deposit_stake(&program_id, &worker.pubkey(), &worker.pubkey(), 1),
     ];
     for ix in refused {
         let (code, body) = submit(&build(&[ix], &[]));

@@ -152,35 +152,79 @@ pub fn update_config(program_id: &Address, admin: &Address, params: ConfigParams
     )
 }
 
-pub fn register_worker(program_id: &Address, worker: &Address, stake_lamports: u64) -> Instruction {
+/// register_worker: `authority` funds `stake_lamports` and becomes the
+/// stake's authority; `worker` signs too (the same key for a worker that is
+/// its own authority).
+pub fn register_worker(
+    program_id: &Address,
+    worker: &Address,
+    authority: &Address,
+    stake_lamports: u64,
+) -> Instruction {
     let (stake, stake_bump) = worker_stake_pda(program_id, worker);
     let args = ix::RegisterWorker {
         stake_lamports: U64::new(stake_lamports),
         stake_bump,
     };
-    build(program_id, &args, &[*worker, stake, SYSTEM_PROGRAM_ID], &[])
+    build(
+        program_id,
+        &args,
+        &[*worker, *authority, stake, SYSTEM_PROGRAM_ID],
+        &[],
+    )
 }
 
-pub fn deposit_stake(program_id: &Address, worker: &Address, amount: u64) -> Instruction {
+/// deposit_stake: `funder` (anyone) adds `amount` to `worker`'s stake.
+pub fn deposit_stake(
+    program_id: &Address,
+    funder: &Address,
+    worker: &Address,
+    amount: u64,
+) -> Instruction {
     let stake = worker_stake_pda(program_id, worker).0;
     build(
         program_id,
         &ix::DepositStake {
             amount: U64::new(amount),
         },
-        &[*worker, stake, SYSTEM_PROGRAM_ID],
+        &[*funder, stake, SYSTEM_PROGRAM_ID],
         &[],
     )
 }
 
-pub fn withdraw_stake(program_id: &Address, worker: &Address, amount: u64) -> Instruction {
+/// withdraw_stake: `authority` takes `amount` of `worker`'s unlocked stake.
+pub fn withdraw_stake(
+    program_id: &Address,
+    authority: &Address,
+    worker: &Address,
+    amount: u64,
+) -> Instruction {
     let stake = worker_stake_pda(program_id, worker).0;
     build(
         program_id,
         &ix::WithdrawStake {
             amount: U64::new(amount),
         },
-        &[*worker, stake],
+        &[*authority, stake],
+        &[],
+    )
+}
+
+/// set_stake_authority: `authority` hands `worker`'s stake to
+/// `new_authority`.
+pub fn set_stake_authority(
+    program_id: &Address,
+    authority: &Address,
+    worker: &Address,
+    new_authority: &Address,
+) -> Instruction {
+    let stake = worker_stake_pda(program_id, worker).0;
+    build(
+        program_id,
+        &ix::SetStakeAuthority {
+            new_authority: layout::Pubkey(new_authority.to_bytes()),
+        },
+        &[*authority, stake],
         &[],
     )
 }
@@ -384,21 +428,41 @@ pub fn submit_result(
     first_index: u16,
 ) -> [Instruction; 2] {
     let worker_addr = Address::new_from_array(worker.verifying_key().to_bytes());
-    let (result, result_bump) = job_result_pda(program_id, &attestation.job_id, &worker_addr);
+    submit_result_signed(
+        program_id,
+        &worker_addr,
+        attestation,
+        attestation.sign(worker),
+        first_index,
+    )
+}
+
+/// [`submit_result`] with the attestation's signature made elsewhere (a
+/// key the caller cannot read, such as a browser's non-extractable
+/// WebCrypto key): `signature` is the worker's Ed25519 over
+/// `attestation.digest()`.
+pub fn submit_result_signed(
+    program_id: &Address,
+    worker: &Address,
+    attestation: &Attestation,
+    signature: [u8; 64],
+    first_index: u16,
+) -> [Instruction; 2] {
+    let (result, result_bump) = job_result_pda(program_id, &attestation.job_id, worker);
     let args = ix::SubmitResult {
         seal: attestation.seal,
-        attestation_sig: attestation.sign(worker),
+        attestation_sig: signature,
         result_bump,
     };
     let fixed = [
-        worker_addr,
+        *worker,
         job_pda(program_id, &attestation.job_id).0,
         result,
         INSTRUCTIONS_SYSVAR_ID,
         SYSTEM_PROGRAM_ID,
     ];
     [
-        ed25519_instruction(&worker_addr, &attestation.digest(), first_index + 1),
+        ed25519_instruction(worker, &attestation.digest(), first_index + 1),
         build(program_id, &args, &fixed, &[]),
     ]
 }

@@ -345,10 +345,23 @@ impl Chain {
 /// A refusal's message: the transaction error, plus the program's last log
 /// lines when the simulation carried them.
 fn refusal(err: &impl std::fmt::Display, full: &str) -> String {
+    let err = err.to_string();
+    // The program's error code, by name and with what to do.
+    let named = program_error(&err).map_or(String::new(), |e| format!(" ({e})"));
     match full.find("Program log:") {
-        Some(at) => format!("{err}: {}", &full[at..full.len().min(at + 400)]),
-        None => format!("{err}"),
+        Some(at) => format!("{err}{named}: {}", &full[at..full.len().min(at + 400)]),
+        None => format!("{err}{named}"),
     }
+}
+
+/// The edgerun error in a `custom program error: 0x…` message.
+pub fn program_error(message: &str) -> Option<edgerun_protocol::error::ProgramErrorCode> {
+    let at = message.find("custom program error: 0x")? + "custom program error: 0x".len();
+    let hex: String = message[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    edgerun_protocol::error::ProgramErrorCode::from_code(u32::from_str_radix(&hex, 16).ok()?)
 }
 
 /// The WebSocket (pubsub) URL that goes with a JSON-RPC URL, by Solana's
@@ -417,6 +430,16 @@ pub async fn watch_program(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_refusal_names_the_programs_error() {
+        use edgerun_protocol::error::ProgramErrorCode as E;
+        let m = "Error processing Instruction 0: custom program error: 0x1776";
+        assert_eq!(super::program_error(m), Some(E::NotStakeOwner));
+        assert!(super::refusal(&m, m).contains("NotStakeOwner (6006)"));
+        assert_eq!(super::program_error("custom program error: 0x1"), None);
+        assert_eq!(super::program_error("insufficient funds"), None);
+    }
+
     #[test]
     fn pubsub_url_is_the_next_port_over_ws() {
         assert_eq!(

@@ -39,6 +39,7 @@ pub fn process_instruction(program_id: &Address, accounts: &mut [AccountView], d
         Ix::RegisterWorker => register_worker::process(program_id, accounts, args),
         Ix::DepositStake => deposit_stake::process(program_id, accounts, args),
         Ix::WithdrawStake => withdraw_stake::process(program_id, accounts, args),
+        Ix::SetStakeAuthority => set_stake_authority::process(program_id, accounts, args),
         Ix::PostJob => post_job::process(program_id, accounts, args),
         Ix::CancelJob => cancel_job::process(program_id, accounts, args),
         Ix::CancelExpiredJob => cancel_expired_job::process(program_id, accounts, args),

@@ -39,7 +39,7 @@ error_codes! {
     NotSchedulerAuthority = 6003: "Only the scheduler authority may assign or reassign workers",
     NotRandomnessAuthority = 6004: "Only the randomness authority may set a job's seed",
     NotJobClient = 6005: "Only the client who posted the job may cancel it",
-    NotStakeOwner = 6006: "The signer does not own this worker stake",
+    NotStakeOwner = 6006: "The signer is not this worker stake's authority (the wallet that registered it, or the one it was handed to)",
     WrongConfigAccount = 6007: "The config account is not this program's [\"config\"] PDA",
     WrongJobAccount = 6008: "The job account is not this program's [\"job\", job_id] PDA",
     WrongStakeAccount = 6009: "A worker stake account is not this program's WorkerStake for the expected worker",

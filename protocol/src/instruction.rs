@@ -46,7 +46,9 @@ crate::layout! {
     pub struct UpdateConfig { pub params: ConfigParams }
 }
 crate::layout! {
-    /// Creates the worker's stake account, depositing `stake_lamports` (may be 0).
+    /// Creates the worker's stake account, depositing `stake_lamports` (may
+    /// be 0) from the authority, which signs with the worker key (proof of
+    /// possession) and becomes the stake's authority.
     pub struct RegisterWorker {
         pub stake_lamports: U64,
         /// Bump of the `["worker_stake", worker]` PDA.
@@ -58,6 +60,10 @@ crate::layout! {
 }
 crate::layout! {
     pub struct WithdrawStake { pub amount: U64 }
+}
+crate::layout! {
+    /// Hands the stake to `new_authority` (signed by the current one).
+    pub struct SetStakeAuthority { pub new_authority: crate::layout::Pubkey }
 }
 crate::layout! {
     pub struct PostJob {
@@ -215,11 +221,13 @@ instructions! {
     UpdateConfig = "update_config" (UpdateConfig)
         [signer("admin"), rw("config")] remaining: None;
     RegisterWorker = "register_worker" (RegisterWorker)
-        [payer("worker"), rw("worker_stake"), ro("system_program")] remaining: None;
+        [signer("worker"), payer("authority"), rw("worker_stake"), ro("system_program")] remaining: None;
     DepositStake = "deposit_stake" (DepositStake)
-        [payer("worker"), rw("worker_stake"), ro("system_program")] remaining: None;
+        [payer("funder"), rw("worker_stake"), ro("system_program")] remaining: None;
     WithdrawStake = "withdraw_stake" (WithdrawStake)
-        [payer("worker"), rw("worker_stake")] remaining: None;
+        [payer("authority"), rw("worker_stake")] remaining: None;
+    SetStakeAuthority = "set_stake_authority" (SetStakeAuthority)
+        [signer("authority"), rw("worker_stake")] remaining: None;
     PostJob = "post_job" (PostJob)
         [payer("client"), ro("config"), rw("job"), ro("system_program")] remaining: None;
     CancelJob = "cancel_job" (CancelJob)
@@ -369,7 +377,7 @@ mod tests {
                 1
             );
         }
-        assert_eq!(Ix::ALL.len(), 17);
+        assert_eq!(Ix::ALL.len(), 18);
     }
 
     #[test]

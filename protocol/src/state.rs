@@ -100,9 +100,12 @@ pub mod worker_status {
 
 crate::layout! {
     /// `["worker_stake", worker]`: holds the worker's staked lamports
-    /// (account lamports = rent floor + `total_stake`).
+    /// (account lamports = rent floor + `total_stake`). `worker` is the hot
+    /// signing key (submissions, heartbeats, attestations); `authority` is
+    /// the wallet that funds, withdraws and may hand the stake over.
     pub struct WorkerStake {
         pub worker: Pubkey,
+        pub authority: Pubkey,
         pub total_stake: U64,
         /// Part of `total_stake` backing current assignments.
         pub locked_stake: U64,
@@ -561,7 +564,7 @@ mod tests {
         // Sizes are part of the protocol: a change here is a migration.
         assert_eq!(Limits::LEN, 16);
         assert_eq!(Submission::LEN, 33);
-        assert_eq!(WorkerStake::LEN, 32 + 8 + 8 + 1 + 8 + 1);
+        assert_eq!(WorkerStake::LEN, 32 + 32 + 8 + 8 + 1 + 8 + 1);
         assert_eq!(JobResult::LEN, 32 + 32 + 32 + 64 + 8 + 1);
         assert_eq!(
             ConfigParams::LEN,

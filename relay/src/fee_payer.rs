@@ -616,7 +616,8 @@ mod tests {
         let plan = check(&tx(&[post], &payer, &[&client]), &payer, &program()).unwrap();
         assert!(plan.workers.is_empty(), "a client needs no stake");
         assert_eq!(plan.fee(), 10_000);
-        let register = edgerun_client::register_worker(&program(), &worker.pubkey(), 1);
+        let register =
+            edgerun_client::register_worker(&program(), &worker.pubkey(), &worker.pubkey(), 1);
         let plan = check(&tx(&[register], &payer, &[&worker]), &payer, &program()).unwrap();
         assert!(plan.workers.is_empty(), "a registration funds itself");
     }
@@ -654,7 +655,7 @@ mod tests {
             "{message}"
         );
         // Instructions the policy does not name.
-        let withdraw = edgerun_client::withdraw_stake(&p, &worker.pubkey(), 1);
+        let withdraw = edgerun_client::withdraw_stake(&p, &worker.pubkey(), &worker.pubkey(), 1);
         let (_, message) = refused(&[withdraw], &[&worker]);
         assert!(message.contains("withdraw_stake"), "{message}");
         let cancel = edgerun_client::cancel_job(&p, &worker.pubkey(), &[1; 32]);

@@ -307,7 +307,7 @@ impl Chain {
         self.svm
             .airdrop(&w.address(), WORKER_FUNDS)
             .expect("airdrop worker");
-        let ix = client::register_worker(&self.program_id, &w.address(), stake);
+        let ix = client::register_worker(&self.program_id, &w.address(), &w.address(), stake);
         let meta = self.send(&[ix], &[&w.key]).expect("register_worker");
         self.tracked.insert(w.address());
         self.tracked

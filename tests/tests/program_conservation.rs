@@ -299,12 +299,12 @@ impl World {
             }
             Step::Deposit { worker, amount } => {
                 let k = self.chain.workers[worker].key.insecure_clone();
-                let ix = client::deposit_stake(&pid, &k.pubkey(), amount);
+                let ix = client::deposit_stake(&pid, &k.pubkey(), &k.pubkey(), amount);
                 self.chain.send(&[ix], &[&k])
             }
             Step::Withdraw { worker, amount } => {
                 let k = self.chain.workers[worker].key.insecure_clone();
-                let ix = client::withdraw_stake(&pid, &k.pubkey(), amount);
+                let ix = client::withdraw_stake(&pid, &k.pubkey(), &k.pubkey(), amount);
                 self.chain.send(&[ix], &[&k])
             }
         };

@@ -282,14 +282,87 @@ fn cancel_job_by_non_client_is_refused() {
 }
 
 #[test]
-fn withdraw_and_deposit_by_non_owner_are_refused() {
+fn withdraw_by_anyone_but_the_stake_authority_is_refused() {
     let mut c = Chain::new(2);
-    let victim = stake_pda(&c, 0);
+    let victim = c.workers[0].address();
     let thief = c.workers[1].address();
-    let withdraw = swap(client::withdraw_stake(&c.program_id, &thief, 1), 1, victim);
+    let withdraw = client::withdraw_stake(&c.program_id, &thief, &victim, 1);
     c.refuses(E::NotStakeOwner, |c| c.as_worker(1, &[withdraw]));
-    let deposit = swap(client::deposit_stake(&c.program_id, &thief, 1), 1, victim);
-    c.refuses(E::NotStakeOwner, |c| c.as_worker(1, &[deposit]));
+    // Anyone may add to a stake (a sponsor does): it is the worker's.
+    let before = c.stake(0).total_stake.get();
+    let deposit = client::deposit_stake(&c.program_id, &thief, &victim, 1);
+    c.as_worker(1, &[deposit]).unwrap();
+    assert_eq!(c.stake(0).total_stake.get(), before + 1);
+    c.assert_conserved();
+}
+
+/// A volunteer's tab holds the worker key; the wallet that funded the
+/// stake is its authority: the worker key can neither withdraw nor hand
+/// the stake over, and withdrawals are paid to the authority.
+#[test]
+fn a_stake_pays_its_authority_never_its_worker_key() {
+    let mut c = Chain::new(0);
+    let worker = edgerun_tests::Worker::new();
+    let authority = c.stranger();
+    c.tracked.insert(worker.address());
+    c.tracked
+        .insert(client::worker_stake_pda(&c.program_id, &worker.address()).0);
+    let ix = client::register_worker(
+        &c.program_id,
+        &worker.address(),
+        &authority.pubkey(),
+        5_000_000,
+    );
+    // The authority alone, without the worker key's signature: no proof
+    // that the key is held.
+    let mut unsigned = ix.clone();
+    unsigned.accounts[0].is_signer = false;
+    c.refuses(E::MissingSignature, |c| c.send(&[unsigned], &[&authority]));
+    c.send(&[ix], &[&authority, &worker.key]).unwrap();
+    let stake: WorkerStake =
+        c.account(&client::worker_stake_pda(&c.program_id, &worker.address()).0);
+    assert_eq!(stake.authority.0, authority.pubkey().to_bytes());
+    assert_eq!(stake.worker.0, worker.address().to_bytes());
+    // The worker key is not the authority.
+    c.svm.airdrop(&worker.address(), 1_000_000_000).unwrap();
+    c.start_total += 1_000_000_000;
+    let w = worker.key.insecure_clone();
+    let take = client::withdraw_stake(&c.program_id, &w.pubkey(), &w.pubkey(), 1);
+    c.refuses(E::NotStakeOwner, |c| c.send(&[take], &[&w]));
+    let steal = client::set_stake_authority(&c.program_id, &w.pubkey(), &w.pubkey(), &w.pubkey());
+    c.refuses(E::NotStakeOwner, |c| c.send(&[steal], &[&w]));
+    // The authority withdraws, to itself.
+    let before = c.lamports(&authority.pubkey());
+    let ix = client::withdraw_stake(
+        &c.program_id,
+        &authority.pubkey(),
+        &worker.address(),
+        2_000_000,
+    );
+    let meta = c.send(&[ix], &[&authority]).unwrap();
+    assert_eq!(
+        c.lamports(&authority.pubkey()),
+        before + 2_000_000 - meta.fee
+    );
+    c.assert_conserved();
+}
+
+/// After set_stake_authority the old authority is stale: it can neither
+/// withdraw nor hand the stake on; the new one can.
+#[test]
+fn a_stale_stake_authority_is_refused() {
+    let mut c = Chain::new(1);
+    let w0 = c.workers[0].key.insecure_clone();
+    let heir = c.stranger();
+    let ix = client::set_stake_authority(&c.program_id, &w0.pubkey(), &w0.pubkey(), &heir.pubkey());
+    c.send(&[ix], &[&w0]).unwrap();
+    let take = client::withdraw_stake(&c.program_id, &w0.pubkey(), &w0.pubkey(), 1);
+    c.refuses(E::NotStakeOwner, |c| c.send(&[take], &[&w0]));
+    let back = client::set_stake_authority(&c.program_id, &w0.pubkey(), &w0.pubkey(), &w0.pubkey());
+    c.refuses(E::NotStakeOwner, |c| c.send(&[back], &[&w0]));
+    let ix = client::withdraw_stake(&c.program_id, &heir.pubkey(), &w0.pubkey(), 1_000);
+    c.send(&[ix], &[&heir]).unwrap();
+    c.assert_conserved();
 }
 
 #[test]
@@ -367,9 +440,15 @@ fn every_required_signer_that_did_not_sign_is_refused() {
     let cases: Vec<Vec<Instruction>> = vec![
         vec![client::initialize_config(&pid, &c.admin.pubkey(), params)],
         vec![client::update_config(&pid, &c.admin.pubkey(), params)],
-        vec![client::register_worker(&pid, &Address::new_unique(), 1)],
-        vec![client::deposit_stake(&pid, &w0, 1)],
-        vec![client::withdraw_stake(&pid, &w0, 1)],
+        vec![client::register_worker(
+            &pid,
+            &Address::new_unique(),
+            &stranger.pubkey(),
+            1,
+        )],
+        vec![client::deposit_stake(&pid, &w0, &w0, 1)],
+        vec![client::withdraw_stake(&pid, &w0, &w0, 1)],
+        vec![client::set_stake_authority(&pid, &w0, &w0, &w0)],
         vec![c.post_ix(&spec)],
         vec![c.cancel_ix(&id)],
         vec![c.cancel_expired_ix(&id)],
@@ -685,7 +764,12 @@ fn submit_twice_is_refused() {
 #[test]
 fn register_worker_twice_is_refused() {
     let mut c = Chain::new(1);
-    let ix = client::register_worker(&c.program_id, &c.workers[0].address(), 1);
+    let ix = client::register_worker(
+        &c.program_id,
+        &c.workers[0].address(),
+        &c.workers[0].address(),
+        1,
+    );
     c.refuses(E::AlreadyInitialized, |c| c.as_worker(0, &[ix]));
 }
 
@@ -994,7 +1078,7 @@ fn withdraw_of_locked_stake_is_refused() {
     let lock = c.job(&id).required_lock_lamports.get();
     let w0 = c.workers[0].address();
     for amount in [WORKER_STAKE, WORKER_STAKE - lock + 1] {
-        let ix = client::withdraw_stake(&c.program_id, &w0, amount);
+        let ix = client::withdraw_stake(&c.program_id, &w0, &w0, amount);
         c.refuses(E::WithdrawExceedsUnlocked, |c| c.as_worker(0, &[ix]));
     }
 }
@@ -1002,7 +1086,12 @@ fn withdraw_of_locked_stake_is_refused() {
 #[test]
 fn withdraw_into_the_rent_floor_is_refused() {
     let mut c = Chain::new(1);
-    let ix = client::withdraw_stake(&c.program_id, &c.workers[0].address(), WORKER_STAKE + 1);
+    let ix = client::withdraw_stake(
+        &c.program_id,
+        &c.workers[0].address(),
+        &c.workers[0].address(),
+        WORKER_STAKE + 1,
+    );
     c.refuses(E::WithdrawExceedsUnlocked, |c| c.as_worker(0, &[ix]));
 }
 
@@ -1010,8 +1099,8 @@ fn withdraw_into_the_rent_floor_is_refused() {
 fn deposit_or_withdraw_of_zero_is_refused() {
     let mut c = Chain::new(1);
     let w0 = c.workers[0].address();
-    let deposit = client::deposit_stake(&c.program_id, &w0, 0);
-    let withdraw = client::withdraw_stake(&c.program_id, &w0, 0);
+    let deposit = client::deposit_stake(&c.program_id, &w0, &w0, 0);
+    let withdraw = client::withdraw_stake(&c.program_id, &w0, &w0, 0);
     for ix in [deposit, withdraw] {
         c.refuses(E::ZeroAmount, |c| c.as_worker(0, &[ix]));
     }
@@ -1402,12 +1491,12 @@ fn the_wrong_system_program_or_instructions_sysvar_is_refused() {
         ),
         (
             fresh.insecure_clone(),
-            client::register_worker(&pid, &fresh.pubkey(), 1),
-            2,
+            client::register_worker(&pid, &fresh.pubkey(), &fresh.pubkey(), 1),
+            3,
         ),
         (
             c.workers[0].key.insecure_clone(),
-            client::deposit_stake(&pid, &w0, 1),
+            client::deposit_stake(&pid, &w0, &w0, 1),
             2,
         ),
         (c.client.insecure_clone(), c.post_ix(&spec), 3),
@@ -1454,8 +1543,8 @@ fn pdas_at_the_wrong_address_are_refused() {
     // register_worker at another worker's stake address.
     let fresh = c.stranger();
     let ix = swap(
-        client::register_worker(&c.program_id, &fresh.pubkey(), 1),
-        1,
+        client::register_worker(&c.program_id, &fresh.pubkey(), &fresh.pubkey(), 1),
+        2,
         stake_pda(&c, 0),
     );
     c.refuses(E::WrongStakeAccount, |c| send(c, &fresh, &[ix]));
@@ -1528,8 +1617,8 @@ fn pdas_at_a_non_canonical_bump_are_refused() {
     let ix = at_non_canonical_bump(&mut c, ix, 1, &[seeds::CONFIG]);
     c.refuses(E::WrongConfigAccount, |c| send(c, &upgrader, &[ix]));
 
-    let ix = client::register_worker(&c.program_id, &a, 1);
-    let ix = at_non_canonical_bump(&mut c, ix, 1, &[seeds::WORKER_STAKE, a.as_ref()]);
+    let ix = client::register_worker(&c.program_id, &a, &a, 1);
+    let ix = at_non_canonical_bump(&mut c, ix, 2, &[seeds::WORKER_STAKE, a.as_ref()]);
     c.refuses(E::WrongStakeAccount, |c| send(c, &attacker, &[ix]));
 
     // The same job id as an existing job, at another address.
@@ -1699,7 +1788,7 @@ fn deposit_stake_moves_lamports_from_the_wallet_into_the_stake() {
     let (wallet, held) = (c.lamports(&w0), c.lamports(&stake));
     let amount = 3_000_000_000;
     let meta = c
-        .as_worker(0, &[client::deposit_stake(&c.program_id, &w0, amount)])
+        .as_worker(0, &[client::deposit_stake(&c.program_id, &w0, &w0, amount)])
         .unwrap();
     assert_eq!(c.stake(0).total_stake.get(), WORKER_STAKE + amount);
     assert_eq!(c.lamports(&stake), held + amount);
@@ -1715,7 +1804,10 @@ fn withdraw_stake_returns_exactly_the_unlocked_stake() {
     let wallet = c.lamports(&w0);
     let unlocked = WORKER_STAKE - lock;
     let meta = c
-        .as_worker(0, &[client::withdraw_stake(&c.program_id, &w0, unlocked)])
+        .as_worker(
+            0,
+            &[client::withdraw_stake(&c.program_id, &w0, &w0, unlocked)],
+        )
         .unwrap();
     let s = c.stake(0);
     assert_eq!((s.total_stake.get(), s.locked_stake.get()), (lock, lock));

@@ -14,6 +14,7 @@ pub mod reach_quorum;
 pub mod reassign_missing;
 pub mod register_worker;
 pub mod set_job_seed;
+pub mod set_stake_authority;
 pub mod settle;
 pub mod submit_result;
 pub mod update_config;

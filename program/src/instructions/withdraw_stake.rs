@@ -1,5 +1,5 @@
-//! withdraw_stake: returns unlocked stake to the worker; the rent floor and
-//! every lock stay in the account.
+//! withdraw_stake: pays unlocked stake to the stake's authority (never to
+//! the hot worker key); the rent floor and every lock stay in the account.
 
 use super::args;
 use crate::error::require;
@@ -13,16 +13,16 @@ use pinocchio::error::ProgramError;
 use pinocchio::{AccountView, Address, ProgramResult};
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) -> ProgramResult {
-    let [worker, stake, ..] = accounts else {
+    let [authority, stake, ..] = accounts else {
         return Err(ProgramError::NotEnoughAccountKeys);
     };
     let amount = args::<WithdrawStake>(data)?.amount.get();
-    require_signer(worker)?;
+    require_signer(authority)?;
     require(amount > 0, E::ZeroAmount)?;
     {
         let mut d = load_mut::<WorkerStake>(stake, program_id, E::WrongStakeAccount)?;
         let s = as_mut::<WorkerStake>(&mut d);
-        require(is_key(worker, &s.worker), E::NotStakeOwner)?;
+        require(is_key(authority, &s.authority), E::NotStakeOwner)?;
         let st = Stake {
             total: s.total_stake.get(),
             locked: s.locked_stake.get(),
@@ -37,5 +37,5 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         stake.lamports().saturating_sub(amount) >= floor,
         E::WithdrawExceedsUnlocked,
     )?;
-    move_lamports(stake, worker, amount)
+    move_lamports(stake, authority, amount)
 }

@@ -116,7 +116,7 @@ async fn fresh_key_transaction(net: &Net, fee_payer: &Keypair, shape: usize) -> 
         // The drain itself: signature records the fee payer pays for.
         0 => vec![precompile_records(&key, 20)],
         // A registration the key cannot fund.
-        1 => vec![edgerun_client::register_worker(program, &me, STAKE)],
+        1 => vec![edgerun_client::register_worker(program, &me, &me, STAKE)],
         // A job the key cannot pay the escrow of.
         2 => {
             let bundle = Net::bundle(&me.to_bytes(), 4096);
@@ -191,7 +191,12 @@ async fn a_staked_workers_register_and_submit_go_through() {
 
         // register_worker, funded by the worker itself: the relay pays the
         // fee of its two signatures.
-        let register = edgerun_client::register_worker(&net.program, &worker.pubkey(), STAKE);
+        let register = edgerun_client::register_worker(
+            &net.program,
+            &worker.pubkey(),
+            &worker.pubkey(),
+            STAKE,
+        );
         let tx = for_relay(net, &[register], &fee_payer.pubkey(), &[worker]).await;
         let (status, body) = post_tx(&http, addr, &tx).await;
         assert_eq!(status, 200, "{body}");

@@ -115,7 +115,12 @@ impl Net {
 
     /// Registers `worker` with [`STAKE`] (it pays).
     pub async fn register(&self, worker: &Keypair) {
-        let ix = edgerun_client::register_worker(&self.program, &worker.pubkey(), STAKE);
+        let ix = edgerun_client::register_worker(
+            &self.program,
+            &worker.pubkey(),
+            &worker.pubkey(),
+            STAKE,
+        );
         self.send(&[ix], worker, &[]).await;
     }
 

@@ -98,9 +98,9 @@ fn job(table: &mut Table, col: usize, escrow: u64) -> u64 {
 
     // Stake and config instructions.
     let w = c.workers[0].key.insecure_clone();
-    let ix = client::deposit_stake(&c.program_id, &w.pubkey(), 1_000_000);
+    let ix = client::deposit_stake(&c.program_id, &w.pubkey(), &w.pubkey(), 1_000_000);
     rec!("deposit_stake", c.send(&[ix], &[&w]));
-    let ix = client::withdraw_stake(&c.program_id, &w.pubkey(), 1_000_000);
+    let ix = client::withdraw_stake(&c.program_id, &w.pubkey(), &w.pubkey(), 1_000_000);
     rec!("withdraw_stake", c.send(&[ix], &[&w]));
     let (_, reg) = c.register_worker(1_000_000);
     rec!("register_worker", Ok(reg));
