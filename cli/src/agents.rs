@@ -98,7 +98,6 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
     let address = keypair.pubkey();
     let program = ctx.program().await?;
     let transport = Native::new(&ctx.rpc, &ctx.relay, program, keypair);
-    let key = transport.signing_key();
     let settings = Settings {
         stake_lamports: args.stake_lamports,
         faults: Faults {
@@ -109,7 +108,7 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
         },
         ..Settings::default()
     };
-    let mut worker = Worker::new(transport, key, settings);
+    let worker = Worker::new(transport, settings);
     println!("worker {address}: rpc {} relay {}", ctx.rpc, ctx.relay);
     let wake = follow(
         &ctx.rpc,

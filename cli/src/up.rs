@@ -48,6 +48,10 @@ pub struct UpArgs {
     /// Slots the winners have to publish (the config's da_window_slots).
     #[arg(long)]
     da_window_slots: Option<u64>,
+    /// The worker-web build to serve at /worker/ [default:
+    /// <target>/worker-web, from `cargo xtask build-worker-web`, when it exists].
+    #[arg(long)]
+    worker_web: Option<PathBuf>,
     /// Start no chain: use the one at --rpc with the program at
     /// --program-id (deployed and initialized by `edgerun deploy`); the
     /// keys in <home>/keys must be funded there.
@@ -116,16 +120,47 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     let api_key = format!("{:032x}", rand::random::<u128>());
     std::fs::create_dir_all(&ctx.home)?;
     std::fs::write(ctx.home.join("api-key"), &api_key)?;
+    let sponsor_stake = {
+        let config = edgerun_client::rpc::Chain::connect(&rpc_url, program)
+            .config()
+            .await
+            .context("reading the config")?;
+        let min = config.params.min_worker_stake_lamports.get();
+        let bronze = edgerun_protocol::tier::Tier::Bronze;
+        2 * edgerun_protocol::economics::required_lock(
+            min,
+            bronze.default_escrow(),
+            bronze.committee().size,
+        )
+    };
     let mut relay_config = edgerun_relay::RelayConfig::file(ctx.home.join("relay"));
     // Every client of a local stack is 127.0.0.1: the per-address limits
     // would count them all as one. Bounded still, for a bench's bursts.
     relay_config.limits.max_uploads_per_ip = 64;
     relay_config.clients.max_streams_per_ip = 512;
+    let worker_web = args.worker_web.clone().unwrap_or_else(|| {
+        default_program()
+            .parent()
+            .and_then(|deploy| deploy.parent())
+            .map(|target| target.join("worker-web"))
+            .unwrap_or_default()
+    });
     let relay_state = edgerun_relay::AppState::open(relay_config)
         .await
         .context("opening the relay's store")?
         .with_chain(&rpc_url, program)
+        .with_site(worker_web.clone())
         .with_poster(parties.customer.insecure_clone(), api_key.clone())
+        // Volunteers' tabs with no SOL: the operator (the relay key)
+        // stakes enough for two Bronze seats each, within a budget.
+        .with_sponsor(
+            parties.relay.insecure_clone(),
+            edgerun_relay::routes::volunteers::SponsorPolicy {
+                stake_lamports: sponsor_stake,
+                per_hour: 100,
+                total: 1_000,
+            },
+        )
         .with_fee_payer(
             parties.relay.insecure_clone(),
             // A local demo: generous next to the relay's public
@@ -187,6 +222,10 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         "customer": solana_signer::Signer::pubkey(&parties.customer).to_string(),
         "treasury": solana_signer::Signer::pubkey(&parties.treasury).to_string(),
         "keys": keys,
+        "volunteer_url": worker_web
+            .join("index.html")
+            .exists()
+            .then(|| format!("{relay_url}/worker/?rpc={rpc_url}")),
     });
     std::fs::create_dir_all(&ctx.home)?;
     std::fs::write(
@@ -203,6 +242,9 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         stack["customer"].as_str().unwrap_or(""),
         keys.join("customer.json").display()
     );
+    if let Some(url) = stack["volunteer_url"].as_str() {
+        println!("  volunteer {url}");
+    }
     if !args.check {
         println!("Ctrl-C (or SIGTERM) stops the stack.");
         edgerun_relay::shutdown_signal().await;

@@ -63,6 +63,7 @@
 //! | [`selection`] | stake-weighted committee selection and the snapshot hash |
 //! | [`heartbeat`] | the signed liveness message a worker sends the relay (alloc) |
 //! | [`output_upload`] | what a seated worker signs to store an output at the relay |
+//! | [`volunteer`] | what a browser tab signs to ask a relay to sponsor its stake |
 //! | [`layout`], [`state`] | zero-copy, Borsh-compatible account layouts |
 //! | [`instruction`], [`event`] | instruction data and Anchor-style events |
 //! | [`error`] | the program's error codes (from 6000, as Anchor numbers them) |
@@ -94,6 +95,7 @@ pub mod selection;
 pub mod sha256;
 pub mod state;
 pub mod tier;
+pub mod volunteer;
 
 pub use hash::Hash;
 

@@ -79,6 +79,10 @@ pub struct AppState {
     pub chain: Option<chain::Chain>,
     /// The operator's funded account that posts jobs for API-key holders.
     pub poster: Option<Poster>,
+    /// Static files for the stack's web parts (`/worker/`; `None`: off).
+    pub site: Option<routes::site::Site>,
+    /// Sponsors volunteers' stakes (`POST /v1/volunteers`; `None`: off).
+    pub sponsor: Option<routes::volunteers::Sponsor>,
     /// Pays fees for `POST /v1/tx` (`None`: co-signing is off).
     pub fee_payer: Option<fee_payer::FeePayer>,
     /// Workers heard from by heartbeat, in memory only.
@@ -126,6 +130,8 @@ impl AppState {
             metrics,
             chain: None,
             poster: None,
+            site: None,
+            sponsor: None,
             fee_payer: None,
             online: Arc::default(),
             stakes: None,
@@ -152,6 +158,23 @@ impl AppState {
     /// within `policy` (request rate and fee budgets).
     pub fn with_fee_payer(mut self, keypair: solana_keypair::Keypair, policy: FeePolicy) -> Self {
         self.fee_payer = Some(fee_payer::FeePayer::new(keypair, policy));
+        self
+    }
+
+    /// Serves the worker-web build in `worker` at `/worker/`.
+    pub fn with_site(mut self, worker: std::path::PathBuf) -> Self {
+        self.site = Some(routes::site::Site { worker });
+        self
+    }
+
+    /// Sponsors volunteers' stakes from `keypair`'s account within `policy`
+    /// (`POST /v1/volunteers`; needs a chain).
+    pub fn with_sponsor(
+        mut self,
+        keypair: solana_keypair::Keypair,
+        policy: routes::volunteers::SponsorPolicy,
+    ) -> Self {
+        self.sponsor = Some(routes::volunteers::Sponsor::new(keypair, policy));
         self
     }
 
@@ -185,6 +208,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::post_job::router())
         .merge(routes::tx::router())
         .merge(routes::workers::router())
+        .merge(routes::volunteers::router())
+        .merge(routes::site::router())
         .merge(routes::service::router())
 }
 

@@ -10,6 +10,7 @@ use edgerun_relay::config::{
     DEFAULT_MAX_BUFFERED_BUNDLES, DEFAULT_MAX_BUFFERED_SELECTIONS, DEFAULT_MAX_OUTPUT_BYTES,
     DEFAULT_MAX_SELECTION_BYTES, MAX_BUNDLE_BYTES,
 };
+use edgerun_relay::routes::volunteers::SponsorPolicy;
 use edgerun_relay::{
     AppState, ClientLimits, FeePolicy, RelayConfig, S3Config, StoreBackend, UploadLimits,
 };
@@ -100,6 +101,19 @@ struct Args {
     /// Lamports of fees the fee payer pays for everyone per hour.
     #[arg(long, default_value_t = FeePolicy::default().total_lamports_per_hour)]
     fee_cap_total: u64,
+    /// A keypair file whose account sponsors volunteers' stakes
+    /// (`POST /v1/volunteers`, needs --rpc); off without it.
+    #[arg(long)]
+    sponsor_keypair: Option<PathBuf>,
+    /// Lamports staked for each sponsored volunteer.
+    #[arg(long, default_value_t = 2_000_000_000)]
+    sponsor_lamports: u64,
+    /// Volunteers sponsored per hour, at most.
+    #[arg(long, default_value_t = 20)]
+    sponsor_per_hour: u32,
+    /// Volunteers sponsored in all, at most.
+    #[arg(long, default_value_t = 200)]
+    sponsor_total: u32,
     /// Log as JSON lines instead of text (filter with RUST_LOG, default info).
     #[arg(long)]
     log_json: bool,
@@ -165,22 +179,26 @@ async fn main() -> anyhow::Result<()> {
             args.rpc.is_some(),
             "--fee-payer needs --rpc: the relay simulates and sends what it pays for"
         );
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the fee payer keypair {}", path.display()))?;
-        let bytes: Vec<u8> = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not a Solana keypair file (a JSON array of 64 bytes)",
-                path.display()
-            )
-        })?;
-        let keypair = solana_keypair::Keypair::try_from(bytes.as_slice())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         state = state.with_fee_payer(
-            keypair,
+            read_keypair(path, "fee payer")?,
             FeePolicy {
                 signer_lamports_per_hour: args.fee_cap_per_signer,
                 total_lamports_per_hour: args.fee_cap_total,
                 ..FeePolicy::default()
+            },
+        );
+    }
+    if let Some(path) = &args.sponsor_keypair {
+        anyhow::ensure!(
+            args.rpc.is_some(),
+            "--sponsor-keypair needs --rpc: sponsored stakes are registered on chain"
+        );
+        state = state.with_sponsor(
+            read_keypair(path, "sponsor")?,
+            SponsorPolicy {
+                stake_lamports: args.sponsor_lamports,
+                per_hour: args.sponsor_per_hour,
+                total: args.sponsor_total,
             },
         );
     }
@@ -196,4 +214,18 @@ async fn main() -> anyhow::Result<()> {
         .context("serving")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A Solana keypair file (a JSON array of 64 bytes).
+fn read_keypair(path: &std::path::Path, what: &str) -> anyhow::Result<solana_keypair::Keypair> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the {what} keypair {}", path.display()))?;
+    let bytes: Vec<u8> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a Solana keypair file (a JSON array of 64 bytes)",
+            path.display()
+        )
+    })?;
+    solana_keypair::Keypair::try_from(bytes.as_slice())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

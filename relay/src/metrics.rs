@@ -26,6 +26,7 @@ pub struct Metrics {
     heartbeats: IntCounterVec,
     transactions: IntCounterVec,
     fees_paid: IntCounter,
+    sponsored: IntCounter,
     event_polls: IntGauge,
 }
 
@@ -103,6 +104,13 @@ impl Metrics {
                 "Lamports of fees the relay's fee payer paid for transactions it sent.",
             ),
         );
+        let sponsored = registered(
+            &registry,
+            IntCounter::new(
+                "edgerun_relay_volunteers_sponsored_total",
+                "Volunteer stakes offered by the sponsor account (POST /v1/volunteers).",
+            ),
+        );
         let event_polls = registered(
             &registry,
             IntGauge::new(
@@ -143,6 +151,7 @@ impl Metrics {
             heartbeats,
             transactions,
             fees_paid,
+            sponsored,
             event_polls,
         }
     }
@@ -152,6 +161,10 @@ impl Metrics {
         TextEncoder::new()
             .encode_to_string(&self.registry.gather())
             .unwrap_or_else(|e| format!("# encoding metrics failed: {e}\n"))
+    }
+
+    pub(crate) fn record_sponsored(&self) {
+        self.sponsored.inc();
     }
 
     pub(crate) fn record_received(&self, kind: Kind, bytes: usize) {

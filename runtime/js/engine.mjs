@@ -18,14 +18,25 @@ const OUT_OF_BOUNDS = Symbol("out-of-bounds");
 export function classify(err) {
   if (err === OUTPUT_LIMIT) return "output-limit";
   if (err === OUT_OF_BOUNDS) return "trap:out-of-bounds";
+  // V8: RangeError "Maximum call stack size exceeded"; Firefox:
+  // InternalError "too much recursion".
   if (err instanceof RangeError && /call stack/i.test(err.message)) return "trap:stack-overflow";
+  if (err?.name === "InternalError" && /recursion/i.test(err.message)) return "trap:stack-overflow";
   if (!(err instanceof WebAssembly.RuntimeError)) return null;
   const m = err.message.toLowerCase();
   if (m.includes("unreachable")) return "trap:unreachable";
   if (m.includes("by zero")) return "trap:div-by-zero";
   if (m.includes("unrepresentable") || m.includes("integer overflow")) return "trap:integer-overflow";
   if (m.includes("out of bounds")) return "trap:out-of-bounds";
-  if (m.includes("signature mismatch") || m.includes("null function") || m.includes("uninitialized element"))
+  // V8: "null function or function signature mismatch", "uninitialized
+  // element"; Firefox: "indirect call to null", "indirect call signature
+  // mismatch".
+  if (
+    m.includes("signature mismatch") ||
+    m.includes("null function") ||
+    m.includes("uninitialized element") ||
+    m.includes("indirect call")
+  )
     return "trap:indirect-call";
   return null;
 }

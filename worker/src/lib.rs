@@ -68,9 +68,29 @@ pub trait Transport {
     ) -> Result<String, TransportError>;
     /// Tells the relay this worker is online and which runtimes it runs.
     async fn heartbeat(&self, runtime_ids: &[Hash]) -> Result<(), TransportError>;
-    /// Signs `ixs` as the worker (fee payer) and sends them in one
-    /// transaction; returns once confirmed.
+    /// Signs `ixs` as the worker and sends them in one transaction (a
+    /// native worker pays its own fee; a browser's goes through the relay's
+    /// fee payer); returns once confirmed.
     async fn send(&self, ixs: &[Instruction]) -> Result<String, TransportError>;
+    /// Signs `message` (an attestation's SealedDigest) with the worker key.
+    /// A browser keeps its key non-extractable in WebCrypto, so the core
+    /// never holds it.
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], TransportError>;
+    /// The runtime_id of the engine [`Transport::run`] uses.
+    fn runtime_id(&self) -> Hash;
+    /// Runs a bundle (already checked to be the job's) under its caps:
+    /// natively on wasmi, or on a browser's own WebAssembly engine; every
+    /// engine gives the same output and fuel. `Err` when this engine cannot
+    /// run it at all.
+    async fn run(&self, bundle: &[u8]) -> Result<Ran, String>;
+}
+
+/// What running a bundle gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ran {
+    /// The output bytes (`edgerun:fail:<reason>` for a deterministic failure).
+    pub output: Vec<u8>,
+    pub fuel_used: u64,
 }
 
 /// Faults a worker can be told to commit, for tests and drills.
@@ -155,7 +175,6 @@ struct Computed {
 
 pub struct Worker<T: Transport> {
     transport: T,
-    key: ed25519_dalek::SigningKey,
     program: Address,
     settings: Settings,
     computed: Mutex<HashMap<Hash, Computed>>,
@@ -171,17 +190,11 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl<T: Transport> Worker<T> {
-    /// `key` is the worker's Ed25519 key; it must be the transport's signer.
-    pub fn new(transport: T, key: ed25519_dalek::SigningKey, settings: Settings) -> Self {
-        assert_eq!(
-            transport.worker().to_bytes(),
-            key.verifying_key().to_bytes(),
-            "the transport signs for another worker"
-        );
+    /// A worker that reaches the world, signs and runs through `transport`.
+    pub fn new(transport: T, settings: Settings) -> Self {
         let program = transport.program();
         Worker {
             transport,
-            key,
             program,
             settings,
             computed: Mutex::new(HashMap::new()),
@@ -195,12 +208,14 @@ impl<T: Transport> Worker<T> {
     }
 
     /// Registers (staking `stake_lamports`) if this worker has no stake yet.
-    pub async fn ensure_registered(&mut self) -> Result<Option<Action>, TransportError> {
+    pub async fn ensure_registered(&self) -> Result<Option<Action>, TransportError> {
         if self.transport.stake().await?.is_some() {
             return Ok(None);
         }
+        // A native worker is its own authority (it funds its stake).
         let ix = edgerun_client::register_worker(
             &self.program,
+            &self.me(),
             &self.me(),
             self.settings.stake_lamports,
         );
@@ -213,15 +228,37 @@ impl<T: Transport> Worker<T> {
     /// Sends a heartbeat naming the runtime this worker runs.
     pub async fn heartbeat(&self) -> Result<(), TransportError> {
         self.transport
-            .heartbeat(&[edgerun_runtime::runtime_id()])
+            .heartbeat(&[self.transport.runtime_id()])
             .await
+    }
+
+    /// The transport (for the host: its keys, its settings).
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// submit_result and its Ed25519 check for `attestation`, signed
+    /// through the transport.
+    async fn submit_ixs(
+        &self,
+        attestation: &Attestation,
+    ) -> Result<Vec<Instruction>, TransportError> {
+        let signature = self.transport.sign(&attestation.digest()).await?;
+        Ok(edgerun_client::submit_result_signed(
+            &self.program,
+            &self.me(),
+            attestation,
+            signature,
+            0,
+        )
+        .to_vec())
     }
 
     /// One pass over this worker's seats, all at once (each seat waits for
     /// its own confirmations, so a worker with many seats does not act on
     /// stale state). Errors of one job are logged and do not stop the
     /// others.
-    pub async fn step(&mut self) -> Result<Vec<Action>, TransportError> {
+    pub async fn step(&self) -> Result<Vec<Action>, TransportError> {
         let jobs = self.transport.active_jobs().await?;
         let me = edgerun_protocol::layout::Pubkey(self.me().to_bytes());
         let mine: Vec<(usize, Job)> = jobs
@@ -236,7 +273,7 @@ impl<T: Transport> Worker<T> {
         }
         let slot = self.transport.slot().await?;
         let config = self.transport.config().await?;
-        let this = &*self;
+        let this = self;
         let results = futures_util::future::join_all(
             mine.iter()
                 .map(|(seat, job)| this.seat(*seat, job, slot, &config)),
@@ -341,7 +378,7 @@ impl<T: Transport> Worker<T> {
             }
         };
         let attestation = Attestation::for_job(job, &self.me(), computed.output_hash);
-        let ixs = edgerun_client::submit_result(&self.program, &self.key, &attestation, 0).to_vec();
+        let ixs = self.submit_ixs(&attestation).await?;
         let completes = job.matches(&computed.output_hash) + 1 >= job.quorum as usize;
         if completes && self.settings.faults.never_publish {
             let mut all = ixs.clone();
@@ -394,7 +431,7 @@ impl<T: Transport> Worker<T> {
             return Ok(None);
         };
         let attestation = Attestation::sealed(job, seal);
-        let ixs = edgerun_client::submit_result(&self.program, &self.key, &attestation, 0);
+        let ixs = self.submit_ixs(&attestation).await?;
         self.transport.send(&ixs).await?;
         Ok(Some(Action::Copied { job: job.job_id }))
     }
@@ -487,17 +524,22 @@ impl<T: Transport> Worker<T> {
             return Ok(Ok(c.clone()));
         }
         let bytes = self.transport.bundle(&job.bundle_hash).await?;
-        let computed = match run_verified(job, &bytes, self.settings.faults.corrupt_output) {
-            Ok(c) => c,
+        if let Err(reason) = verify_bundle(job, &bytes, self.transport.runtime_id()) {
+            return Ok(Err(reason));
+        }
+        let ran = match self.transport.run(&bytes).await {
+            Ok(r) => r,
             Err(reason) => return Ok(Err(reason)),
         };
+        let computed = computed(ran, self.settings.faults.corrupt_output);
         locked(&self.computed).insert(job.job_id, computed.clone());
         Ok(Ok(computed))
     }
 }
 
-/// Checks the bundle is the job's (hash, runtime, limits) and runs it.
-fn run_verified(job: &Job, bytes: &[u8], corrupt: bool) -> Result<Computed, String> {
+/// Checks the bundle is the job's (hash, runtime, limits) and that this
+/// worker's engine is the runtime it names.
+fn verify_bundle(job: &Job, bytes: &[u8], runtime_id: Hash) -> Result<(), String> {
     let actual = edgerun_protocol::hash::bundle_hash(bytes);
     if actual != job.bundle_hash {
         return Err(format!(
@@ -510,17 +552,28 @@ fn run_verified(job: &Job, bytes: &[u8], corrupt: bool) -> Result<Computed, Stri
     if bundle.runtime_id != job.runtime_id || bundle.limits != job.limits {
         return Err("the bundle's runtime or limits differ from the job's".into());
     }
-    let outcome = edgerun_runtime::run_bundle(bytes).map_err(|e| e.to_string())?;
-    let mut output = outcome.output;
+    if bundle.runtime_id != runtime_id {
+        return Err(format!(
+            "the job runs on runtime {}, this worker's is {}",
+            hex(&bundle.runtime_id),
+            hex(&runtime_id)
+        ));
+    }
+    Ok(())
+}
+
+/// The result to submit (with the corrupt-output drill applied).
+fn computed(ran: Ran, corrupt: bool) -> Computed {
+    let mut output = ran.output;
     if corrupt {
         match output.first_mut() {
             Some(b) => *b ^= 1,
             None => output.push(1),
         }
     }
-    Ok(Computed {
+    Computed {
         output_hash: edgerun_protocol::hash::output_hash(&output),
         output,
-        fuel_used: outcome.fuel_used,
-    })
+        fuel_used: ran.fuel_used,
+    }
 }

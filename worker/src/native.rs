@@ -35,11 +35,6 @@ impl Native {
             keypair,
         }
     }
-
-    /// The worker's Ed25519 signing key (the keypair's secret).
-    pub fn signing_key(&self) -> ed25519_dalek::SigningKey {
-        ed25519_dalek::SigningKey::from_bytes(self.keypair.secret_bytes())
-    }
 }
 
 fn chain_error(e: ChainError) -> TransportError {
@@ -71,6 +66,22 @@ async fn refused(what: &str, url: &str, resp: reqwest::Response) -> TransportErr
 impl Transport for Native {
     fn program(&self) -> Address {
         self.chain.program
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], TransportError> {
+        Ok(self.keypair.sign_message(message).into())
+    }
+
+    fn runtime_id(&self) -> Hash {
+        edgerun_runtime::runtime_id()
+    }
+
+    async fn run(&self, bundle: &[u8]) -> Result<crate::Ran, String> {
+        let outcome = edgerun_runtime::run_bundle(bundle).map_err(|e| e.to_string())?;
+        Ok(crate::Ran {
+            output: outcome.output,
+            fuel_used: outcome.fuel_used,
+        })
     }
 
     fn worker(&self) -> Address {

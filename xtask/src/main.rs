@@ -13,6 +13,7 @@ mod setup;
 mod stack;
 mod test;
 mod up;
+mod worker_web;
 
 use std::process::ExitCode;
 
@@ -74,6 +75,8 @@ enum Cmd {
         #[arg(long)]
         web: bool,
     },
+    /// Build the browser/edge worker (edgerun-worker-web + JS glue) to <target>/worker-web/.
+    BuildWorkerWeb,
     /// Rebuild tests/vectors/ (bundles + vectors.json) from tests/vectors/src/ and the built jobs.
     Vectors,
     /// Every conformance vector through the wasm32 runtime under Node, both engines, vs native.
@@ -173,6 +176,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Cmd::Fuzz { minutes, targets } => fuzz::run(minutes, &targets),
         Cmd::BuildRuntimeJs { web } => {
             runtime::build_js(if web { "web" } else { "nodejs" })?;
+            Ok(true)
+        }
+        Cmd::BuildWorkerWeb => {
+            worker_web::build()?;
             Ok(true)
         }
         Cmd::Vectors => runtime::write_vectors(),

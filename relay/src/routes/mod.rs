@@ -6,5 +6,7 @@ pub mod jobs;
 pub mod objects;
 pub mod post_job;
 pub mod service;
+pub mod site;
 pub mod tx;
+pub mod volunteers;
 pub mod workers;

@@ -413,7 +413,7 @@ pub(crate) fn parse_signature(raw: &str) -> Result<ed25519_dalek::Signature, Rel
 }
 
 /// Refuses a `unix_ms` more than [`MAX_CLOCK_SKEW`] from the relay's clock.
-fn check_clock(unix_ms: u64) -> Result<(), RelayError> {
+pub(crate) fn check_clock(unix_ms: u64) -> Result<(), RelayError> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);

@@ -12,3 +12,4 @@ mod fee_payer;
 mod heartbeats;
 mod jobs;
 mod outputs;
+mod volunteers;
