@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn idl_has_every_instruction_account_event_and_error() {
         let idl = generate();
-        assert_eq!(idl["instructions"].as_array().unwrap().len(), 17);
+        assert_eq!(idl["instructions"].as_array().unwrap().len(), 18);
         assert_eq!(idl["accounts"].as_array().unwrap().len(), 5);
         assert_eq!(idl["events"].as_array().unwrap().len(), 13);
         assert_eq!(idl["errors"][0]["code"], 6000);
