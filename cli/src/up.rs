@@ -39,9 +39,10 @@ pub struct UpArgs {
     #[arg(long)]
     check: bool,
     /// Also start the scheduler and this many native workers (each its own
-    /// process, keys `<home>/keys/worker-<i>.json`).
-    #[arg(long, default_value_t = 0)]
-    workers: usize,
+    /// process, keys `<home>/keys/worker-<i>.json`); `--workers 0` starts
+    /// the scheduler alone (for browser or edge workers).
+    #[arg(long)]
+    workers: Option<usize>,
     /// Slots a committee has to submit (the config's submit_window_slots).
     #[arg(long)]
     submit_window_slots: Option<u64>,
@@ -71,10 +72,10 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     let started = Instant::now();
     let keys = ctx.home.join("keys");
     anyhow::ensure!(
-        args.workers <= args.worker_keys,
+        args.workers.unwrap_or(0) <= args.worker_keys,
         "--workers {} needs as many worker keys: pass --worker-keys {}",
-        args.workers,
-        args.workers
+        args.workers.unwrap_or(0),
+        args.workers.unwrap_or(0)
     );
     let parties = Parties::load_or_create(&keys, args.worker_keys)
         .with_context(|| format!("demo keys in {}", keys.display()))?;
@@ -186,7 +187,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         let _ = relay_stopped.await;
     }));
     let mut agents = Agents::default();
-    if args.workers > 0 {
+    if let Some(workers) = args.workers {
         let base = |cmd: &mut std::process::Command| {
             cmd.arg("--rpc")
                 .arg(&rpc_url)
@@ -202,7 +203,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         base(&mut cmd);
         cmd.arg("scheduler");
         agents.spawn("scheduler", cmd)?;
-        for i in 0..args.workers {
+        for i in 0..workers {
             let mut cmd = std::process::Command::new(&exe);
             base(&mut cmd);
             cmd.arg("worker")

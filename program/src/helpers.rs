@@ -246,6 +246,27 @@ pub fn create_pda<T: Account>(
     Ok(paid)
 }
 
+/// Allocates `T::SPACE` bytes at the empty system account `pda` and
+/// assigns it to this program, signed by `seeds`, without moving lamports
+/// (the caller funds it before the instruction ends).
+pub fn allocate_and_assign<T: Account>(pda: &mut AccountView, program_id: &Address, seeds: &[Seed]) -> ProgramResult {
+    require(
+        pda.is_data_empty() && pda.owned_by(&SYSTEM_PROGRAM_ID),
+        E::AlreadyInitialized,
+    )?;
+    let signer = [Signer::from(seeds)];
+    pinocchio_system::instructions::Allocate {
+        account: pda,
+        space: T::SPACE as u64,
+    }
+    .invoke_signed(&signer)?;
+    pinocchio_system::instructions::Assign {
+        account: pda,
+        owner: program_id,
+    }
+    .invoke_signed(&signer)
+}
+
 /// Moves lamports between two accounts; `from` must be owned by this
 /// program (the runtime enforces it).
 #[inline(always)]

@@ -1,12 +1,11 @@
 //! declare_output: a winner publishes where the agreed output is stored
-//! (data availability); creates the `["output", job_id]` PDA, whose rent the
-//! publisher pays and is paid back from the job's records deposit.
+//! (data availability); creates the `["output", job_id]` PDA, whose rent
+//! comes from the job's records deposit.
 
 use super::args;
 use crate::error::{err, require};
 use crate::helpers::{
-    as_mut, create_pda, current_slot, emit, load_mut, mem_eq, move_lamports, require_canonical_pda, require_signer,
-    require_system_program,
+    as_mut, current_slot, emit, load_mut, mem_eq, require_canonical_pda, require_signer, require_system_program,
 };
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::OutputDeclared;
@@ -44,12 +43,12 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         E::WrongOutputAccount,
     )?;
     let bump = [a.output_bump];
-    let paid = create_pda::<OutputAvailability>(
+    super::settle::create_record::<OutputAvailability>(
+        job,
         publisher,
         output,
         program_id,
         &[Seed::from(seeds::OUTPUT), Seed::from(&job_id), Seed::from(&bump)],
-        0,
     )?;
     let slot = current_slot()?;
     {
@@ -62,14 +61,6 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         o.published_slot.set(slot);
         o.bump = a.output_bump;
     }
-    let refund = {
-        let mut d = job.try_borrow_mut()?;
-        let j = as_mut::<Job>(&mut d);
-        let refund = paid.min(j.records_lamports.get());
-        j.records_lamports.set(j.records_lamports.get() - refund);
-        refund
-    };
-    move_lamports(job, publisher, refund)?;
     emit(&OutputDeclared {
         job_id,
         output_hash: a.output_hash,

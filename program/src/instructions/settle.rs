@@ -145,6 +145,41 @@ pub fn round_deadline(job: &Job, slot: u64) -> Result<u64, ProgramError> {
     Ok(deadline)
 }
 
+/// Creates the record `T` at `record` (signed by `seeds`) with its rent
+/// from the job's records deposit, so the seat creating it pays nothing (a
+/// browser volunteer's key holds no lamports). Allocate and assign come
+/// first, then the lamports move: a lamport move before a CPI would leave
+/// the caller's frame unbalanced. When the deposit runs short (after a
+/// missed DA deadline the unseated winners could not repay it), `payer`
+/// pays the record as before.
+pub fn create_record<T: edgerun_protocol::layout::Account>(
+    job: &mut AccountView,
+    payer: &AccountView,
+    record: &mut AccountView,
+    program_id: &Address,
+    seeds: &[pinocchio::cpi::Seed],
+) -> ProgramResult {
+    let rent = crate::helpers::rent_exempt(T::SPACE)?;
+    let funded = {
+        let mut d = job.try_borrow_mut()?;
+        let j = as_mut::<Job>(&mut d);
+        let covered = j.records_lamports.get() >= rent && record.lamports() == 0;
+        if covered {
+            j.records_lamports.set(j.records_lamports.get() - rent);
+        }
+        covered
+    };
+    if !funded {
+        crate::helpers::create_pda::<T>(payer, record, program_id, seeds, 0)?;
+        return Ok(());
+    }
+    crate::helpers::allocate_and_assign::<T>(record, program_id, seeds)?;
+    move_lamports(job, record, rent)?;
+    let mut data = record.try_borrow_mut()?;
+    edgerun_protocol::layout::init::<T>(&mut data).map_err(|_| crate::error::err(E::AlreadyInitialized))?;
+    Ok(())
+}
+
 /// A cancelled job's refund, taken from its escrow and what is left of its
 /// records deposit.
 pub struct Refund {

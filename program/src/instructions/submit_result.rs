@@ -2,15 +2,15 @@
 //! (`seal = blake3(output_hash || worker)`: the output stays hidden until the
 //! reveal), proven by an Ed25519 attestation over the SealedDigest that the
 //! precompile verified in the instruction immediately before this one. Only
-//! as a top-level instruction, and only before the reveal. The worker pays
-//! its JobResult's rent and is paid it back from the job's records deposit
-//! in the same instruction.
+//! as a top-level instruction, and only before the reveal. The JobResult's
+//! rent comes from the job's records deposit, so the worker pays only the
+//! fee (a browser volunteer's key holds no lamports).
 
 use super::args;
 use crate::error::{err, require};
 use crate::helpers::{
-    ED25519_PROGRAM_ID, as_mut, create_pda, current_slot, emit, is_address, is_top_level, load_mut, mem_eq,
-    move_lamports, require_pda, require_signer, require_system_program,
+    ED25519_PROGRAM_ID, as_mut, current_slot, emit, is_address, is_top_level, load_mut, mem_eq, require_pda,
+    require_signer, require_system_program,
 };
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::ResultSubmitted;
@@ -70,7 +70,8 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
         E::WrongResultAccount,
     )?;
     let bump = [a.result_bump];
-    let paid = create_pda::<JobResult>(
+    super::settle::create_record::<JobResult>(
+        job,
         worker,
         result,
         program_id,
@@ -80,7 +81,6 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
             Seed::from(worker_key.as_bytes()),
             Seed::from(&bump),
         ],
-        0,
     )?;
     {
         let mut d = result.try_borrow_mut()?;
@@ -92,14 +92,6 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], arg_bytes: &[
         r.submitted_slot.set(slot);
         r.bump = a.result_bump;
     }
-    let refund = {
-        let mut d = job.try_borrow_mut()?;
-        let j = as_mut::<Job>(&mut d);
-        let refund = paid.min(j.records_lamports.get());
-        j.records_lamports.set(j.records_lamports.get() - refund);
-        refund
-    };
-    move_lamports(job, worker, refund)?;
     emit(&ResultSubmitted {
         job_id,
         worker: worker_key,
