@@ -37,7 +37,9 @@ use edgerun_protocol::bundle::{Bundle, BundleError};
 use edgerun_protocol::hash::{self, Hash};
 use edgerun_protocol::limits::Limits;
 
-pub use engine::{End, Engine, EngineError, Execution, Trap, Wasmi};
+#[cfg(feature = "wasmi")]
+pub use engine::Wasmi;
+pub use engine::{End, Engine, EngineError, Execution, Trap};
 pub use validate::{Invalid, validate};
 
 /// The descriptor runtime_id is the BLAKE3 of: everything that can change
@@ -177,6 +179,7 @@ pub fn run_with(
 }
 
 /// Runs `wasm` on `input` under `limits` with wasmi.
+#[cfg(feature = "wasmi")]
 ///
 /// # Panics
 /// If wasmi itself fails on a module our pass produced (a bug, never a job
@@ -208,6 +211,7 @@ pub fn build_bundle(wasm: &[u8], input: &[u8], limits: &Limits) -> Result<Vec<u8
 }
 
 /// Decodes a bundle, checks it names this runtime, and runs it with wasmi.
+#[cfg(feature = "wasmi")]
 pub fn run_bundle(bytes: &[u8]) -> Result<Outcome, RunError> {
     let bundle = Bundle::decode(bytes)?;
     if bundle.runtime_id != runtime_id() {

@@ -10,6 +10,7 @@
 
 import init, { WebWorker } from "./pkg/edgerun_worker_web.js";
 import { execute } from "./engine.mjs";
+import { runFallback } from "./fallback.mjs";
 
 const DB = "edgerun-volunteer";
 const STORE = "keys";
@@ -122,6 +123,7 @@ async function start(opts) {
     runModule: hostEngine
       ? async (module, input, fuel, outputCap) => execute(module, input, outputCap, fuel)
       : undefined,
+    runFallback,
     emit,
   };
   const worker = await WebWorker.connect(

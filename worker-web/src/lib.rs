@@ -11,10 +11,13 @@
 //!   this module);
 //! - `runModule(module, input, fuel, outputCap) -> Promise<execution>`
 //!   (optional): the instrumented module run on the host's own WebAssembly
-//!   engine (`runtime/js/engine.mjs`); when it is missing, or the host may
-//!   not compile WebAssembly from bytes (a CSP without `wasm-unsafe-eval`,
-//!   an edge runtime), the job runs here on wasmi-in-wasm. Both give the
-//!   same output and fuel; the `ran` event says which ran;
+//!   engine (`runtime/js/engine.mjs`);
+//! - `runFallback(bundle) -> Promise<{output, fuelUsed}>` (optional): the
+//!   whole bundle on wasmi-in-wasm (edgerun-runtime-js), for a host that
+//!   may not compile WebAssembly from bytes (a CSP without
+//!   `wasm-unsafe-eval`, an edge runtime) or whose engine failed. It is a
+//!   separate module so a tab that never needs it never downloads it. Both
+//!   paths give the same output and fuel; the `ran` event says which ran;
 //! - `emit(event)` (optional): progress, as JSON-able objects.
 
 use std::rc::Rc;
@@ -66,7 +69,7 @@ impl Host {
     }
 
     /// Runs the instrumented module on the host's engine; `None` when the
-    /// host has none or may not compile it (then wasmi runs it here).
+    /// host has none or may not compile it (then `runFallback` runs it).
     async fn run_module(
         &self,
         module: &[u8],
@@ -89,6 +92,34 @@ impl Host {
                 None
             }
         }
+    }
+}
+
+impl Host {
+    /// Runs the whole bundle on the host's wasmi-in-wasm
+    /// (`runFallback(bundle) -> Promise<{output, fuelUsed}>`: edgerun-runtime-js,
+    /// loaded only when it is needed).
+    async fn run_fallback(&self, bundle: &[u8]) -> Result<Ran, String> {
+        let f = self.method("runFallback").ok_or(
+            "this host has neither a WebAssembly engine it may use nor runFallback (wasmi-in-wasm)",
+        )?;
+        let promise = f
+            .call1(&self.0, &Uint8Array::from(bundle))
+            .map_err(|e| format!("runFallback: {}", js_message(&e)))?;
+        let v = JsFuture::from(Promise::resolve(&promise))
+            .await
+            .map_err(|e| format!("runFallback: {}", js_message(&e)))?;
+        let get = |k: &str| Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+        let fuel = get("fuelUsed");
+        let fuel_used = js_sys::BigInt::new(&fuel)
+            .ok()
+            .and_then(|b| u64::try_from(b).ok())
+            .or_else(|| fuel.as_f64().map(|f| f as u64))
+            .ok_or("runFallback's result has no fuelUsed")?;
+        Ok(Ran {
+            output: Uint8Array::new(&get("output")).to_vec(),
+            fuel_used,
+        })
     }
 }
 
@@ -422,64 +453,89 @@ impl Transport for WebTransport {
     }
 
     async fn run(&self, bundle: &[u8]) -> Result<Ran, String> {
-        let decoded =
-            edgerun_protocol::bundle::Bundle::decode(bundle).map_err(|e| e.to_string())?;
-        self.host
-            .emit(json!({"type": "running", "fuel_cap": decoded.limits.max_instructions.get()}));
-        let ran = match edgerun_runtime::prepare(decoded.wasm, &decoded.limits) {
-            Err(_) => {
-                let outcome = edgerun_runtime::Outcome::failed(
-                    edgerun_protocol::abi::FailReason::InvalidModule,
-                    0,
-                );
-                (
-                    "none",
-                    Ran {
-                        output: outcome.output,
-                        fuel_used: outcome.fuel_used,
-                    },
-                )
-            }
-            Ok(module) => {
-                let fuel = edgerun_runtime::initial_fuel(&decoded.limits);
-                let cap = decoded.limits.max_output_bytes.get();
-                match self
-                    .host
-                    .run_module(&module, decoded.input, fuel, cap)
-                    .await
-                {
-                    Some(execution) => {
-                        let execution = execution_from(&execution)?;
-                        let outcome = edgerun_runtime::finish(execution, &decoded.limits);
-                        (
-                            "host",
-                            Ran {
-                                output: outcome.output,
-                                fuel_used: outcome.fuel_used,
-                            },
-                        )
-                    }
-                    None => {
-                        let outcome =
-                            edgerun_runtime::run_bundle(bundle).map_err(|e| e.to_string())?;
-                        (
-                            "wasmi",
-                            Ran {
-                                output: outcome.output,
-                                fuel_used: outcome.fuel_used,
-                            },
-                        )
-                    }
-                }
-            }
-        };
-        let (engine, ran) = ran;
-        self.host.emit(
-            json!({"type": "ran", "engine": engine, "fuel_used": ran.fuel_used,
-            "fuel_cap": decoded.limits.max_instructions.get()}),
-        );
-        Ok(ran)
+        execute_bundle(&self.host, bundle).await.map(|(_, ran)| ran)
     }
+}
+
+/// Runs a job's bundle the way this host can: validated and instrumented
+/// here, then the host's engine (`runModule`), else wasmi-in-wasm
+/// (`runFallback`). Returns which ran (`host`, `wasmi`, or `none` for an
+/// invalid module, which runs nowhere) and the result.
+async fn execute_bundle(host: &Host, bundle: &[u8]) -> Result<(&'static str, Ran), String> {
+    let decoded = edgerun_protocol::bundle::Bundle::decode(bundle).map_err(|e| e.to_string())?;
+    if decoded.runtime_id != edgerun_runtime::runtime_id() {
+        return Err(format!(
+            "the bundle names runtime {}, this worker runs {}",
+            hex(&decoded.runtime_id),
+            hex(&edgerun_runtime::runtime_id())
+        ));
+    }
+    let fuel_cap = decoded.limits.max_instructions.get();
+    host.emit(json!({"type": "running", "fuel_cap": fuel_cap}));
+    let (engine, ran) = match edgerun_runtime::prepare(decoded.wasm, &decoded.limits) {
+        Err(_) => {
+            let outcome = edgerun_runtime::Outcome::failed(
+                edgerun_protocol::abi::FailReason::InvalidModule,
+                0,
+            );
+            (
+                "none",
+                Ran {
+                    output: outcome.output,
+                    fuel_used: outcome.fuel_used,
+                },
+            )
+        }
+        Ok(module) => {
+            let fuel = edgerun_runtime::initial_fuel(&decoded.limits);
+            let cap = decoded.limits.max_output_bytes.get();
+            match host.run_module(&module, decoded.input, fuel, cap).await {
+                Some(execution) => {
+                    let outcome =
+                        edgerun_runtime::finish(execution_from(&execution)?, &decoded.limits);
+                    (
+                        "host",
+                        Ran {
+                            output: outcome.output,
+                            fuel_used: outcome.fuel_used,
+                        },
+                    )
+                }
+                None => ("wasmi", host.run_fallback(bundle).await?),
+            }
+        }
+    };
+    host.emit(
+        json!({"type": "ran", "engine": engine, "fuel_used": ran.fuel_used, "fuel_cap": fuel_cap}),
+    );
+    Ok((engine, ran))
+}
+
+/// Runs one bundle as a worker would, with no chain: `host` is
+/// `{runModule?, runFallback?, emit?}`. Resolves to `{engine, outcome,
+/// output_hash, fuel_used, output_len}` (the conformance vectors' shape),
+/// so a page can check this build against native.
+#[wasm_bindgen(js_name = runJob)]
+pub fn run_job(bundle: Vec<u8>, host: JsValue) -> Promise {
+    let host = Host(host);
+    future_to_promise(async move {
+        let (engine, ran) = execute_bundle(&host, &bundle).await.map_err(js_err)?;
+        let outcome = ran
+            .output
+            .strip_prefix(b"edgerun:fail:")
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .unwrap_or_else(|| "ok".into());
+        js_sys::JSON::parse(
+            &json!({
+                "engine": engine,
+                "outcome": outcome,
+                "output_hash": hex(&edgerun_protocol::hash::output_hash(&ran.output)),
+                "fuel_used": ran.fuel_used,
+                "output_len": ran.output.len(),
+            })
+            .to_string(),
+        )
+    })
 }
 
 /// The host engine's report (`runtime/js/engine.mjs`'s shape) as an

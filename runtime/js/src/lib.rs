@@ -42,6 +42,39 @@ pub fn run_bundle_output(bytes: &[u8]) -> Result<Vec<u8>, JsError> {
     Ok(outcome.output)
 }
 
+/// A whole run's result: what a worker submits and publishes.
+#[wasm_bindgen]
+pub struct Ran {
+    outcome: Outcome,
+}
+
+#[wasm_bindgen]
+impl Ran {
+    /// The job's output, or `edgerun:fail:<reason>`.
+    #[wasm_bindgen(getter)]
+    pub fn output(&self) -> Vec<u8> {
+        self.outcome.output.clone()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn fuel_used(&self) -> u64 {
+        self.outcome.fuel_used
+    }
+
+    /// The outcome JSON (as [`run_bundle`] returns).
+    pub fn summary(&self) -> String {
+        self.outcome.summary_json()
+    }
+}
+
+/// Runs a bundle with wasmi-in-wasm; returns the output and the fuel (the
+/// worker-web fallback where the host may not compile WebAssembly).
+#[wasm_bindgen]
+pub fn run_bundle_ran(bytes: &[u8]) -> Result<Ran, JsError> {
+    let outcome = edgerun_runtime::run_bundle(bytes).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(Ran { outcome })
+}
+
 /// A bundle decoded, checked and instrumented, ready for a host engine.
 #[wasm_bindgen]
 pub struct Prepared {
