@@ -90,6 +90,11 @@ pub struct SchedulerArgs {
     /// The chain's pubsub URL [default: the --rpc URL as ws://, next port].
     #[arg(long)]
     ws: Option<String>,
+    /// Seconds since a worker's last heartbeat at the relay within which it
+    /// may be drawn (workers beat every 3 s).
+    #[arg(long, default_value_t = edgerun_scheduler::Settings::default().online_within_s,
+        value_parser = clap::value_parser!(u64).range(4..=3600))]
+    online_within_s: u64,
 }
 
 pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
@@ -191,6 +196,12 @@ fn report(address: &solana_address::Address, action: &Action) {
         Action::Refused { job, reason } => {
             println!("worker {address}: will not run job {}: {reason}", hex(job))
         }
+        Action::Stalled { job, error } => {
+            println!(
+                "worker {address}: job {} stalled (retrying): {error}",
+                hex(job)
+            )
+        }
     }
 }
 
@@ -217,7 +228,9 @@ pub async fn scheduler(ctx: &Ctx, args: SchedulerArgs) -> Result<()> {
         program,
         authority,
         randomness,
-        edgerun_scheduler::Settings::default(),
+        edgerun_scheduler::Settings {
+            online_within_s: args.online_within_s,
+        },
     );
     let wake = follow(&ctx.rpc, args.ws.as_deref(), program, "scheduler");
     let mut stop = std::pin::pin!(edgerun_relay::shutdown_signal());

@@ -332,10 +332,10 @@ async fn settlement(ctx: &Ctx, job_id: &Hash) -> Result<serde_json::Value> {
                     paid.push((e.winners, e.per_winner_lamports.get()));
                 }
                 AnyEvent::WorkerSlashed(e) if e.job_id == *job_id => slashed.push(
-                    serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get()}),
+                    serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get(), "slot": s.slot}),
                 ),
                 AnyEvent::WorkerPenalized(e) if e.job_id == *job_id => penalized.push(
-                    serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get()}),
+                    serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get(), "slot": s.slot}),
                 ),
                 AnyEvent::SeatReleased(e) if e.job_id == *job_id => released.push(who(&e.worker)),
                 _ => {}

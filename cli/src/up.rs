@@ -49,6 +49,10 @@ pub struct UpArgs {
     /// Slots the winners have to publish (the config's da_window_slots).
     #[arg(long)]
     da_window_slots: Option<u64>,
+    /// The scheduler draws workers whose last heartbeat is at most this
+    /// old (seconds; workers beat every 3 s).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(4..=3600))]
+    online_within_s: Option<u64>,
     /// The worker-web build to serve at /worker/ [default:
     /// <target>/worker-web, from `cargo xtask build-worker-web`, when it exists].
     #[arg(long)]
@@ -202,6 +206,9 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         let mut cmd = std::process::Command::new(&exe);
         base(&mut cmd);
         cmd.arg("scheduler");
+        if let Some(s) = args.online_within_s {
+            cmd.arg("--online-within-s").arg(s.to_string());
+        }
         agents.spawn("scheduler", cmd)?;
         for i in 0..workers {
             let mut cmd = std::process::Command::new(&exe);

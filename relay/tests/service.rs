@@ -64,6 +64,7 @@ async fn openapi_lists_every_route_and_each_listed_route_is_served() {
             ("GET", "/v1/jobs/{job_id}"),
             ("POST", "/v1/jobs"),
             ("POST", "/v1/tx"),
+            ("POST", "/v1/volunteers"),
             ("GET", "/v1/info"),
             ("GET", "/v1/jobs/{job_id}/events"),
             ("GET", "/v1/workers/{address}"),

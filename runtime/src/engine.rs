@@ -11,7 +11,7 @@ use edgerun_protocol::limits::Limits;
 
 #[cfg(feature = "wasmi")]
 mod wasmi_engine;
-#[cfg(feature = "wasmi")]
+#[cfg(feature = "bench")]
 pub(crate) use wasmi_engine::{Host, linker, new_store};
 #[cfg(feature = "wasmi")]
 pub use wasmi_engine::{Wasmi, wasmi_config};

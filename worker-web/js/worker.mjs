@@ -79,11 +79,25 @@ const state = {
   cpuCap: 100,
   onlyWhenHidden: false,
   visible: true,
+  // The machine is idle (IdleDetector, where the page was granted it).
+  idle: false,
+  worker: null,
 };
 
 /// Whether this worker should take new seats now: not paused, and hidden
-/// if it should run only while the tab is hidden.
-const active = () => !state.paused && (!state.onlyWhenHidden || !state.visible);
+/// or the machine idle if it should run only then.
+const active = () => !state.paused && (!state.onlyWhenHidden || !state.visible || state.idle);
+
+/// Answers a page's request (`{cmd, id, ...}`) with `{type: "reply", id,
+/// result}` or `{type: "reply", id, error}`.
+function reply(id, work) {
+  Promise.resolve()
+    .then(work)
+    .then(
+      (result) => postMessage({ type: "reply", id, result }),
+      (e) => postMessage({ type: "reply", id, error: String(e?.message ?? e) }),
+    );
+}
 
 onmessage = ({ data }) => {
   switch (data.cmd) {
@@ -104,6 +118,18 @@ onmessage = ({ data }) => {
       break;
     case "visibility":
       state.visible = data.visible;
+      break;
+    case "idle":
+      state.idle = data.idle;
+      break;
+    case "registration":
+      // The wallet path: the worker key signs register_worker with the
+      // wallet as fee payer and authority; the page's wallet adds its
+      // signature and sends it.
+      reply(data.id, async () => {
+        if (!state.worker) throw new Error("the worker has not started yet");
+        return state.worker.registrationTransaction(data.authority, data.lamports);
+      });
       break;
     case "stop":
       state.stopped = true;
@@ -130,13 +156,16 @@ async function start(opts) {
     { relay: opts.relay, rpc: opts.rpc, worker: address, programId: opts.programId },
     host,
   );
+  state.worker = worker;
   emit({ type: "started", worker: address, program: worker.programId(), engine: hostEngine ? "host" : "wasmi" });
 
   let stake = await worker.stake();
   if (stake === null) {
     if (opts.register === "wallet") {
       emit({ type: "needs-wallet", worker: address });
-      while ((stake = await worker.stake()) === null && !state.stopped) await sleep(500);
+      while ((stake = await worker.stake().catch(() => null)) === null && !state.stopped) await sleep(500);
+      if (state.stopped) return emit({ type: "stopped" });
+      emit({ type: "registered", sponsored: false, authority: stake.authority });
     } else {
       const sponsored = await worker.sponsor();
       emit({ type: "registered", sponsored: true, ...sponsored });
@@ -146,7 +175,13 @@ async function start(opts) {
   emit({ type: "stake", ...stake });
 
   let lastBeat = 0;
+  let lastEarnings = 0;
+  let wasActive = null;
   while (!state.stopped) {
+    if (active() !== wasActive) {
+      wasActive = active();
+      emit({ type: wasActive ? "taking-seats" : "idle-no-seats", paused: state.paused, visible: state.visible });
+    }
     // Heartbeats make the scheduler draw this worker; without them (paused,
     // or the tab visible while it should run only hidden) it takes no new
     // seat, and still finishes the seats it holds.
@@ -166,11 +201,23 @@ async function start(opts) {
       emit({ type: "error", message: `step: ${e?.message ?? e}` });
     }
     const busy = performance.now() - began;
-    const now = await worker.stake().catch(() => null);
-    if (now && stake && now.total !== stake.total) {
-      emit({ type: now.total > stake.total ? "paid" : "penalized", lamports: Math.abs(now.total - stake.total), ...now });
+    // Earnings from chain: what finalize paid this worker's stake and what
+    // penalties and slashes took, read from the transactions that touched
+    // it (after a reveal at once, else every few seconds).
+    const revealed = acted.some((a) => a.type === "revealed");
+    if (revealed || Date.now() - lastEarnings > 4000) {
+      try {
+        const e = await worker.earnings();
+        lastEarnings = Date.now();
+        for (const c of e.changes) emit({ type: c.kind, job: c.job, lamports: c.lamports, signature: c.signature });
+        if (e.changes.length) {
+          const now = await worker.stake().catch(() => null);
+          emit({ type: "earnings", paid: e.paid, penalized: e.penalized, slashed: e.slashed, stake: now });
+        }
+      } catch (err) {
+        emit({ type: "error", message: `earnings: ${err?.message ?? err}` });
+      }
     }
-    if (now) stake = now;
     // The CPU cap: after `busy` ms of work, rest so work is cpuCap % of
     // the time.
     const rest = acted.length ? (busy * (100 - state.cpuCap)) / state.cpuCap : 0;

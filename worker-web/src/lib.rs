@@ -579,6 +579,52 @@ fn execution_from(v: &JsValue) -> Result<edgerun_runtime::Execution, String> {
 pub struct WebWorker {
     inner: Rc<Worker<WebTransport>>,
     host: Host,
+    earnings: Rc<std::cell::RefCell<Earnings>>,
+}
+
+/// What the chain paid and took from this worker's stake, as read from the
+/// transactions that touched it (`earnings()`), and how far it has read.
+#[derive(Default)]
+struct Earnings {
+    /// The newest transaction already counted.
+    until: Option<String>,
+    paid: u64,
+    penalized: u64,
+    slashed: u64,
+    /// A call is reading (two at once would count the same transactions).
+    busy: bool,
+}
+
+/// Every signature of a transaction that touched `address` after `until`
+/// (all of them without it), newest first, page by page.
+async fn read_signatures(
+    t: &WebTransport,
+    address: &Address,
+    until: Option<&str>,
+) -> Result<Vec<Value>, TransportError> {
+    const PAGE: usize = 1000;
+    let mut all: Vec<Value> = Vec::new();
+    loop {
+        let mut options = json!({"commitment": "confirmed", "limit": PAGE});
+        if let Some(u) = until {
+            options["until"] = json!(u);
+        }
+        if let Some(last) = all.last().and_then(|x| x["signature"].as_str()) {
+            options["before"] = json!(last);
+        }
+        let page = t
+            .rpc(
+                "getSignaturesForAddress",
+                json!([address.to_string(), options]),
+            )
+            .await?;
+        let page = page.as_array().cloned().unwrap_or_default();
+        let full = page.len() == PAGE;
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
 }
 
 fn js_err(e: impl std::fmt::Display) -> JsValue {
@@ -608,6 +654,9 @@ fn action_json(a: &Action) -> Value {
         Action::Copied { job } => json!({"type": "copied", "job": hex(job)}),
         Action::Refused { job, reason } => {
             json!({"type": "refused", "job": hex(job), "reason": reason})
+        }
+        Action::Stalled { job, error } => {
+            json!({"type": "stalled", "job": hex(job), "error": error})
         }
     }
 }
@@ -672,6 +721,7 @@ impl WebWorker {
         Ok(WebWorker {
             inner: Rc::new(Worker::new(transport, Settings::default())),
             host,
+            earnings: Default::default(),
         })
     }
 
@@ -728,6 +778,151 @@ impl WebWorker {
                     .to_string(),
                 ),
             }
+        })
+    }
+
+    /// register_worker for a volunteer with a wallet: `authority` (the
+    /// wallet's address) funds `stakeLamports`, pays the fee and may
+    /// withdraw. Resolves to the transaction (base64, wire format) with the
+    /// worker key's signature in place; the wallet adds its own and sends
+    /// it (Wallet Standard `solana:signAndSendTransaction`).
+    #[wasm_bindgen(js_name = registrationTransaction)]
+    pub fn registration_transaction(&self, authority: String, stake_lamports: f64) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let authority: Address = authority
+                .parse()
+                .map_err(|_| js_err(format!("the authority {authority:?} is not an address")))?;
+            if !(stake_lamports >= 1.0 && stake_lamports <= 9.0e15) {
+                return Err(js_err(
+                    "stakeLamports must be a positive number of lamports",
+                ));
+            }
+            let t = inner.transport();
+            let ix = edgerun_client::register_worker(
+                &t.program,
+                &t.worker,
+                &authority,
+                stake_lamports as u64,
+            );
+            let blockhash = t.blockhash().await.map_err(js_err)?;
+            let message =
+                solana_message::Message::new_with_blockhash(&[ix], Some(&authority), &blockhash);
+            let tx = t
+                .signed(solana_transaction::Transaction::new_unsigned(message))
+                .await
+                .map_err(js_err)?;
+            let wire = bincode::serialize(&tx).map_err(js_err)?;
+            Ok(JsValue::from_str(
+                &base64::engine::general_purpose::STANDARD.encode(wire),
+            ))
+        })
+    }
+
+    /// What the chain paid this worker and took from it, read from the
+    /// transactions that touched its stake since the last call:
+    /// `{paid, penalized, slashed, changes: [{job, kind, lamports,
+    /// signature}]}`, totals in lamports since this worker first looked
+    /// (the first call reads the whole history). A finalize that raised the
+    /// stake pays; WorkerPenalized and WorkerSlashed events that name this
+    /// worker take.
+    pub fn earnings(&self) -> Promise {
+        let (inner, earnings) = (self.inner.clone(), self.earnings.clone());
+        future_to_promise(async move {
+            let t = inner.transport();
+            let stake = edgerun_client::worker_stake_pda(&t.program, &t.worker).0;
+            let until = {
+                let mut e = earnings.borrow_mut();
+                if e.busy {
+                    return Err(js_err("earnings() is already running; await it first"));
+                }
+                e.busy = true;
+                e.until.clone()
+            };
+            let read = read_signatures(t, &stake, until.as_deref()).await;
+            let list = match read {
+                Ok(list) => list,
+                Err(err) => {
+                    earnings.borrow_mut().busy = false;
+                    return Err(js_err(err));
+                }
+            };
+            let me = edgerun_protocol::layout::Pubkey(t.worker.to_bytes());
+            let mut changes = Vec::new();
+            let (mut paid, mut penalized, mut slashed) = (0u64, 0u64, 0u64);
+            // Oldest first.
+            for entry in list.iter().rev() {
+                if !entry["err"].is_null() {
+                    continue;
+                }
+                let Some(signature) = entry["signature"].as_str() else {
+                    continue;
+                };
+                let tx = t
+                    .rpc(
+                        "getTransaction",
+                        json!([signature, {"encoding": "json", "commitment": "confirmed", "maxSupportedTransactionVersion": 0}]),
+                    )
+                    .await;
+                let tx = match tx {
+                    Ok(tx) => tx,
+                    Err(err) => {
+                        earnings.borrow_mut().busy = false;
+                        return Err(js_err(err));
+                    }
+                };
+                let meta = &tx["meta"];
+                let logs: Vec<String> = meta["logMessages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|l| l.as_str().map(str::to_owned))
+                    .collect();
+                let keys = tx["transaction"]["message"]["accountKeys"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let at = keys
+                    .iter()
+                    .position(|k| k.as_str() == Some(&stake.to_string()));
+                let delta = at
+                    .map(|i| {
+                        meta["postBalances"][i].as_i64().unwrap_or(0)
+                            - meta["preBalances"][i].as_i64().unwrap_or(0)
+                    })
+                    .unwrap_or(0);
+                for event in edgerun_client::events_from_logs(&logs) {
+                    use edgerun_protocol::event::AnyEvent;
+                    let (kind, lamports, job) = match event {
+                        AnyEvent::JobFinalized(e) if delta > 0 => ("paid", delta as u64, e.job_id),
+                        AnyEvent::WorkerPenalized(e) if e.worker == me => {
+                            ("penalized", e.amount.get(), e.job_id)
+                        }
+                        AnyEvent::WorkerSlashed(e) if e.worker == me => {
+                            ("slashed", e.amount.get(), e.job_id)
+                        }
+                        _ => continue,
+                    };
+                    match kind {
+                        "paid" => paid += lamports,
+                        "penalized" => penalized += lamports,
+                        _ => slashed += lamports,
+                    }
+                    changes.push(json!({"job": hex(&job), "kind": kind, "lamports": lamports, "signature": signature}));
+                }
+            }
+            let mut e = earnings.borrow_mut();
+            e.busy = false;
+            if let Some(newest) = list.first().and_then(|x| x["signature"].as_str()) {
+                e.until = Some(newest.to_owned());
+            }
+            e.paid += paid;
+            e.penalized += penalized;
+            e.slashed += slashed;
+            js_sys::JSON::parse(
+                &json!({"paid": e.paid, "penalized": e.penalized, "slashed": e.slashed, "changes": changes})
+                    .to_string(),
+            )
         })
     }
 

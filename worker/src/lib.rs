@@ -163,6 +163,13 @@ pub enum Action {
         job: Hash,
         reason: String,
     },
+    /// This seat's step failed on the way (the chain or the relay did not
+    /// answer, or refused a transaction); nothing was submitted for it this
+    /// step, and the next step tries again.
+    Stalled {
+        job: Hash,
+        error: String,
+    },
 }
 
 /// A computed result, kept until its job leaves the active set.
@@ -284,7 +291,13 @@ impl<T: Transport> Worker<T> {
             match result {
                 Ok(Some(a)) => actions.push(a),
                 Ok(None) => {}
-                Err(e) => tracing::warn!(job = %hex(&job.job_id), error = %e, "seat step failed"),
+                Err(e) => {
+                    tracing::warn!(job = %hex(&job.job_id), error = %e, "seat step failed");
+                    actions.push(Action::Stalled {
+                        job: job.job_id,
+                        error: e.to_string(),
+                    });
+                }
             }
         }
         Ok(actions)

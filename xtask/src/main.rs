@@ -82,9 +82,9 @@ enum Cmd {
     /// Every conformance vector through the wasm32 runtime under Node, both engines, vs native.
     VectorsNode,
     /// Benchmarks; `runtime` writes <target>/bench/runtime.json, `relay` <target>/bench/relay.json,
-    /// `stack` <target>/bench/stack.json.
+    /// `stack` <target>/bench/stack.json, `browser` <target>/bench/browser.json.
     Bench {
-        /// What to measure: runtime, relay or stack.
+        /// What to measure: runtime, relay, stack or browser.
         what: String,
         /// stack: jobs posted at once.
         #[arg(long, default_value_t = 24)]
@@ -104,6 +104,12 @@ enum Cmd {
         /// Relay port.
         #[arg(long, default_value_t = 8080)]
         relay_port: u16,
+    },
+    /// Browser suites: `vectors` (every conformance vector in Chromium and Firefox, both paths)
+    /// or `e2e` (browser workers against `edgerun up --workers 0`).
+    Browser {
+        /// vectors or e2e.
+        what: String,
     },
     /// Run setup, then every test suite (or only the named ones).
     Test {
@@ -182,6 +188,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             worker_web::build()?;
             Ok(true)
         }
+        Cmd::Browser { what } => match what.as_str() {
+            "vectors" => worker_web::vectors(),
+            "e2e" => worker_web::e2e(),
+            other => anyhow::bail!("unknown browser suite {other:?}; there are: vectors, e2e"),
+        },
         Cmd::Vectors => runtime::write_vectors(),
         Cmd::VectorsNode => runtime::vectors_node(),
         Cmd::Bench {
@@ -192,7 +203,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             "runtime" => runtime::bench(),
             "relay" => relay::bench(),
             "stack" => stack::bench(jobs, workers),
-            other => anyhow::bail!("unknown benchmark {other:?}; there are: runtime, relay, stack"),
+            "browser" => worker_web::bench(),
+            other => anyhow::bail!(
+                "unknown benchmark {other:?}; there are: runtime, relay, stack, browser"
+            ),
         },
         Cmd::Demo {
             keep,

@@ -102,7 +102,82 @@ pub fn steps() -> Vec<Step> {
             install: install_npm,
             by_hand: |ctx| format!("cd {} && npm ci --no-audit --no-fund", ctx.repo.display()),
         },
+        Step {
+            name: "browsers",
+            version: "Debian chromium + firefox-esr",
+            check: |_| Ok(browsers_present()),
+            install: install_browsers,
+            by_hand: |_| {
+                "apt-get update && apt-get install -y --no-install-recommends chromium firefox-esr   (as root)"
+                    .into()
+            },
+        },
     ]
+}
+
+/// The browsers the worker-web tests drive (Debian's, not downloads):
+/// `EDGERUN_CHROMIUM` / `EDGERUN_FIREFOX` name others.
+pub fn browser_paths() -> (PathBuf, PathBuf) {
+    let pick = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(default))
+    };
+    (
+        pick("EDGERUN_CHROMIUM", "/usr/bin/chromium"),
+        pick("EDGERUN_FIREFOX", "/usr/bin/firefox-esr"),
+    )
+}
+
+/// Errors unless both browsers answer `--version` (the browser suites
+/// need them; `cargo xtask setup browsers` installs them).
+pub fn require_browsers() -> Result<()> {
+    if browsers_present() {
+        return Ok(());
+    }
+    let (chromium, firefox) = browser_paths();
+    bail!(
+        "{} or {} does not run: `cargo xtask setup browsers` installs Debian's chromium and firefox-esr \
+         (or set EDGERUN_CHROMIUM / EDGERUN_FIREFOX)",
+        chromium.display(),
+        firefox.display()
+    )
+}
+
+fn browsers_present() -> bool {
+    let (chromium, firefox) = browser_paths();
+    [chromium, firefox]
+        .iter()
+        .all(|b| try_stdout_of(Command::new(b).arg("--version")).is_some())
+}
+
+fn install_browsers(_: &Ctx, log: &Log) -> Result<()> {
+    let root = try_stdout_of(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+    if !root {
+        bail!(
+            "chromium and firefox-esr are missing and installing them needs root: \
+             sudo apt-get update && sudo apt-get install -y chromium firefox-esr \
+             (or point EDGERUN_CHROMIUM / EDGERUN_FIREFOX at installed ones)"
+        );
+    }
+    log.run(Command::new("apt-get").arg("update"))?;
+    log.run(
+        Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "chromium",
+                "firefox-esr",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    if !browsers_present() {
+        bail!(
+            "apt-get installed chromium and firefox-esr, but they do not run (`chromium --version`)"
+        );
+    }
+    Ok(())
 }
 
 /// cargo-fuzz, for `cargo xtask fuzz` only: deliberately not in [`steps`],

@@ -89,7 +89,17 @@ pub fn suites() -> Vec<Suite> {
         // The conformance vectors through the wasm32 runtime under Node
         // (wasmi-in-wasm and Node's own engine) match the native results.
         Suite::cargo("vectors-node", &["xtask", "vectors-node"], minutes(20)),
-        // Later: browser / edge suites.
+        // Every conformance vector in a Web Worker in Chromium and Firefox,
+        // on the browser's engine and on wasmi-in-wasm, equals native.
+        Suite::cargo(
+            "browser-vectors",
+            &["xtask", "browser", "vectors"],
+            minutes(20),
+        ),
+        // Browser workers (two sponsored, one wallet-backed) against
+        // `edgerun up --workers 0`: paid, mixed committees, closed tabs,
+        // bad input.
+        Suite::cargo("browser-e2e", &["xtask", "browser", "e2e"], minutes(25)),
     ]
 }
 

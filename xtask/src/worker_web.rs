@@ -145,3 +145,94 @@ pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
         .map_err(|_| anyhow::anyhow!("gzip feeder panicked"))??;
     Ok(out.stdout.len())
 }
+
+/// The worker's own wasm (after wasm-opt), gzipped: what a tab downloads.
+pub fn wasm_gzip_bytes(out: &std::path::Path) -> Result<usize> {
+    gzip_len(&std::fs::read(out.join("pkg/edgerun_worker_web_bg.wasm"))?)
+}
+
+fn node() -> Result<PathBuf> {
+    proc::which("node").context("node is not on PATH (Node 20 is required)")
+}
+
+/// `cargo xtask browser vectors`: every conformance vector in a Web Worker
+/// in Chromium and Firefox, on the browser engine and on wasmi-in-wasm,
+/// against the native results.
+pub fn vectors() -> Result<bool> {
+    crate::setup::require_browsers()?;
+    let out = build()?;
+    let mut cmd = Command::new(node()?);
+    cmd.arg(paths::repo_root().join("worker-web/tests/vectors.mjs"))
+        .arg(&out)
+        .arg(paths::repo_root().join("tests/vectors"));
+    Ok(cmd
+        .status()
+        .with_context(|| format!("running {}", proc::show(&cmd)))?
+        .success())
+}
+
+/// `cargo xtask browser e2e`: browser workers against `edgerun up
+/// --workers 0` (worker-web/tests/e2e.mjs).
+pub fn e2e() -> Result<bool> {
+    crate::setup::require_browsers()?;
+    crate::jobs::build()?;
+    if !program::cargo_in_repo(&["build", "-p", "edgerun-cli", "--bin", "edgerun"], &[])? {
+        bail!("building edgerun failed (see above)");
+    }
+    crate::program::build()?;
+    build()?;
+    let target = paths::target_dir();
+    let mut cmd = Command::new(node()?);
+    cmd.arg(paths::repo_root().join("worker-web/tests/e2e.mjs"))
+        .arg(target.join("debug/edgerun"))
+        .arg(target.join("jobs"));
+    Ok(cmd
+        .status()
+        .with_context(|| format!("running {}", proc::show(&cmd)))?
+        .success())
+}
+
+/// `cargo xtask bench browser`: each demo job in Chromium (browser engine,
+/// wasmi-in-wasm) against native Rust and native edgerun in one run;
+/// writes `<target>/bench/browser.json`.
+pub fn bench() -> Result<bool> {
+    crate::setup::require_browsers()?;
+    crate::jobs::build()?;
+    let out = build()?;
+    let target = paths::target_dir();
+    let bench = target.join("bench");
+    let (jobs_dir, bench_s, out_s) = (
+        target.join("jobs").to_string_lossy().into_owned(),
+        bench.to_string_lossy().into_owned(),
+        out.to_string_lossy().into_owned(),
+    );
+    let ok = program::cargo_in_repo(
+        &[
+            "run",
+            "--release",
+            "-p",
+            "edgerun-runtime-bench",
+            "--",
+            "--jobs",
+            &jobs_dir,
+            "--out",
+            &bench_s,
+            "--browser",
+            &out_s,
+        ],
+        &[],
+    )?;
+    if !ok {
+        return Ok(false);
+    }
+    let path = bench.join("browser.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+    let gz = wasm_gzip_bytes(&out)?;
+    doc["worker_web_wasm_gzip_bytes"] = gz.into();
+    doc["worker_web_wasm_bytes"] = std::fs::metadata(out.join("pkg/edgerun_worker_web_bg.wasm"))?
+        .len()
+        .into();
+    std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")?;
+    println!("worker_web_wasm_gzip_bytes {gz} (goal <= 300 KB = 307200)");
+    Ok(true)
+}

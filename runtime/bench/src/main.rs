@@ -147,6 +147,10 @@ fn finite_wasm_instrument(wasm: &[u8]) -> Result<Vec<u8>> {
         .context("finite-wasm instrumentation")
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -157,13 +161,16 @@ fn geomean(xs: &[f64]) -> f64 {
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
-    let (mut jobs, mut out, mut node_js) = (None, None, None);
+    let (mut jobs, mut out, mut node_js, mut browser) = (None, None, None, None);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--jobs" => jobs = args.next().map(PathBuf::from),
             "--out" => out = args.next().map(PathBuf::from),
             "--node-js" => node_js = args.next().map(PathBuf::from),
-            other => bail!("unknown argument {other}; usage: --jobs DIR --out DIR [--node-js DIR]"),
+            "--browser" => browser = args.next().map(PathBuf::from),
+            other => bail!(
+                "unknown argument {other}; usage: --jobs DIR --out DIR [--node-js DIR] [--browser WORKER_WEB_DIR]"
+            ),
         }
     }
     let jobs = jobs.context("--jobs DIR (built job wasm) is required")?;
@@ -230,6 +237,7 @@ fn main() -> Result<()> {
 
         rows.push(json!({
             "workload": w.name,
+            "output_hash": hex(&edgerun_protocol::hash::output_hash(&native)),
             "bundle": file,
             "input_bytes": w.input.len(),
             "fuel_ours": ours.fuel_used,
@@ -253,6 +261,9 @@ fn main() -> Result<()> {
     if let Some(js) = node_js {
         node(&js, &mut rows)?;
     }
+    if let Some(build) = &browser {
+        in_browser(build, &mut rows)?;
+    }
 
     let mean = |key: &str| -> Option<f64> {
         let xs: Vec<f64> = rows.iter().filter_map(|r| r[key].as_f64()).collect();
@@ -267,6 +278,29 @@ fn main() -> Result<()> {
         "workloads": rows,
     });
     print_table(&summary);
+    if browser.is_some() {
+        let browser = json!({
+            "browser_engine_vs_native_rust": mean("browser_engine_vs_native_rust"),
+            "wasmi_in_wasm_vs_native_rust": mean("wasmi_in_wasm_vs_native_rust"),
+            "browser_engine_vs_native_edgerun": mean("browser_engine_vs_native_edgerun"),
+            "workloads": summary["workloads"],
+        });
+        let s = |k: &str| {
+            browser[k]
+                .as_f64()
+                .map_or("-".to_string(), |v| format!("{v:.2}"))
+        };
+        println!(
+            "\nbrowser (time / native Rust time, geomean): browser_engine_vs_native_rust {} (goal <= 2)  wasmi_in_wasm_vs_native_rust {}  browser_engine_vs_native_edgerun {}",
+            s("browser_engine_vs_native_rust"),
+            s("wasmi_in_wasm_vs_native_rust"),
+            s("browser_engine_vs_native_edgerun"),
+        );
+        let path = out.join("browser.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&browser)? + "\n")?;
+        println!("wrote {}", path.display());
+        return Ok(());
+    }
     let path = out.join("runtime.json");
     std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")?;
     println!("wrote {}", path.display());
@@ -315,6 +349,73 @@ fn node(js: &Path, rows: &mut [Value]) -> Result<()> {
         row["node_engine_vs_wasmi_in_wasm"] = json!(wasm / host);
         row["wasmi_in_wasm_vs_native_runtime"] =
             json!(wasm / row["ms"]["runtime"].as_f64().unwrap());
+    }
+    Ok(())
+}
+
+/// Runs worker-web/tests/bench.mjs (Chromium, a Web Worker, worker-web's
+/// runJob on the browser's engine and on wasmi-in-wasm) over the bundles
+/// and merges its timings; both paths must give the native output hash and
+/// fuel.
+fn in_browser(build: &Path, rows: &mut [Value]) -> Result<()> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worker-web/tests/bench.mjs");
+    let bundles: Vec<String> = rows
+        .iter()
+        .map(|r| r["bundle"].as_str().unwrap().to_string())
+        .collect();
+    let output = Command::new("node")
+        .arg(&script)
+        .arg(build)
+        .args(&bundles)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running node (Node 20 is required)")?;
+    ensure!(
+        output.status.success(),
+        "the browser bench failed (see above)"
+    );
+    let results: Vec<Value> =
+        serde_json::from_slice(&output.stdout).context("browser bench output")?;
+    ensure!(
+        results.len() == rows.len(),
+        "the browser bench skipped bundles"
+    );
+    for (row, r) in rows.iter_mut().zip(results) {
+        for path in ["engine", "wasmi"] {
+            let ran = &r[path];
+            ensure!(
+                ran["outcome"] == "ok" && ran["output_hash"] == row["output_hash"],
+                "{} in the browser ({path}): {ran} differs from native {}",
+                row["workload"],
+                row["output_hash"]
+            );
+            ensure!(
+                ran["fuel_used"] == row["fuel_ours"],
+                "{}: browser fuel ({path}) {} differs from native {}",
+                row["workload"],
+                ran["fuel_used"],
+                row["fuel_ours"]
+            );
+        }
+        ensure!(
+            r["engine"]["engine"] == "host" && r["wasmi"]["engine"] == "wasmi",
+            "{}: the paths ran on {} and {}",
+            row["workload"],
+            r["engine"]["engine"],
+            r["wasmi"]["engine"]
+        );
+        let (engine, wasmi) = (r["engine_ms"].as_f64(), r["wasmi_ms"].as_f64());
+        let (Some(engine), Some(wasmi)) = (engine, wasmi) else {
+            bail!("browser bench gave {r}");
+        };
+        let native = row["ms"]["native"].as_f64().unwrap();
+        let ours = row["ms"]["runtime"].as_f64().unwrap();
+        row["ms"]["browser_engine"] = json!(engine);
+        row["ms"]["browser_wasmi"] = json!(wasmi);
+        row["browser"] = r["browser"].clone();
+        row["browser_engine_vs_native_rust"] = json!(engine / native);
+        row["wasmi_in_wasm_vs_native_rust"] = json!(wasmi / native);
+        row["browser_engine_vs_native_edgerun"] = json!(engine / ours);
     }
     Ok(())
 }
