@@ -49,7 +49,7 @@ export function startVolunteer(opts) {
   }
   worker.postMessage({ cmd: "start", opts: { relay: opts.relay, rpc: opts.rpc, programId: opts.programId,
     cpuCap: opts.cpuCap ?? 100, onlyWhenHidden: !!opts.onlyWhenHidden, engine: opts.engine ?? "auto",
-    register: opts.register ?? "sponsor", slot: opts.slot ?? 0, pollMs: opts.pollMs } });
+    register: opts.register ?? "sponsor", slot: opts.slot ?? 0, pollMs: opts.pollMs, trace: !!opts.trace } });
   return Object.assign(events, {
     pause: () => worker.postMessage({ cmd: "pause" }),
     resume: () => worker.postMessage({ cmd: "resume" }),

@@ -9,7 +9,7 @@
 // wasmi-in-wasm where the page may not compile WebAssembly from bytes.
 
 import init, { WebWorker } from "./pkg/edgerun_worker_web.js";
-import { execute } from "./engine.mjs";
+import { runModule } from "./host.mjs";
 import { runFallback } from "./fallback.mjs";
 
 const DB = "edgerun-volunteer";
@@ -137,7 +137,12 @@ onmessage = ({ data }) => {
   }
 };
 
+/// With `trace`, where the loop is (for tests that must say where a
+/// worker stopped).
+let trace = () => {};
+
 async function start(opts) {
+  if (opts.trace) trace = (at) => emit({ type: "trace", at, ms: Date.now() });
   await init(opts.wasmUrl ? { module_or_path: opts.wasmUrl } : undefined);
   state.cpuCap = opts.cpuCap ?? 100;
   state.onlyWhenHidden = !!opts.onlyWhenHidden;
@@ -147,7 +152,7 @@ async function start(opts) {
   const host = {
     sign: async (bytes) => new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key.privateKey, bytes)),
     runModule: hostEngine
-      ? async (module, input, fuel, outputCap) => execute(module, input, outputCap, fuel)
+      ? runModule
       : undefined,
     runFallback,
     emit,
@@ -187,6 +192,7 @@ async function start(opts) {
     // seat, and still finishes the seats it holds.
     if (active() && Date.now() - lastBeat > 3000) {
       try {
+        trace("heartbeat");
         await worker.heartbeat();
         lastBeat = Date.now();
       } catch (e) {
@@ -196,6 +202,7 @@ async function start(opts) {
     const began = performance.now();
     let acted = [];
     try {
+      trace("step");
       acted = await worker.step();
     } catch (e) {
       emit({ type: "error", message: `step: ${e?.message ?? e}` });
@@ -207,6 +214,7 @@ async function start(opts) {
     const revealed = acted.some((a) => a.type === "revealed");
     if (revealed || Date.now() - lastEarnings > 4000) {
       try {
+        trace("earnings");
         const e = await worker.earnings();
         lastEarnings = Date.now();
         for (const c of e.changes) emit({ type: c.kind, job: c.job, lamports: c.lamports, signature: c.signature });
@@ -221,6 +229,7 @@ async function start(opts) {
     // The CPU cap: after `busy` ms of work, rest so work is cpuCap % of
     // the time.
     const rest = acted.length ? (busy * (100 - state.cpuCap)) / state.cpuCap : 0;
+    trace("rest");
     await sleep(Math.max(opts.pollMs ?? 300, rest));
   }
   emit({ type: "stopped" });

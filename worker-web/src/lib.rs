@@ -70,12 +70,15 @@ impl Host {
 
     /// Runs the instrumented module on the host's engine; `None` when the
     /// host has none or may not compile it (then `runFallback` runs it).
+    /// `key` names the module (the same key, the same bytes), so the host
+    /// may keep the compiled module for the next job with this wasm.
     async fn run_module(
         &self,
         module: &[u8],
         input: &[u8],
         fuel: i64,
         output_cap: u32,
+        key: &str,
     ) -> Option<JsValue> {
         let f = self.method("runModule")?;
         let args = js_sys::Array::of4(
@@ -84,6 +87,7 @@ impl Host {
             &js_sys::BigInt::from(fuel),
             &JsValue::from(output_cap),
         );
+        args.push(&JsValue::from_str(key));
         let promise = f.apply(&self.0, &args).ok()?;
         match JsFuture::from(Promise::resolve(&promise)).await {
             Ok(v) => Some(v),
@@ -135,12 +139,40 @@ fn js_message(e: &JsValue) -> String {
 
 /// One HTTP exchange through the global `fetch` (a window, a Web Worker
 /// or an edge isolate alike): the status and the body's bytes.
+/// How long a request may take before it is abandoned (a host's fetch has
+/// no limit of its own, and one request that never answers would stop the
+/// worker): chain reads and relay calls; the relay's `POST /v1/tx`, which
+/// answers once the transaction confirms (its own limit is 60 s).
+const FETCH_TIMEOUT_MS: u32 = 30_000;
+const SEND_TIMEOUT_MS: u32 = 75_000;
+/// Bundles and outputs (up to the relay's caps, tens of MiB).
+const TRANSFER_TIMEOUT_MS: u32 = 180_000;
+
+/// An `AbortSignal` that fires after `ms`, where the host has
+/// `AbortSignal.timeout` (browsers, workerd, Node).
+fn timeout_signal(ms: u32) -> Option<JsValue> {
+    let global = js_sys::global();
+    let abort = Reflect::get(&global, &JsValue::from_str("AbortSignal")).ok()?;
+    let timeout: Function = Reflect::get(&abort, &JsValue::from_str("timeout"))
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    timeout.call1(&abort, &JsValue::from(ms)).ok()
+}
+
 async fn fetch(
     url: &str,
     method: &str,
     headers: &[(&str, String)],
     body: Option<&[u8]>,
 ) -> Result<(u16, Vec<u8>), String> {
+    let limit = if url.ends_with("/v1/tx") {
+        SEND_TIMEOUT_MS
+    } else if url.contains("/v1/bundles/") || url.contains("/v1/outputs/") {
+        TRANSFER_TIMEOUT_MS
+    } else {
+        FETCH_TIMEOUT_MS
+    };
     let global = js_sys::global();
     let fetch: Function = Reflect::get(&global, &JsValue::from_str("fetch"))
         .map_err(|e| js_message(&e))?
@@ -157,6 +189,9 @@ async fn fetch(
     set("headers", &h).map_err(|e| js_message(&e))?;
     if let Some(b) = body {
         set("body", &Uint8Array::from(b)).map_err(|e| js_message(&e))?;
+    }
+    if let Some(signal) = timeout_signal(limit) {
+        set("signal", &signal).map_err(|e| js_message(&e))?;
     }
     let promise = fetch
         .call2(&global, &JsValue::from_str(url), &init)
@@ -457,6 +492,49 @@ impl Transport for WebTransport {
     }
 }
 
+thread_local! {
+    /// Instrumented modules by [`prepared`]'s key, newest last: customers
+    /// post the same wasm with new inputs, and validating and instrumenting
+    /// is the largest fixed cost of a job in a tab.
+    static PREPARED: std::cell::RefCell<std::collections::VecDeque<(Hash, Rc<Vec<u8>>)>> =
+        Default::default();
+}
+
+/// Instrumented modules kept.
+const PREPARED_KEEP: usize = 4;
+
+/// `edgerun_runtime::prepare`, kept by `blake3(wasm || max_memory_bytes LE)`
+/// (all that preparing reads), so a module is validated and instrumented
+/// once; the key also names it to the host engine's compile cache.
+fn prepared(
+    wasm: &[u8],
+    limits: &edgerun_protocol::limits::Limits,
+) -> Result<(Hash, Rc<Vec<u8>>), ()> {
+    let max_memory = limits.max_memory_bytes.get();
+    let mut keyed = Vec::with_capacity(wasm.len() + 4);
+    keyed.extend_from_slice(wasm);
+    keyed.extend_from_slice(&max_memory.to_le_bytes());
+    let key = edgerun_protocol::hash::blake3(&keyed);
+    let hit = PREPARED.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, m)| m.clone())
+    });
+    if let Some(module) = hit {
+        return Ok((key, module));
+    }
+    let module = Rc::new(edgerun_runtime::prepare(wasm, limits).map_err(|_| ())?);
+    PREPARED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= PREPARED_KEEP {
+            c.pop_front();
+        }
+        c.push_back((key, module.clone()));
+    });
+    Ok((key, module))
+}
+
 /// Runs a job's bundle the way this host can: validated and instrumented
 /// here, then the host's engine (`runModule`), else wasmi-in-wasm
 /// (`runFallback`). Returns which ran (`host`, `wasmi`, or `none` for an
@@ -472,7 +550,7 @@ async fn execute_bundle(host: &Host, bundle: &[u8]) -> Result<(&'static str, Ran
     }
     let fuel_cap = decoded.limits.max_instructions.get();
     host.emit(json!({"type": "running", "fuel_cap": fuel_cap}));
-    let (engine, ran) = match edgerun_runtime::prepare(decoded.wasm, &decoded.limits) {
+    let (engine, ran) = match prepared(decoded.wasm, &decoded.limits) {
         Err(_) => {
             let outcome = edgerun_runtime::Outcome::failed(
                 edgerun_protocol::abi::FailReason::InvalidModule,
@@ -486,10 +564,13 @@ async fn execute_bundle(host: &Host, bundle: &[u8]) -> Result<(&'static str, Ran
                 },
             )
         }
-        Ok(module) => {
+        Ok((key, module)) => {
             let fuel = edgerun_runtime::initial_fuel(&decoded.limits);
             let cap = decoded.limits.max_output_bytes.get();
-            match host.run_module(&module, decoded.input, fuel, cap).await {
+            match host
+                .run_module(&module, decoded.input, fuel, cap, &hex(&key))
+                .await
+            {
                 Some(execution) => {
                     let outcome =
                         edgerun_runtime::finish(execution_from(&execution)?, &decoded.limits);
@@ -793,7 +874,7 @@ impl WebWorker {
             let authority: Address = authority
                 .parse()
                 .map_err(|_| js_err(format!("the authority {authority:?} is not an address")))?;
-            if !(stake_lamports >= 1.0 && stake_lamports <= 9.0e15) {
+            if !(1.0..=9.0e15).contains(&stake_lamports) {
                 return Err(js_err(
                     "stakeLamports must be a positive number of lamports",
                 ));

@@ -82,6 +82,7 @@ pub fn build() -> Result<PathBuf> {
             repo.join("worker-web/js/index.html"),
             out.join("index.html"),
         ),
+        (repo.join("worker-web/js/host.mjs"), out.join("host.mjs")),
         (repo.join("runtime/js/engine.mjs"), out.join("engine.mjs")),
     ] {
         std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;

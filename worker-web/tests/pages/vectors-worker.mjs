@@ -2,7 +2,7 @@
 // browser's own WebAssembly engine (engine.mjs), and on wasmi-in-wasm
 // (fallback.mjs) with no host engine offered.
 import init, { runJob } from "/pkg/edgerun_worker_web.js";
-import { execute } from "/engine.mjs";
+import { runModule } from "/host.mjs";
 import { runFallback } from "/fallback.mjs";
 
 onmessage = async ({ data }) => {
@@ -14,7 +14,7 @@ onmessage = async ({ data }) => {
       const bundle = new Uint8Array(await (await fetch(data.vectors + v.bundle)).arrayBuffer());
       const row = { name: v.name };
       const hosts = {
-        engine: { runModule: async (m, input, fuel, cap) => execute(m, input, cap, fuel), runFallback },
+        engine: { runModule, runFallback },
         wasmi: { runFallback },
       };
       for (const [path, host] of Object.entries(hosts)) {
