@@ -111,6 +111,11 @@ enum Cmd {
         /// vectors or e2e.
         what: String,
     },
+    /// Edge suites: `vectors` (every conformance vector inside workerd).
+    Edge {
+        /// vectors.
+        what: String,
+    },
     /// Run setup, then every test suite (or only the named ones).
     Test {
         /// Do not run setup first.
@@ -192,6 +197,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             "vectors" => worker_web::vectors(),
             "e2e" => worker_web::e2e(),
             other => anyhow::bail!("unknown browser suite {other:?}; there are: vectors, e2e"),
+        },
+        Cmd::Edge { what } => match what.as_str() {
+            "vectors" => worker_web::edge_vectors(),
+            other => anyhow::bail!("unknown edge suite {other:?}; there is: vectors"),
         },
         Cmd::Vectors => runtime::write_vectors(),
         Cmd::VectorsNode => runtime::vectors_node(),

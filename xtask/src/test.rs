@@ -100,6 +100,9 @@ pub fn suites() -> Vec<Suite> {
         // `edgerun up --workers 0`: paid, mixed committees, closed tabs,
         // bad input.
         Suite::cargo("browser-e2e", &["xtask", "browser", "e2e"], minutes(25)),
+        // Every conformance vector inside workerd, as an edge worker runs a
+        // seat (wasmi-in-wasm), equals native.
+        Suite::cargo("edge-vectors", &["xtask", "edge", "vectors"], minutes(15)),
     ]
 }
 

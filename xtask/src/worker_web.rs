@@ -237,3 +237,32 @@ pub fn bench() -> Result<bool> {
     println!("worker_web_wasm_gzip_bytes {gz} (goal <= 300 KB = 307200)");
     Ok(true)
 }
+
+/// `cargo xtask edge vectors`: every conformance vector inside workerd
+/// (worker-web's runJob on wasmi-in-wasm), against the native results.
+pub fn edge_vectors() -> Result<bool> {
+    require_workerd()?;
+    let out = build()?;
+    let mut cmd = Command::new(node()?);
+    cmd.arg(paths::repo_root().join("worker-web/tests/edge-vectors.mjs"))
+        .arg(&out)
+        .arg(paths::repo_root().join("tests/vectors"));
+    Ok(cmd
+        .status()
+        .with_context(|| format!("running {}", proc::show(&cmd)))?
+        .success())
+}
+
+/// npm's workerd (installed by `cargo xtask setup npm`), or EDGERUN_WORKERD.
+fn require_workerd() -> Result<()> {
+    let workerd = std::env::var_os("EDGERUN_WORKERD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| paths::repo_root().join("node_modules/.bin/workerd"));
+    if proc::try_stdout_of(Command::new(&workerd).arg("--version")).is_none() {
+        bail!(
+            "{} does not run: `cargo xtask setup npm` installs npm's workerd",
+            workerd.display()
+        );
+    }
+    Ok(())
+}
