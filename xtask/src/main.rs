@@ -82,9 +82,10 @@ enum Cmd {
     /// Every conformance vector through the wasm32 runtime under Node, both engines, vs native.
     VectorsNode,
     /// Benchmarks; `runtime` writes <target>/bench/runtime.json, `relay` <target>/bench/relay.json,
-    /// `stack` <target>/bench/stack.json, `browser` <target>/bench/browser.json.
+    /// `stack` <target>/bench/stack.json, `browser` <target>/bench/browser.json,
+    /// `edge` <target>/bench/edge.json.
     Bench {
-        /// What to measure: runtime, relay, stack or browser.
+        /// What to measure: runtime, relay, stack, browser or edge.
         what: String,
         /// stack: jobs posted at once.
         #[arg(long, default_value_t = 24)]
@@ -213,6 +214,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             "relay" => relay::bench(),
             "stack" => stack::bench(jobs, workers),
             "browser" => worker_web::bench(),
+            "edge" => worker_web::bench_edge(),
             other => anyhow::bail!(
                 "unknown benchmark {other:?}; there are: runtime, relay, stack, browser"
             ),

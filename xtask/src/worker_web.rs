@@ -266,3 +266,34 @@ fn require_workerd() -> Result<()> {
     }
     Ok(())
 }
+
+/// `cargo xtask bench edge`: each demo job in standalone workerd
+/// (wasmi-in-wasm) against native Rust and native edgerun in one run;
+/// writes `<target>/bench/edge.json`.
+pub fn bench_edge() -> Result<bool> {
+    require_workerd()?;
+    crate::jobs::build()?;
+    let out = build()?;
+    let target = paths::target_dir();
+    let (jobs_dir, bench_s, out_s) = (
+        target.join("jobs").to_string_lossy().into_owned(),
+        target.join("bench").to_string_lossy().into_owned(),
+        out.to_string_lossy().into_owned(),
+    );
+    program::cargo_in_repo(
+        &[
+            "run",
+            "--release",
+            "-p",
+            "edgerun-runtime-bench",
+            "--",
+            "--jobs",
+            &jobs_dir,
+            "--out",
+            &bench_s,
+            "--edge",
+            &out_s,
+        ],
+        &[],
+    )
+}

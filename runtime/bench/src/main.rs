@@ -161,15 +161,16 @@ fn geomean(xs: &[f64]) -> f64 {
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
-    let (mut jobs, mut out, mut node_js, mut browser) = (None, None, None, None);
+    let (mut jobs, mut out, mut node_js, mut browser, mut edge) = (None, None, None, None, None);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--jobs" => jobs = args.next().map(PathBuf::from),
             "--out" => out = args.next().map(PathBuf::from),
             "--node-js" => node_js = args.next().map(PathBuf::from),
             "--browser" => browser = args.next().map(PathBuf::from),
+            "--edge" => edge = args.next().map(PathBuf::from),
             other => bail!(
-                "unknown argument {other}; usage: --jobs DIR --out DIR [--node-js DIR] [--browser WORKER_WEB_DIR]"
+                "unknown argument {other}; usage: --jobs DIR --out DIR [--node-js DIR] [--browser WORKER_WEB_DIR] [--edge WORKER_WEB_DIR]"
             ),
         }
     }
@@ -264,6 +265,10 @@ fn main() -> Result<()> {
     if let Some(build) = &browser {
         in_browser(build, &mut rows)?;
     }
+    let ping_ms = match &edge {
+        Some(build) => Some(in_workerd(build, &mut rows)?),
+        None => None,
+    };
 
     let mean = |key: &str| -> Option<f64> {
         let xs: Vec<f64> = rows.iter().filter_map(|r| r[key].as_f64()).collect();
@@ -278,6 +283,39 @@ fn main() -> Result<()> {
         "workloads": rows,
     });
     print_table(&summary);
+    if let Some(ping_ms) = ping_ms {
+        let per_ms: Vec<f64> = rows
+            .iter()
+            .filter_map(|r| r["fuel_per_cpu_ms"].as_f64())
+            .collect();
+        let slowest = per_ms.iter().copied().fold(f64::INFINITY, f64::min);
+        // The largest fuel cap an edge worker takes a seat for: the slowest
+        // workload's fuel per millisecond, over half the assumed
+        // per-invocation CPU limit (the rest is for fetching, preparing,
+        // signing and the platform's own variance).
+        let max_bronze_fuel = (slowest * EDGE_CPU_LIMIT_MS as f64 / 2.0).floor() as u64;
+        let edge = json!({
+            "edge_vs_native_rust": mean("edge_vs_native_rust"),
+            "edge_vs_native_edgerun": mean("edge_vs_native_edgerun"),
+            "fuel_per_cpu_ms": slowest,
+            "max_bronze_fuel": max_bronze_fuel,
+            "assumed_cpu_limit_ms": EDGE_CPU_LIMIT_MS,
+            "ping_ms": ping_ms,
+            "workloads": summary["workloads"],
+        });
+        println!(
+            "\nedge (workerd, wasmi-in-wasm; time / native Rust time, geomean): edge_vs_native_rust {:.1}  edge_vs_native_edgerun {:.1}  fuel_per_cpu_ms {:.0} (slowest workload)  max_bronze_fuel {} (half of an assumed {} ms CPU limit per invocation)",
+            edge["edge_vs_native_rust"].as_f64().unwrap_or(f64::NAN),
+            edge["edge_vs_native_edgerun"].as_f64().unwrap_or(f64::NAN),
+            slowest,
+            max_bronze_fuel,
+            EDGE_CPU_LIMIT_MS,
+        );
+        let path = out.join("edge.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&edge)? + "\n")?;
+        println!("wrote {}", path.display());
+        return Ok(());
+    }
     if browser.is_some() {
         let browser = json!({
             "browser_engine_vs_native_rust": mean("browser_engine_vs_native_rust"),
@@ -424,6 +462,64 @@ fn in_browser(build: &Path, rows: &mut [Value]) -> Result<()> {
         row["browser_engine_vs_native_edgerun"] = json!(engine / ours);
     }
     Ok(())
+}
+
+/// The CPU time one edge invocation may use, as assumed for
+/// `max_bronze_fuel`: Cloudflare Workers' default on paid plans (30 s; the
+/// free plan's 10 ms fits no job).
+const EDGE_CPU_LIMIT_MS: u64 = 30_000;
+
+/// Runs worker-web/tests/edge-bench.mjs (standalone workerd, worker-web's
+/// runJob on wasmi-in-wasm) over the bundles and merges its timings; the
+/// outcome, output hash and fuel must be native's. Returns the round trip
+/// of an empty request, which each time includes.
+fn in_workerd(build: &Path, rows: &mut [Value]) -> Result<f64> {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../worker-web/tests/edge-bench.mjs");
+    let bundles: Vec<String> = rows
+        .iter()
+        .map(|r| r["bundle"].as_str().unwrap().to_string())
+        .collect();
+    let output = Command::new("node")
+        .arg(&script)
+        .arg(build)
+        .args(&bundles)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running node (Node 20 is required)")?;
+    ensure!(output.status.success(), "the edge bench failed (see above)");
+    let result: Value = serde_json::from_slice(&output.stdout).context("edge bench output")?;
+    let results = result["rows"].as_array().context("edge bench rows")?;
+    ensure!(
+        results.len() == rows.len(),
+        "the edge bench skipped bundles"
+    );
+    for (row, r) in rows.iter_mut().zip(results) {
+        ensure!(
+            r["outcome"] == "ok"
+                && r["output_hash"] == row["output_hash"]
+                && r["engine"] == "wasmi",
+            "{} in workerd: {r} differs from native {}",
+            row["workload"],
+            row["output_hash"]
+        );
+        ensure!(
+            r["fuel_used"] == row["fuel_ours"],
+            "{}: workerd fuel {} differs from native {}",
+            row["workload"],
+            r["fuel_used"],
+            row["fuel_ours"]
+        );
+        let edge = r["edge_ms"].as_f64().context("edge_ms")?;
+        let native = row["ms"]["native"].as_f64().unwrap();
+        let ours = row["ms"]["runtime"].as_f64().unwrap();
+        let fuel = row["fuel_ours"].as_f64().unwrap();
+        row["ms"]["edge"] = json!(edge);
+        row["edge_vs_native_rust"] = json!(edge / native);
+        row["edge_vs_native_edgerun"] = json!(edge / ours);
+        row["fuel_per_cpu_ms"] = json!(fuel / edge);
+    }
+    result["ping_ms"].as_f64().context("ping_ms")
 }
 
 fn print_table(summary: &Value) {
