@@ -745,7 +745,9 @@ fn action_json(a: &Action) -> Value {
 #[wasm_bindgen]
 impl WebWorker {
     /// `config`: `{relay, rpc, worker}` (the worker key's address, base58)
-    /// and optionally `programId` (else the relay's `GET /v1/info`);
+    /// and optionally `programId` (else the relay's `GET /v1/info`),
+    /// `stakeLamports` (for `ensureRegistered`) and `maxFuel` (refuse seats
+    /// whose fuel cap is above it);
     /// `host`: `{sign, runModule?, emit?}`. Checks the program is an
     /// edgerun program on `rpc`.
     pub async fn connect(config: JsValue, host: JsValue) -> Result<WebWorker, JsValue> {
@@ -799,8 +801,22 @@ impl WebWorker {
             .config()
             .await
             .map_err(|e| js_err(format!("no edgerun program at {program}: {e}")))?;
+        let number = |k: &str| {
+            Reflect::get(&config, &JsValue::from_str(k))
+                .ok()
+                .and_then(|v| v.as_f64())
+                .filter(|v| *v >= 1.0 && *v <= 9.0e15)
+                .map(|v| v as u64)
+        };
+        let mut settings = Settings {
+            max_fuel: number("maxFuel"),
+            ..Settings::default()
+        };
+        if let Some(stake) = number("stakeLamports") {
+            settings.stake_lamports = stake;
+        }
         Ok(WebWorker {
-            inner: Rc::new(Worker::new(transport, Settings::default())),
+            inner: Rc::new(Worker::new(transport, settings)),
             host,
             earnings: Default::default(),
         })
@@ -831,6 +847,21 @@ impl WebWorker {
                 host.emit(a.clone());
             }
             js_sys::JSON::parse(&Value::Array(list).to_string())
+        })
+    }
+
+    /// Registers this worker as its own authority, staking `stakeLamports`
+    /// (from `connect`'s config) from the worker key's own lamports, if it
+    /// has no stake yet (an edge worker whose operator funded its key).
+    /// Resolves to the `registered` action, or `null` when already staked.
+    #[wasm_bindgen(js_name = ensureRegistered)]
+    pub fn ensure_registered(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            match inner.ensure_registered().await.map_err(js_err)? {
+                None => Ok(JsValue::NULL),
+                Some(a) => js_sys::JSON::parse(&action_json(&a).to_string()),
+            }
         })
     }
 

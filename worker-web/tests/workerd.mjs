@@ -39,7 +39,12 @@ export async function startWorkerd(modules, bindings = {}) {
     join(dir, "config.capnp"),
     `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [(name = "main", worker = .edge)],
+  services = [
+    (name = "main", worker = .edge),
+    # Outbound fetch may reach loopback (the local stack), not only the
+    # public internet workerd allows by default.
+    (name = "net", network = (allow = ["public", "private", "local"])),
+  ],
   sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
 );
 const edge :Workerd.Worker = (
@@ -50,6 +55,7 @@ const edge :Workerd.Worker = (
     ${binds}
   ],
   compatibilityDate = "2026-11-01",
+  globalOutbound = "net",
 );
 `,
   );
@@ -87,10 +93,11 @@ const edge :Workerd.Worker = (
   return { url, pid: child.pid, log, stop };
 }
 
-/// The run module (worker-web/edge/run.mjs) with worker-web's build.
-export function runModules(build) {
+/// An entry module of worker-web/edge/ (run.mjs: one bundle per request;
+/// worker.mjs: the edge worker) with worker-web's build.
+export function runModules(build, entry = "run.mjs") {
   return [
-    { name: "run.mjs", path: join(repo, "worker-web/edge/run.mjs"), kind: "esModule" },
+    { name: entry, path: join(repo, "worker-web/edge", entry), kind: "esModule" },
     { name: "edgerun_worker_web.js", path: join(build, "pkg/edgerun_worker_web.js"), kind: "esModule" },
     { name: "edgerun_worker_web_bg.wasm", path: join(build, "pkg/edgerun_worker_web_bg.wasm"), kind: "wasm" },
     { name: "edgerun_runtime_js.js", path: join(build, "runtime/edgerun_runtime_js.js"), kind: "esModule" },

@@ -120,6 +120,9 @@ pub struct Settings {
     /// first saw a quorum of matching seals, or after the reveal) before it
     /// reveals or publishes itself.
     pub publish_grace_slots: u64,
+    /// The largest fuel cap this worker runs: a host whose invocations have
+    /// a CPU limit (an edge runtime) refuses seats it could not finish.
+    pub max_fuel: Option<u64>,
 }
 
 impl Default for Settings {
@@ -128,6 +131,7 @@ impl Default for Settings {
             stake_lamports: 20_000_000_000,
             faults: Faults::default(),
             publish_grace_slots: 10,
+            max_fuel: None,
         }
     }
 }
@@ -535,6 +539,12 @@ impl<T: Transport> Worker<T> {
     async fn compute(&self, job: &Job) -> Result<Result<Computed, String>, TransportError> {
         if let Some(c) = locked(&self.computed).get(&job.job_id) {
             return Ok(Ok(c.clone()));
+        }
+        let fuel_cap = job.limits.max_instructions.get();
+        if let Some(max) = self.settings.max_fuel.filter(|max| fuel_cap > *max) {
+            return Ok(Err(format!(
+                "the job's fuel cap {fuel_cap} is above this worker's {max} (what it can run within its host's CPU limit)"
+            )));
         }
         let bytes = self.transport.bundle(&job.bundle_hash).await?;
         if let Err(reason) = verify_bundle(job, &bytes, self.transport.runtime_id()) {

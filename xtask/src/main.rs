@@ -112,9 +112,10 @@ enum Cmd {
         /// vectors or e2e.
         what: String,
     },
-    /// Edge suites: `vectors` (every conformance vector inside workerd).
+    /// Edge suites: `vectors` (every conformance vector inside workerd) or `e2e` (edge workers
+    /// in workerd against `edgerun up --workers 0`).
     Edge {
-        /// vectors.
+        /// vectors or e2e.
         what: String,
     },
     /// Run setup, then every test suite (or only the named ones).
@@ -201,7 +202,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         },
         Cmd::Edge { what } => match what.as_str() {
             "vectors" => worker_web::edge_vectors(),
-            other => anyhow::bail!("unknown edge suite {other:?}; there is: vectors"),
+            "e2e" => worker_web::edge_e2e(),
+            other => anyhow::bail!("unknown edge suite {other:?}; there are: vectors, e2e"),
         },
         Cmd::Vectors => runtime::write_vectors(),
         Cmd::VectorsNode => runtime::vectors_node(),

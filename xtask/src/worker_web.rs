@@ -253,6 +253,29 @@ pub fn edge_vectors() -> Result<bool> {
         .success())
 }
 
+/// `cargo xtask edge e2e`: edge workers in standalone workerd against
+/// `edgerun up --workers 0` (worker-web/tests/edge-e2e.mjs).
+pub fn edge_e2e() -> Result<bool> {
+    require_workerd()?;
+    crate::setup::require_browsers()?;
+    crate::jobs::build()?;
+    if !program::cargo_in_repo(&["build", "-p", "edgerun-cli", "--bin", "edgerun"], &[])? {
+        bail!("building edgerun failed (see above)");
+    }
+    crate::program::build()?;
+    let out = build()?;
+    let target = paths::target_dir();
+    let mut cmd = Command::new(node()?);
+    cmd.arg(paths::repo_root().join("worker-web/tests/edge-e2e.mjs"))
+        .arg(target.join("debug/edgerun"))
+        .arg(target.join("jobs"))
+        .arg(&out);
+    Ok(cmd
+        .status()
+        .with_context(|| format!("running {}", proc::show(&cmd)))?
+        .success())
+}
+
 /// npm's workerd (installed by `cargo xtask setup npm`), or EDGERUN_WORKERD.
 fn require_workerd() -> Result<()> {
     let workerd = std::env::var_os("EDGERUN_WORKERD")
