@@ -103,6 +103,11 @@ pub fn suites() -> Vec<Suite> {
         // Every conformance vector inside workerd, as an edge worker runs a
         // seat (wasmi-in-wasm), equals native.
         Suite::cargo("edge-vectors", &["xtask", "edge", "vectors"], minutes(15)),
+        // Edge workers in workerd against `edgerun up --workers 0`: an
+        // edge-only committee paid, a native + browser + edge committee,
+        // edge workers killed mid-seat penalized after the deadline and
+        // replaced, a restarted one resuming without a second submission.
+        Suite::cargo("edge-e2e", &["xtask", "edge", "e2e"], minutes(20)),
     ]
 }
 
