@@ -57,6 +57,10 @@ pub struct WorkerArgs {
     /// The chain's pubsub URL [default: the --rpc URL as ws://, next port].
     #[arg(long)]
     ws: Option<String>,
+    /// Take only jobs whose fuel cap is at most this (said in every
+    /// heartbeat, so the scheduler seats this worker in no larger job).
+    #[arg(long)]
+    max_fuel: Option<u64>,
     /// Fault drill: submit the hash of a corrupted output.
     #[arg(long)]
     corrupt_output: bool,
@@ -105,6 +109,7 @@ pub async fn worker(ctx: &Ctx, args: WorkerArgs) -> Result<()> {
     let transport = Native::new(&ctx.rpc, &ctx.relay, program, keypair);
     let settings = Settings {
         stake_lamports: args.stake_lamports,
+        max_fuel: args.max_fuel,
         faults: Faults {
             corrupt_output: args.corrupt_output,
             never_publish: args.never_publish,

@@ -8,6 +8,7 @@
 //! edgerun get <JOB_ID> -o out.bin
 //! edgerun worker --keypair worker.json         # a native worker
 //! edgerun scheduler                            # the scheduler (local stack keys)
+//! edgerun edge init --keypair worker.json      # an edge worker for workerd / Cloudflare
 //! ```
 //! Every command takes `--rpc URL` and `--relay URL`, so the same commands
 //! work against a real cluster and a hosted relay.
@@ -15,6 +16,7 @@
 mod agents;
 mod commands;
 mod deploy;
+mod edge;
 mod stake;
 mod up;
 
@@ -80,6 +82,9 @@ enum Cmd {
     Stake(stake::StakeCmd),
     /// Run a native worker: register, run assigned jobs, attest, submit, publish.
     Worker(agents::WorkerArgs),
+    /// Edge workers: write one for workerd and Cloudflare Workers (`init`), run one in local workerd (`run`).
+    #[command(subcommand)]
+    Edge(edge::EdgeCmd),
     /// Run the scheduler: seed, assign, crank quorum, finalize, penalties and reassignments.
     Scheduler(agents::SchedulerArgs),
     /// Download a finished job's output and verify its hash.
@@ -127,6 +132,7 @@ fn main() -> ExitCode {
             Cmd::Get { job, output } => commands::get(&ctx, &job, &output).await,
             Cmd::Worker(args) => agents::worker(&ctx, args).await,
             Cmd::Scheduler(args) => agents::scheduler(&ctx, args).await,
+            Cmd::Edge(cmd) => edge::run(&ctx, cmd).await,
         }
     });
     match result {

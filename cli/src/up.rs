@@ -43,6 +43,16 @@ pub struct UpArgs {
     /// the scheduler alone (for browser or edge workers).
     #[arg(long)]
     workers: Option<usize>,
+    /// Also start this many edge workers, each worker-web's edge entry in
+    /// its own local workerd ticked by `edgerun edge run` (keys
+    /// `<home>/keys/worker-<i>.json` after the native workers'; each stakes
+    /// from its own lamports). Starts the scheduler too.
+    #[arg(long, default_value_t = 0)]
+    edge: usize,
+    /// The workerd binary for --edge [default: EDGERUN_WORKERD, else npm's
+    /// under ./node_modules, else `workerd` on PATH].
+    #[arg(long, env = "EDGERUN_WORKERD")]
+    workerd: Option<PathBuf>,
     /// Slots a committee has to submit (the config's submit_window_slots).
     #[arg(long)]
     submit_window_slots: Option<u64>,
@@ -75,12 +85,20 @@ pub fn default_program() -> PathBuf {
 pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     let started = Instant::now();
     let keys = ctx.home.join("keys");
+    let native = args.workers.unwrap_or(0);
     anyhow::ensure!(
-        args.workers.unwrap_or(0) <= args.worker_keys,
-        "--workers {} needs as many worker keys: pass --worker-keys {}",
-        args.workers.unwrap_or(0),
-        args.workers.unwrap_or(0)
+        native + args.edge <= args.worker_keys,
+        "--workers {native} --edge {} needs as many worker keys: pass --worker-keys {}",
+        args.edge,
+        native + args.edge
     );
+    let workers = (args.workers.is_some() || args.edge > 0).then_some(native);
+    // Fail before anything starts if an edge worker could not.
+    let workerd = if args.edge > 0 {
+        Some(crate::edge::find_workerd(args.workerd.as_deref())?)
+    } else {
+        None
+    };
     let parties = Parties::load_or_create(&keys, args.worker_keys)
         .with_context(|| format!("demo keys in {}", keys.display()))?;
     let (net, parties, rpc_url, ws_url, program) = if args.attach {
@@ -191,7 +209,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         let _ = relay_stopped.await;
     }));
     let mut agents = Agents::default();
-    if let Some(workers) = args.workers {
+    if let Some(workers) = workers {
         let base = |cmd: &mut std::process::Command| {
             cmd.arg("--rpc")
                 .arg(&rpc_url)
@@ -219,6 +237,46 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
             agents.spawn(&format!("worker-{i}"), cmd)?;
         }
     }
+    let mut edges = Vec::new();
+    for i in 0..args.edge {
+        let dir = ctx.home.join(format!("edge/edge-{i}"));
+        let local = Ctx {
+            rpc: rpc_url.clone(),
+            relay: relay_url.clone(),
+            home: ctx.home.clone(),
+            program_id: Some(program),
+            program: tokio::sync::OnceCell::new(),
+        };
+        let made = crate::edge::init(
+            &local,
+            &crate::edge::InitArgs::local(
+                keys.join(format!("worker-{}.json", native + i)),
+                dir.clone(),
+                worker_web.clone(),
+                free_port()?,
+            ),
+        )
+        .with_context(|| format!("edge worker {i}"))?;
+        let exe = std::env::current_exe().context("finding the edgerun executable")?;
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.arg("--home")
+            .arg(&ctx.home)
+            .arg("edge")
+            .arg("run")
+            .arg(&dir);
+        if let Some(w) = &workerd {
+            // A path relative to this directory must still name it for
+            // the child; a bare name is looked up on PATH.
+            let w = if w.components().count() > 1 {
+                std::path::absolute(w)?
+            } else {
+                w.clone()
+            };
+            cmd.arg("--workerd").arg(w);
+        }
+        agents.spawn(&format!("edge-{i}"), cmd)?;
+        edges.push(serde_json::json!({"worker": made.address, "url": made.url, "dir": dir}));
+    }
     let stack = serde_json::json!({
         "pids": agents.pids(),
         "relay": relay_url,
@@ -230,6 +288,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         "customer": solana_signer::Signer::pubkey(&parties.customer).to_string(),
         "treasury": solana_signer::Signer::pubkey(&parties.treasury).to_string(),
         "keys": keys,
+        "edge": edges,
         "volunteer_url": worker_web
             .join("index.html")
             .exists()
@@ -253,6 +312,13 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     if let Some(url) = stack["volunteer_url"].as_str() {
         println!("  volunteer {url}");
     }
+    for e in &edges {
+        println!(
+            "  edge      {} at {} (workerd)",
+            e["worker"].as_str().unwrap_or(""),
+            e["url"].as_str().unwrap_or("")
+        );
+    }
     if !args.check {
         println!("Ctrl-C (or SIGTERM) stops the stack.");
         edgerun_relay::shutdown_signal().await;
@@ -268,6 +334,12 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     }
     println!("edgerun up: stopped");
     Ok(())
+}
+
+/// A port free on 127.0.0.1 now (for a local workerd).
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).context("finding a free port")?;
+    Ok(l.local_addr()?.port())
 }
 
 /// The scheduler and worker processes `up` started; stopped by PID.

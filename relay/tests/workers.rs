@@ -27,7 +27,7 @@ fn address(key: &SigningKey) -> String {
 
 /// A heartbeat body signed by `key` over exactly `heartbeat_message`.
 fn signed(key: &SigningKey, unix_ms: u64, runtime_ids: &[[u8; 32]]) -> Value {
-    let message = heartbeat_message(&key.verifying_key().to_bytes(), unix_ms, runtime_ids);
+    let message = heartbeat_message(&key.verifying_key().to_bytes(), unix_ms, runtime_ids, None);
     json!({
         "unix_ms": unix_ms,
         "runtime_ids": runtime_ids.iter().map(|id| hex(id)).collect::<Vec<_>>(),
@@ -170,6 +170,77 @@ async fn a_signed_heartbeat_is_listed_online_with_its_runtimes() {
             text.contains(r#"edgerun_relay_heartbeats_total{outcome="not_newer"} 1"#),
             "{text}"
         );
+    })
+    .await
+}
+
+/// A heartbeat naming the largest fuel cap its worker takes.
+fn capped(key: &SigningKey, unix_ms: u64, runtime_ids: &[[u8; 32]], max_fuel: u64) -> Value {
+    let message = heartbeat_message(
+        &key.verifying_key().to_bytes(),
+        unix_ms,
+        runtime_ids,
+        Some(max_fuel),
+    );
+    json!({
+        "unix_ms": unix_ms,
+        "runtime_ids": runtime_ids.iter().map(|id| hex(id)).collect::<Vec<_>>(),
+        "max_fuel": max_fuel,
+        "signature": hex(&key.sign(&message).to_bytes()),
+    })
+}
+
+#[tokio::test]
+async fn a_workers_fuel_cap_is_signed_and_listed_and_cannot_be_changed_by_others() {
+    within(30, async {
+        let relay = Relay::start().await;
+        let (edge, native) = (
+            SigningKey::from_bytes(&[5; 32]),
+            SigningKey::from_bytes(&[6; 32]),
+        );
+        let runtimes = [[0xaa; 32]];
+        let t = now_ms();
+        // Someone relaying a worker's heartbeat cannot give it a cap it did
+        // not sign (so it would be passed over), lift the cap it signed (so
+        // it would be seated in jobs it refuses and penalized), or add one.
+        let mut lifted = capped(&edge, t, &runtimes, 1_000);
+        lifted["max_fuel"] = json!(2_000);
+        let mut dropped = capped(&edge, t, &runtimes, 1_000);
+        dropped.as_object_mut().unwrap().remove("max_fuel");
+        let mut added = signed(&native, t, &runtimes);
+        added["max_fuel"] = json!(1_000);
+        for (who, body) in [(&edge, lifted), (&edge, dropped), (&native, added)] {
+            let (status, err) = relay.heartbeat(&address(who), &body).await;
+            assert_eq!(status, 401, "{err}");
+        }
+        // A cap of 0 would take nothing: said, not stored.
+        let (status, err) = relay
+            .heartbeat(&address(&edge), &capped(&edge, t, &runtimes, 0))
+            .await;
+        assert_eq!(status, 400, "{err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("max_fuel"),
+            "{err}"
+        );
+        assert!(relay.online("").await.is_empty());
+
+        let (status, err) = relay
+            .heartbeat(&address(&edge), &capped(&edge, t, &runtimes, 1_900_000_000))
+            .await;
+        assert_eq!(status, 204, "{err}");
+        let (status, err) = relay
+            .heartbeat(&address(&native), &signed(&native, t, &runtimes))
+            .await;
+        assert_eq!(status, 204, "{err}");
+        let workers = relay.online("").await;
+        let cap = |k: &SigningKey| {
+            workers
+                .iter()
+                .find(|w| w["address"] == address(k))
+                .map(|w| w["max_fuel"].clone())
+        };
+        assert_eq!(cap(&edge), Some(json!(1_900_000_000)));
+        assert_eq!(cap(&native), Some(Value::Null));
     })
     .await
 }

@@ -468,6 +468,7 @@ impl Scheduler {
         }
         let online: Online = resp.json().await.map_err(|e| failed(e.to_string()))?;
         let mut runtimes: HashMap<[u8; 32], HashSet<Hash>> = HashMap::new();
+        let mut max_fuel = HashMap::new();
         for w in online.workers {
             let Ok(addr) = w.address.parse::<Address>() else {
                 continue;
@@ -478,6 +479,9 @@ impl Scheduler {
                 .filter_map(|h| edgerun_protocol::hash::parse_hex(h).ok())
                 .collect();
             runtimes.insert(addr.to_bytes(), ids);
+            if let Some(max) = w.max_fuel {
+                max_fuel.insert(addr.to_bytes(), max);
+            }
         }
         let unlocked = stakes
             .iter()
@@ -489,7 +493,11 @@ impl Scheduler {
                 )
             })
             .collect();
-        Ok(Pool { unlocked, runtimes })
+        Ok(Pool {
+            unlocked,
+            runtimes,
+            max_fuel,
+        })
     }
 }
 
@@ -536,6 +544,10 @@ struct Online {
 struct OnlineWorker {
     address: String,
     runtime_ids: Vec<String>,
+    /// The largest fuel cap the worker signed that it takes (an edge
+    /// worker's CPU limit); absent: any.
+    #[serde(default)]
+    max_fuel: Option<u64>,
 }
 
 /// Workers as this step sees them; locks taken by this step's own
@@ -544,12 +556,18 @@ struct OnlineWorker {
 struct Pool {
     unlocked: HashMap<[u8; 32], u64>,
     runtimes: HashMap<[u8; 32], HashSet<Hash>>,
+    /// Workers that take jobs only up to a fuel cap.
+    max_fuel: HashMap<[u8; 32], u64>,
 }
 
 impl Pool {
-    /// The job's eligible set, sorted by pubkey, weighted by unlocked stake.
+    /// The job's eligible set, sorted by pubkey, weighted by unlocked
+    /// stake: workers online with the job's runtime, enough unlocked stake,
+    /// and no fuel cap below the job's (a worker would refuse such a seat,
+    /// stay silent and be penalized for it).
     fn eligible(&self, job: &Job) -> Vec<Candidate> {
         let lock = job.required_lock_lamports.get();
+        let fuel = job.limits.max_instructions.get();
         let mut set: Vec<Candidate> = self
             .unlocked
             .iter()
@@ -559,6 +577,7 @@ impl Pool {
                         .runtimes
                         .get(*w)
                         .is_some_and(|ids| ids.contains(&job.runtime_id))
+                    && self.max_fuel.get(*w).is_none_or(|max| fuel <= *max)
             })
             .map(|(w, unlocked)| Candidate {
                 worker: *w,

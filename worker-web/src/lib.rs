@@ -448,17 +448,28 @@ impl Transport for WebTransport {
         Ok(format!("{}{path}", self.relay))
     }
 
-    async fn heartbeat(&self, runtime_ids: &[Hash]) -> Result<(), TransportError> {
+    async fn heartbeat(
+        &self,
+        runtime_ids: &[Hash],
+        max_fuel: Option<u64>,
+    ) -> Result<(), TransportError> {
         let now = unix_ms();
-        let message =
-            edgerun_protocol::heartbeat::message(&self.worker.to_bytes(), now, runtime_ids);
+        let message = edgerun_protocol::heartbeat::message(
+            &self.worker.to_bytes(),
+            now,
+            runtime_ids,
+            max_fuel,
+        );
         let signature = self.host.sign(&message).await?;
-        let body = json!({
+        let mut body = json!({
             "unix_ms": now,
             "runtime_ids": runtime_ids.iter().map(|id| hex(id)).collect::<Vec<_>>(),
             "signature": hex(&signature),
-        })
-        .to_string();
+        });
+        if let Some(max) = max_fuel {
+            body["max_fuel"] = max.into();
+        }
+        let body = body.to_string();
         self.relay_call(
             "POST",
             &format!("/v1/workers/{}/heartbeat", self.worker),

@@ -66,8 +66,13 @@ pub trait Transport {
         hash: &Hash,
         output: &[u8],
     ) -> Result<String, TransportError>;
-    /// Tells the relay this worker is online and which runtimes it runs.
-    async fn heartbeat(&self, runtime_ids: &[Hash]) -> Result<(), TransportError>;
+    /// Tells the relay this worker is online, which runtimes it runs and
+    /// the largest fuel cap it takes (`None`: any).
+    async fn heartbeat(
+        &self,
+        runtime_ids: &[Hash],
+        max_fuel: Option<u64>,
+    ) -> Result<(), TransportError>;
     /// Signs `ixs` as the worker and sends them in one transaction (a
     /// native worker pays its own fee; a browser's goes through the relay's
     /// fee payer); returns once confirmed.
@@ -236,10 +241,12 @@ impl<T: Transport> Worker<T> {
         }))
     }
 
-    /// Sends a heartbeat naming the runtime this worker runs.
+    /// Sends a heartbeat naming the runtime this worker runs and its fuel
+    /// cap ([`Settings::max_fuel`]), so that the scheduler seats it only in
+    /// jobs it will run.
     pub async fn heartbeat(&self) -> Result<(), TransportError> {
         self.transport
-            .heartbeat(&[self.transport.runtime_id()])
+            .heartbeat(&[self.transport.runtime_id()], self.settings.max_fuel)
             .await
     }
 

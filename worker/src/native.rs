@@ -154,19 +154,27 @@ impl Transport for Native {
         Ok(url)
     }
 
-    async fn heartbeat(&self, runtime_ids: &[Hash]) -> Result<(), TransportError> {
+    async fn heartbeat(
+        &self,
+        runtime_ids: &[Hash],
+        max_fuel: Option<u64>,
+    ) -> Result<(), TransportError> {
         let me = self.keypair.pubkey();
         let unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        let message = edgerun_protocol::heartbeat::message(&me.to_bytes(), unix_ms, runtime_ids);
+        let message =
+            edgerun_protocol::heartbeat::message(&me.to_bytes(), unix_ms, runtime_ids, max_fuel);
         let signature = self.keypair.sign_message(&message);
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "unix_ms": unix_ms,
             "runtime_ids": runtime_ids.iter().map(|id| hex(id)).collect::<Vec<_>>(),
             "signature": hex(signature.as_ref()),
         });
+        if let Some(max) = max_fuel {
+            body["max_fuel"] = max.into();
+        }
         let url = format!("{}/v1/workers/{me}/heartbeat", self.relay);
         let resp = self
             .http

@@ -59,6 +59,7 @@ pub fn build() -> Result<PathBuf> {
     let runtime = crate::runtime::build_js("web")?;
     let fallback = out.join("runtime");
     std::fs::create_dir_all(&fallback)?;
+    std::fs::create_dir_all(out.join("edge"))?;
     for name in ["edgerun_runtime_js.js", "edgerun_runtime_js_bg.wasm"] {
         std::fs::copy(runtime.join(name), fallback.join(name))
             .with_context(|| format!("copying {name}"))?;
@@ -84,6 +85,12 @@ pub fn build() -> Result<PathBuf> {
         ),
         (repo.join("worker-web/js/host.mjs"), out.join("host.mjs")),
         (repo.join("runtime/js/engine.mjs"), out.join("engine.mjs")),
+        // The edge entry (`edgerun edge init` copies it with pkg/ and
+        // runtime/).
+        (
+            repo.join("worker-web/edge/worker.mjs"),
+            out.join("edge/worker.mjs"),
+        ),
     ] {
         std::fs::copy(&from, &to).with_context(|| format!("copying {}", from.display()))?;
     }
@@ -253,8 +260,9 @@ pub fn edge_vectors() -> Result<bool> {
         .success())
 }
 
-/// `cargo xtask edge e2e`: edge workers in standalone workerd against
-/// `edgerun up --workers 0` (worker-web/tests/edge-e2e.mjs).
+/// `cargo xtask edge e2e`: `edgerun edge init` and `edgerun up --edge 3`
+/// (worker-web/tests/edge-up.mjs), then edge workers in standalone workerd
+/// against `edgerun up --workers 0` (worker-web/tests/edge-e2e.mjs).
 pub fn edge_e2e() -> Result<bool> {
     require_workerd()?;
     crate::setup::require_browsers()?;
@@ -265,15 +273,23 @@ pub fn edge_e2e() -> Result<bool> {
     crate::program::build()?;
     let out = build()?;
     let target = paths::target_dir();
-    let mut cmd = Command::new(node()?);
-    cmd.arg(paths::repo_root().join("worker-web/tests/edge-e2e.mjs"))
-        .arg(target.join("debug/edgerun"))
-        .arg(target.join("jobs"))
-        .arg(&out);
-    Ok(cmd
-        .status()
-        .with_context(|| format!("running {}", proc::show(&cmd)))?
-        .success())
+    for script in ["edge-up.mjs", "edge-e2e.mjs"] {
+        let mut cmd = Command::new(node()?);
+        cmd.arg(paths::repo_root().join("worker-web/tests").join(script))
+            .arg(target.join("debug/edgerun"))
+            .arg(target.join("jobs"))
+            .arg(&out)
+            // `edgerun up --edge` finds npm's workerd under the repo.
+            .current_dir(paths::repo_root());
+        let ok = cmd
+            .status()
+            .with_context(|| format!("running {}", proc::show(&cmd)))?
+            .success();
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// npm's workerd (installed by `cargo xtask setup npm`), or EDGERUN_WORKERD.

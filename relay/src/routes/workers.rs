@@ -3,9 +3,10 @@
 //! `GET /v1/workers/online`: which workers said recently, with their own
 //! key, that they are online (the "seen online" of committee selection).
 //!
-//! A heartbeat is JSON `{unix_ms, runtime_ids, signature}`; `signature` is
-//! the worker's Ed25519 signature over
-//! `edgerun_protocol::heartbeat::message`. Heartbeats
+//! A heartbeat is JSON `{unix_ms, runtime_ids, max_fuel?, signature}`;
+//! `signature` is the worker's Ed25519 signature over
+//! `edgerun_protocol::heartbeat::message` (which covers `max_fuel`, the
+//! largest fuel cap the worker takes, when it names one). Heartbeats
 //! are kept in memory only: a restarted relay knows no one until the next
 //! round of heartbeats. With a chain, only workers holding stake are
 //! counted, so keys that cost nothing cannot fill the table.
@@ -67,6 +68,7 @@ struct Seen {
     at: Instant,
     unix_ms: u64,
     runtime_ids: Vec<[u8; 32]>,
+    max_fuel: Option<u64>,
 }
 
 /// The workers heard from by heartbeat: address → when, and which runtimes.
@@ -92,6 +94,7 @@ impl OnlineWorkers {
         worker: [u8; 32],
         unix_ms: u64,
         runtime_ids: Vec<[u8; 32]>,
+        max_fuel: Option<u64>,
         now: Instant,
     ) -> Result<bool, RelayError> {
         let fresh = Seen {
@@ -99,6 +102,7 @@ impl OnlineWorkers {
             // Below any real heartbeat, so a new entry always takes it.
             unix_ms: 0,
             runtime_ids: Vec::new(),
+            max_fuel: None,
         };
         self.seen
             .with(
@@ -113,6 +117,7 @@ impl OnlineWorkers {
                         at: now,
                         unix_ms,
                         runtime_ids,
+                        max_fuel,
                     };
                     true
                 },
@@ -123,20 +128,21 @@ impl OnlineWorkers {
     /// The workers heard from within `window` before `now`, sorted by
     /// pubkey bytes (the order committee selection uses).
     pub fn within(&self, window: Duration, now: Instant) -> Vec<OnlineWorker> {
-        let mut fresh: Vec<([u8; 32], Duration, Vec<[u8; 32]>)> = Vec::new();
+        let mut fresh: Vec<([u8; 32], Duration, Vec<[u8; 32]>, Option<u64>)> = Vec::new();
         self.seen.for_each(|k, s| {
             let ago = now.saturating_duration_since(s.at);
             if ago <= window && s.unix_ms > 0 {
-                fresh.push((*k, ago, s.runtime_ids.clone()));
+                fresh.push((*k, ago, s.runtime_ids.clone(), s.max_fuel));
             }
         });
-        fresh.sort_unstable_by_key(|(k, _, _)| *k);
+        fresh.sort_unstable_by_key(|(k, _, _, _)| *k);
         fresh
             .into_iter()
-            .map(|(k, ago, ids)| OnlineWorker {
+            .map(|(k, ago, ids, max_fuel)| OnlineWorker {
                 address: Address::new_from_array(k).to_string(),
                 seen_ms_ago: ago.as_millis() as u64,
                 runtime_ids: ids.iter().map(|id| hex(id)).collect(),
+                max_fuel,
             })
             .collect()
     }
@@ -277,9 +283,14 @@ pub struct Heartbeat {
     /// Runtime ids the worker runs, 1 to 8, each 64 lowercase hex
     /// characters.
     pub runtime_ids: Vec<String>,
+    /// The largest job fuel cap this worker takes (an edge worker's CPU
+    /// limit per invocation); absent: any. The scheduler seats it only in
+    /// jobs within it.
+    #[serde(default)]
+    pub max_fuel: Option<u64>,
     /// Ed25519 signature by the worker's key over
-    /// `edgerun_protocol::heartbeat::message(pubkey, unix_ms, runtime_ids)`,
-    /// 128 lowercase hex characters.
+    /// `edgerun_protocol::heartbeat::message(pubkey, unix_ms, runtime_ids,
+    /// max_fuel)`, 128 lowercase hex characters.
     pub signature: String,
 }
 
@@ -292,6 +303,8 @@ pub struct OnlineWorker {
     pub seen_ms_ago: u64,
     /// The runtime ids that heartbeat listed, hex.
     pub runtime_ids: Vec<String>,
+    /// The largest fuel cap it takes (`null`: any).
+    pub max_fuel: Option<u64>,
 }
 
 /// The answer of `GET /v1/workers/online`.
@@ -346,7 +359,7 @@ async fn accept_heartbeat(
         super::tx::json_error(
             e,
             HEARTBEAT_BODY_BYTES,
-            "a heartbeat: JSON {\"unix_ms\", \"runtime_ids\", \"signature\"}",
+            "a heartbeat: JSON {\"unix_ms\", \"runtime_ids\", \"max_fuel\" (optional), \"signature\"}",
         )
     })?;
     if hb.runtime_ids.is_empty() || hb.runtime_ids.len() > MAX_HEARTBEAT_RUNTIMES {
@@ -375,11 +388,17 @@ async fn accept_heartbeat(
              send heartbeats under the worker's own address"
         ))
     })?;
-    let message = heartbeat::message(worker.as_array(), hb.unix_ms, &runtime_ids);
+    if hb.max_fuel == Some(0) {
+        return Err(RelayError::BadRequest(
+            "max_fuel 0 takes no job; leave max_fuel out to take any, or name the largest fuel cap this worker runs"
+                .into(),
+        ));
+    }
+    let message = heartbeat::message(worker.as_array(), hb.unix_ms, &runtime_ids, hb.max_fuel);
     key.verify_strict(&message, &signature).map_err(|_| {
         RelayError::BadSignature(format!(
             "the heartbeat's signature does not verify for {worker}; sign \
-             edgerun_protocol::heartbeat::message(pubkey, unix_ms, runtime_ids) with this \
+             edgerun_protocol::heartbeat::message(pubkey, unix_ms, runtime_ids, max_fuel) with this \
              worker's key"
         ))
     })?;
@@ -391,9 +410,13 @@ async fn accept_heartbeat(
              do not count; register_worker with stake first"
         )));
     }
-    state
-        .online
-        .record(worker.to_bytes(), hb.unix_ms, runtime_ids, Instant::now())
+    state.online.record(
+        worker.to_bytes(),
+        hb.unix_ms,
+        runtime_ids,
+        hb.max_fuel,
+        Instant::now(),
+    )
 }
 
 pub(crate) fn parse_signature(raw: &str) -> Result<ed25519_dalek::Signature, RelayError> {
@@ -485,10 +508,14 @@ mod tests {
     fn replays_change_nothing_and_the_table_is_bounded() {
         let online = OnlineWorkers::default();
         let t0 = Instant::now();
-        assert!(online.record([1; 32], 10, vec![[2; 32]], t0).unwrap());
+        assert!(online.record([1; 32], 10, vec![[2; 32]], None, t0).unwrap());
         // An older or equal heartbeat (a replay) leaves the entry as it was.
         let later = t0 + Duration::from_secs(20);
-        assert!(!online.record([1; 32], 10, vec![[3; 32]], later).unwrap());
+        assert!(
+            !online
+                .record([1; 32], 10, vec![[3; 32]], None, later)
+                .unwrap()
+        );
         let seen = online.within(Duration::from_secs(30), later);
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].seen_ms_ago, 20_000);
@@ -500,13 +527,15 @@ mod tests {
         for i in 0..PRUNE_AT as u32 {
             let mut k = [0u8; 32];
             k[..4].copy_from_slice(&(i + 100).to_le_bytes());
-            online.record(k, 1, vec![[0; 32]], t0).unwrap();
+            online.record(k, 1, vec![[0; 32]], None, t0).unwrap();
         }
         let much_later = t0 + FORGET_AFTER + Duration::from_secs(1);
         for i in 0..PRUNE_AT as u32 * 4 {
             let mut k = [0xff; 32];
             k[..4].copy_from_slice(&i.to_le_bytes());
-            online.record(k, 1, vec![[0; 32]], much_later).unwrap();
+            online
+                .record(k, 1, vec![[0; 32]], None, much_later)
+                .unwrap();
         }
         let listed = online.within(Duration::from_secs(3600), much_later);
         assert_eq!(listed.len(), PRUNE_AT * 4, "the stale are forgotten");
@@ -528,11 +557,11 @@ mod tests {
         for i in 0..PRUNE_AT as u32 * 2 {
             let mut k = [0u8; 32];
             k[..4].copy_from_slice(&(i + 100).to_le_bytes());
-            online.record(k, 1, vec![[0; 32]], t0).unwrap();
+            online.record(k, 1, vec![[0; 32]], None, t0).unwrap();
         }
         let much_later = t0 + FORGET_AFTER + Duration::from_secs(1);
         online
-            .record([0xff; 32], 1, vec![[0; 32]], much_later)
+            .record([0xff; 32], 1, vec![[0; 32]], None, much_later)
             .unwrap();
         let left = online.seen.len();
         assert!(

@@ -20,7 +20,7 @@ fn heartbeat(key: &Keypair) -> serde_json::Value {
         .as_millis() as u64;
     let runtimes = [[0x44; 32]];
     let message =
-        edgerun_protocol::heartbeat::message(&key.pubkey().to_bytes(), unix_ms, &runtimes);
+        edgerun_protocol::heartbeat::message(&key.pubkey().to_bytes(), unix_ms, &runtimes, None);
     let signing = ed25519_dalek::SigningKey::from_bytes(key.secret_bytes());
     serde_json::json!({
         "unix_ms": unix_ms,
