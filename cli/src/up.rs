@@ -67,6 +67,10 @@ pub struct UpArgs {
     /// <target>/worker-web, from `cargo xtask build-worker-web`, when it exists].
     #[arg(long)]
     worker_web: Option<PathBuf>,
+    /// The portal build to serve at /app/ [default: <target>/portal, from
+    /// `cargo xtask build-portal`, when it exists].
+    #[arg(long)]
+    portal: Option<PathBuf>,
     /// Start no chain: use the one at --rpc with the program at
     /// --program-id (deployed and initialized by `edgerun deploy`); the
     /// keys in <home>/keys must be funded there.
@@ -168,11 +172,19 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
             .map(|target| target.join("worker-web"))
             .unwrap_or_default()
     });
+    let portal = args.portal.clone().unwrap_or_else(|| {
+        default_program()
+            .parent()
+            .and_then(|deploy| deploy.parent())
+            .map(|target| target.join("portal"))
+            .unwrap_or_default()
+    });
     let relay_state = edgerun_relay::AppState::open(relay_config)
         .await
         .context("opening the relay's store")?
         .with_chain(&rpc_url, program)
         .with_site(worker_web.clone())
+        .with_portal(portal.clone())
         .with_poster(parties.customer.insecure_clone(), api_key.clone())
         // Volunteers' tabs with no SOL: the operator (the relay key)
         // stakes enough for two Bronze seats each, within a budget.
@@ -293,6 +305,10 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
             .join("index.html")
             .exists()
             .then(|| format!("{relay_url}/worker/?rpc={rpc_url}")),
+        "portal_url": portal
+            .join("index.html")
+            .exists()
+            .then(|| format!("{relay_url}/app/")),
     });
     std::fs::create_dir_all(&ctx.home)?;
     std::fs::write(
@@ -311,6 +327,9 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     );
     if let Some(url) = stack["volunteer_url"].as_str() {
         println!("  volunteer {url}");
+    }
+    if let Some(url) = stack["portal_url"].as_str() {
+        println!("  portal    {url}");
     }
     for e in &edges {
         println!(

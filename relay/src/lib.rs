@@ -163,7 +163,14 @@ impl AppState {
 
     /// Serves the worker-web build in `worker` at `/worker/`.
     pub fn with_site(mut self, worker: std::path::PathBuf) -> Self {
-        self.site = Some(routes::site::Site { worker });
+        self.site.get_or_insert_with(Default::default).worker = Some(worker);
+        self
+    }
+
+    /// Serves the portal build in `portal` at `/app/` (any `/app/...` page
+    /// is its index.html).
+    pub fn with_portal(mut self, portal: std::path::PathBuf) -> Self {
+        self.site.get_or_insert_with(Default::default).portal = Some(portal);
         self
     }
 

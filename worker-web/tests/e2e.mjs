@@ -460,7 +460,12 @@ try {
   });
 
   await phase("4. bad input: wrong bytes, another job's bundle, a dropped RPC: a clear event and a silent seat", async () => {
-    // Online: W, N0, N1.
+    // Online: W, N0, N1. N1 again submits 40 slots (4 s) after it is
+    // seated: W's seat is silent in every case, so N0 and N1 are the
+    // quorum, and without the delay they could close the round before the
+    // tab (which polls) has looked at its seat at all.
+    stop(N1);
+    N1 = start(["worker", "--keypair", join(home, "keys/worker-1.json"), "--submit-after-slots", "40"], "n1.log");
     await sleep(8000);
     W.relay.otherBundle = Buffer.from(await (await fetch(`${RELAY}/v1/bundles/${(await status(report.phase1.job)).bundle_hash}`)).arrayBuffer());
     const cases = [

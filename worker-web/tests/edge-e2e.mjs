@@ -97,7 +97,7 @@ async function phase(name, body) {
 }
 
 try {
-  await stack.up(["--slot-ms", "100", "--worker-keys", "6", "--workers", "0", "--online-within-s", "6", "--submit-window-slots", "150"]);
+  await stack.up(["--slot-ms", "100", "--worker-keys", "6", "--workers", "0", "--online-within-s", "6", "--submit-window-slots", "300"]);
   say(`stack up: rpc ${stack.RPC}, relay ${stack.RELAY}, home ${stack.home}`);
   const kinds = {};
   const who = (addr) => kinds[addr] ?? addr;
@@ -210,10 +210,12 @@ try {
 
   await phase("4. an edge worker restarted mid-seat resumes and submits once", async () => {
     // Online: E0 (restarted above), E2 and N, slowed so that E0's seal
-    // counts (N submits 140 slots after it is seated); N2 stops.
+    // counts (N submits 280 slots after it is seated); N2 stops. The
+    // window is 300 slots (30 s): an edge worker runs this job in about
+    // 6 s on an idle machine, and must still finish on a loaded one.
     E1.done = true;
     for (const c of stack.children.slice(1)) stack.stop(c);
-    N = stack.start(["worker", "--keypair", stack.keyPath("worker-3"), "--submit-after-slots", "140"], "n.log");
+    N = stack.start(["worker", "--keypair", stack.keyPath("worker-3"), "--submit-after-slots", "280"], "n.log");
     await sleep(8000);
     const job = await stack.post("cpu-loop", "12000001", MAX_FUEL);
     say(`job ${job.job_id} posted`);

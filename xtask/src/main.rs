@@ -5,6 +5,7 @@ mod fuzz;
 mod idl;
 mod jobs;
 mod paths;
+mod portal;
 mod proc;
 mod program;
 mod relay;
@@ -77,6 +78,8 @@ enum Cmd {
     },
     /// Build the browser/edge worker (edgerun-worker-web + JS glue) to <target>/worker-web/.
     BuildWorkerWeb,
+    /// Build the customer portal (edgerun-portal, Leptos) to <target>/portal/.
+    BuildPortal,
     /// Rebuild tests/vectors/ (bundles + vectors.json) from tests/vectors/src/ and the built jobs.
     Vectors,
     /// Every conformance vector through the wasm32 runtime under Node, both engines, vs native.
@@ -116,6 +119,11 @@ enum Cmd {
     /// in workerd against `edgerun up --workers 0`).
     Edge {
         /// vectors or e2e.
+        what: String,
+    },
+    /// The portal in Chromium against a local stack (`e2e`).
+    Portal {
+        /// e2e.
         what: String,
     },
     /// Run setup, then every test suite (or only the named ones).
@@ -195,6 +203,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             worker_web::build()?;
             Ok(true)
         }
+        Cmd::BuildPortal => {
+            portal::build()?;
+            Ok(true)
+        }
         Cmd::Browser { what } => match what.as_str() {
             "vectors" => worker_web::vectors(),
             "e2e" => worker_web::e2e(),
@@ -204,6 +216,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             "vectors" => worker_web::edge_vectors(),
             "e2e" => worker_web::edge_e2e(),
             other => anyhow::bail!("unknown edge suite {other:?}; there are: vectors, e2e"),
+        },
+        Cmd::Portal { what } => match what.as_str() {
+            "e2e" => portal::e2e(),
+            other => anyhow::bail!("unknown portal suite {other:?}; there is: e2e"),
         },
         Cmd::Vectors => runtime::write_vectors(),
         Cmd::VectorsNode => runtime::vectors_node(),

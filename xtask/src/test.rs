@@ -108,6 +108,10 @@ pub fn suites() -> Vec<Suite> {
         // edge workers killed mid-seat penalized after the deadline and
         // replaced, a restarted one resuming without a second submission.
         Suite::cargo("edge-e2e", &["xtask", "edge", "e2e"], minutes(20)),
+        // The portal in Chromium with a Wallet Standard test wallet against
+        // `edgerun up --workers 3`: connect, a job followed to Finalized and
+        // its output verified, a tampered output flagged.
+        Suite::cargo("portal-e2e", &["xtask", "portal", "e2e"], minutes(15)),
     ]
 }
 

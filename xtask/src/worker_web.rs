@@ -108,7 +108,7 @@ pub fn build() -> Result<PathBuf> {
 }
 
 /// binaryen's wasm-opt -Oz in place (npm binaryen@132, never Debian's).
-fn shrink(wasm: &std::path::Path) -> Result<()> {
+pub fn shrink(wasm: &std::path::Path) -> Result<()> {
     let wasm_opt = paths::repo_root().join("node_modules/.bin/wasm-opt");
     if !wasm_opt.exists() {
         bail!(
@@ -159,7 +159,7 @@ pub fn wasm_gzip_bytes(out: &std::path::Path) -> Result<usize> {
     gzip_len(&std::fs::read(out.join("pkg/edgerun_worker_web_bg.wasm"))?)
 }
 
-fn node() -> Result<PathBuf> {
+pub fn node() -> Result<PathBuf> {
     proc::which("node").context("node is not on PATH (Node 20 is required)")
 }
 

@@ -1,7 +1,10 @@
 //! Static files the relay serves for the web parts of a stack: the
 //! worker-web build at `/worker/` (the volunteer's module worker, its
 //! wasm and a test page), so a browser on the machine can volunteer with
-//! no other set-up. Off unless the relay is given the directory.
+//! no other set-up, and the portal at `/app/` (a client-side app: any
+//! `/app/...` path that is not a file is its `index.html`, so a job's page
+//! can be shared and reloaded). Each is off unless the relay is given its
+//! directory.
 //!
 //! Only names of `[A-Za-z0-9._-]` segments are served (no `..`, no hidden
 //! files, no directory listing), straight from the one directory.
@@ -22,24 +25,51 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .route("/worker/", get(index))
         .route("/worker/{*path}", get(file))
+        .route("/app", get(app_index))
+        .route("/app/", get(app_index))
+        .route("/app/{*path}", get(app_file))
 }
 
 /// What is served under a prefix.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Site {
     /// `/worker/`: the worker-web build.
-    pub worker: PathBuf,
+    pub worker: Option<PathBuf>,
+    /// `/app/`: the portal build.
+    pub portal: Option<PathBuf>,
 }
 
 async fn index(State(state): State<AppState>) -> Result<Response, RelayError> {
-    serve(&state, "index.html").await
+    let root = state.site.as_ref().and_then(|s| s.worker.as_ref());
+    serve(root, "/worker/", "index.html").await
 }
 
 async fn file(
     State(state): State<AppState>,
     Path(path): Path<String>,
 ) -> Result<Response, RelayError> {
-    serve(&state, &path).await
+    let root = state.site.as_ref().and_then(|s| s.worker.as_ref());
+    serve(root, "/worker/", &path).await
+}
+
+async fn app_index(State(state): State<AppState>) -> Result<Response, RelayError> {
+    let root = state.site.as_ref().and_then(|s| s.portal.as_ref());
+    serve(root, "/app/", "index.html").await
+}
+
+/// A file of the portal, or (for a page of the app: no file extension)
+/// its index.html.
+async fn app_file(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Response, RelayError> {
+    let root = state.site.as_ref().and_then(|s| s.portal.as_ref());
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if last.contains('.') {
+        serve(root, "/app/", &path).await
+    } else {
+        serve(root, "/app/", "index.html").await
+    }
 }
 
 /// Whether `path` is a plain relative name: segments of `[A-Za-z0-9._-]`,
@@ -69,18 +99,18 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-async fn serve(state: &AppState, path: &str) -> Result<Response, RelayError> {
+async fn serve(root: Option<&PathBuf>, prefix: &str, path: &str) -> Result<Response, RelayError> {
     let not_found = || RelayError::NoRoute {
         method: axum::http::Method::GET,
-        path: format!("/worker/{path}"),
+        path: format!("{prefix}{path}"),
     };
-    let Some(site) = &state.site else {
+    let Some(root) = root else {
         return Err(not_found());
     };
     if !safe(path) {
         return Err(not_found());
     }
-    let bytes = tokio::fs::read(site.worker.join(path))
+    let bytes = tokio::fs::read(root.join(path))
         .await
         .map_err(|_| not_found())?;
     let mut resp = Response::new(Body::from(bytes));

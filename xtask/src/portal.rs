@@ -1,0 +1,88 @@
+//! `cargo xtask build-portal`: the customer portal (Leptos, client-side
+//! rendered) to `<target>/portal/`: `pkg/` (the wasm-bindgen `web` build of
+//! `edgerun-portal`, shrunk by binaryen's wasm-opt) and `index.html`.
+//! `edgerun up` serves the directory at `/app/`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{paths, proc, program, worker_web};
+
+/// Where the build lands.
+pub fn out_dir() -> PathBuf {
+    paths::target_dir().join("portal")
+}
+
+pub fn build() -> Result<PathBuf> {
+    let ok = program::cargo_in_repo(
+        &[
+            "build",
+            "-p",
+            "edgerun-portal",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "web",
+        ],
+        &[],
+    )?;
+    if !ok {
+        bail!("building edgerun-portal for wasm32 failed (see above)");
+    }
+    let wasm = paths::target_dir().join("wasm32-unknown-unknown/web/edgerun_portal.wasm");
+    let out = out_dir();
+    let pkg = out.join("pkg");
+    std::fs::create_dir_all(&pkg)?;
+    let bindgen = paths::tool_bin("wasm-bindgen");
+    if !bindgen.exists() {
+        bail!(
+            "{} is missing: run `cargo xtask setup wasm-bindgen-cli`",
+            bindgen.display()
+        );
+    }
+    proc::run(
+        Command::new(&bindgen)
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(&pkg)
+            .arg(&wasm),
+        "wasm-bindgen",
+    )?;
+    let bg = pkg.join("edgerun_portal_bg.wasm");
+    worker_web::shrink(&bg)?;
+    let from = paths::repo_root().join("portal/index.html");
+    std::fs::copy(&from, out.join("index.html"))
+        .with_context(|| format!("copying {}", from.display()))?;
+    let bytes = std::fs::read(&bg)?;
+    println!(
+        "build-portal: {} ({} bytes wasm, {} gzip)",
+        out.display(),
+        bytes.len(),
+        worker_web::gzip_len(&bytes)?
+    );
+    Ok(out)
+}
+
+/// `cargo xtask portal e2e`: the portal in Chromium against `edgerun up
+/// --workers 3` (portal/tests/portal.mjs; screenshots into docs/img/).
+pub fn e2e() -> Result<bool> {
+    crate::setup::require_browsers()?;
+    crate::jobs::build()?;
+    if !program::cargo_in_repo(&["build", "-p", "edgerun-cli", "--bin", "edgerun"], &[])? {
+        bail!("building edgerun failed (see above)");
+    }
+    crate::program::build()?;
+    worker_web::build()?;
+    let out = build()?;
+    let target = paths::target_dir();
+    let mut cmd = Command::new(worker_web::node()?);
+    cmd.arg(paths::repo_root().join("portal/tests/portal.mjs"))
+        .arg(target.join("debug/edgerun"))
+        .arg(target.join("jobs"))
+        .arg(&out);
+    Ok(cmd
+        .status()
+        .with_context(|| format!("running {}", proc::show(&cmd)))?
+        .success())
+}
