@@ -290,7 +290,7 @@ const edge :Workerd.Worker = (
 }
 
 fn wrangler_toml(address: &str, vars: &[(&str, String)]) -> String {
-    let name = format!("edgerun-worker-{}", &address[..8].to_lowercase());
+    let name = format!("edgerun-worker-{}", address[..8].to_lowercase());
     let vars = vars
         .iter()
         .map(|(k, v)| format!("{k} = {}\n", quoted(v)))

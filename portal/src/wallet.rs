@@ -28,11 +28,10 @@ fn get(o: &JsValue, key: &str) -> JsValue {
 /// What a wallet said when it refused or failed, for a person to read.
 pub fn describe(e: &JsValue) -> String {
     let message = get(e, "message").as_string().or_else(|| e.as_string());
-    let code = get(e, "code").as_f64();
+    // Wallets send EIP-1193-style codes: 4001 is "the user rejected".
+    let code = get(e, "code").as_f64().map(|c| c as i64);
     match (code, message) {
-        (Some(c), _) if c == 4001.0 => {
-            "You rejected the request in your wallet; nothing was signed.".into()
-        }
+        (Some(4001), _) => "You rejected the request in your wallet; nothing was signed.".into(),
         (_, Some(m)) if !m.is_empty() => m,
         _ => "the wallet failed without saying why".into(),
     }

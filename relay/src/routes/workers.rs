@@ -128,23 +128,21 @@ impl OnlineWorkers {
     /// The workers heard from within `window` before `now`, sorted by
     /// pubkey bytes (the order committee selection uses).
     pub fn within(&self, window: Duration, now: Instant) -> Vec<OnlineWorker> {
-        let mut fresh: Vec<([u8; 32], Duration, Vec<[u8; 32]>, Option<u64>)> = Vec::new();
+        let mut fresh: Vec<([u8; 32], OnlineWorker)> = Vec::new();
         self.seen.for_each(|k, s| {
             let ago = now.saturating_duration_since(s.at);
             if ago <= window && s.unix_ms > 0 {
-                fresh.push((*k, ago, s.runtime_ids.clone(), s.max_fuel));
+                let worker = OnlineWorker {
+                    address: Address::new_from_array(*k).to_string(),
+                    seen_ms_ago: ago.as_millis() as u64,
+                    runtime_ids: s.runtime_ids.iter().map(|id| hex(id)).collect(),
+                    max_fuel: s.max_fuel,
+                };
+                fresh.push((*k, worker));
             }
         });
-        fresh.sort_unstable_by_key(|(k, _, _, _)| *k);
-        fresh
-            .into_iter()
-            .map(|(k, ago, ids, max_fuel)| OnlineWorker {
-                address: Address::new_from_array(k).to_string(),
-                seen_ms_ago: ago.as_millis() as u64,
-                runtime_ids: ids.iter().map(|id| hex(id)).collect(),
-                max_fuel,
-            })
-            .collect()
+        fresh.sort_unstable_by_key(|(k, _)| *k);
+        fresh.into_iter().map(|(_, w)| w).collect()
     }
 }
 
