@@ -185,6 +185,7 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
         .with_chain(&rpc_url, program)
         .with_site(worker_web.clone())
         .with_portal(portal.clone())
+        .with_public_rpc(rpc_url.clone())
         .with_poster(parties.customer.insecure_clone(), api_key.clone())
         // Volunteers' tabs with no SOL: the operator (the relay key)
         // stakes enough for two Bronze seats each, within a budget.

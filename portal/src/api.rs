@@ -56,6 +56,7 @@ pub struct Info {
     pub fee_payer: Option<String>,
     pub program_id: Option<String>,
     pub runtime_id: String,
+    pub rpc_url: Option<String>,
 }
 
 /// The relay's error body (`{code, message}`).
@@ -92,16 +93,109 @@ pub async fn get_bytes(path: &str) -> Result<Vec<u8>, String> {
 }
 
 async fn fetch(method: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    send(path, &init)
+        .await
+        .map_err(|_| "The relay did not answer; check that it is running and reload".to_string())
+}
+
+/// `POST /v1/jobs` with `client`: the relay's answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PostedJob {
+    pub job_id: String,
+    pub tier: String,
+    pub escrow_lamports: u64,
+    /// The unsigned post_job transaction (base64), fee payer = the client.
+    pub transaction: Option<String>,
+}
+
+/// Uploads the job (wasm and input as file parts) and asks for a post_job
+/// transaction the wallet `client` signs.
+pub async fn post_job(
+    wasm: &[u8],
+    input: &[u8],
+    tier: &str,
+    client: &str,
+) -> Result<PostedJob, String> {
+    let err = |e: wasm_bindgen::JsValue| crate::wallet::describe(&e);
+    let form = web_sys::FormData::new().map_err(err)?;
+    for (name, bytes) in [("wasm", wasm), ("input", input)] {
+        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+        let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(err)?;
+        form.append_with_blob_and_filename(name, &blob, name)
+            .map_err(err)?;
+    }
+    form.append_with_str("tier", tier).map_err(err)?;
+    form.append_with_str("client", client).map_err(err)?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&form);
+    let (status, body) = send("/v1/jobs", &init).await?;
+    if !(200..300).contains(&status) {
+        return Err(match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(e) => format!(
+                "The relay did not accept the job ({}): {}",
+                e.code, e.message
+            ),
+            Err(_) => format!("The relay answered {status} to the job; nothing was posted"),
+        });
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("The relay's answer did not parse: {e}"))
+}
+
+/// Sends a signed transaction through JSON-RPC `sendTransaction`; its
+/// signature.
+pub async fn send_transaction(rpc: &str, tx: &[u8]) -> Result<String, String> {
+    use base64::Engine;
+    let body = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "sendTransaction",
+        // The relay's blockhash is a confirmed one: simulate at that
+        // commitment (the default, finalized, may not know it yet).
+        "params": [base64::engine::general_purpose::STANDARD.encode(tx),
+                   {"encoding": "base64", "preflightCommitment": "confirmed"}],
+    })
+    .to_string();
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    let headers = web_sys::Headers::new().map_err(|e| crate::wallet::describe(&e))?;
+    let _ = headers.set("content-type", "application/json");
+    init.set_headers(&headers);
+    init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+    let (_, answer) = send(rpc, &init).await.map_err(|_| {
+        format!(
+            "The chain's RPC at {rpc} did not answer; nothing was sent. Try again when it is up."
+        )
+    })?;
+    let v: serde_json::Value = serde_json::from_slice(&answer)
+        .map_err(|e| format!("The RPC's answer did not parse: {e}"))?;
+    if let Some(e) = v.get("error") {
+        let message = e["message"].as_str().unwrap_or("refused");
+        return Err(
+            if message.contains("insufficient") || message.contains("debit an account") {
+                format!(
+                    "Your wallet cannot pay for this job (escrow, records deposit and fee): {message}. Add SOL and try again."
+                )
+            } else {
+                format!("The chain refused the transaction: {message}")
+            },
+        );
+    }
+    v["result"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "The RPC's answer had no signature".into())
+}
+
+async fn send(url: &str, init: &web_sys::RequestInit) -> Result<(u16, Vec<u8>), String> {
     let down = |e: wasm_bindgen::JsValue| {
         format!(
-            "The relay did not answer ({}); check that it is running and reload",
+            "{url} did not answer ({}); check that it is running and try again",
             crate::wallet::describe(&e)
         )
     };
     let window = web_sys::window().ok_or("no window")?;
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(down)?;
+    let request = web_sys::Request::new_with_str_and_init(url, init).map_err(down)?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(down)?
@@ -111,4 +205,48 @@ async fn fetch(method: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
         .await
         .map_err(down)?;
     Ok((response.status(), js_sys::Uint8Array::new(&buffer).to_vec()))
+}
+
+/// Waits until `signature` is confirmed (at most 60 s); the chain's error
+/// if the transaction failed.
+pub async fn confirm(rpc: &str, signature: &str) -> Result<(), String> {
+    for _ in 0..120 {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0", "id": 1, "method": "getSignatureStatuses", "params": [[signature]],
+        })
+        .to_string();
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        let headers = web_sys::Headers::new().map_err(|e| crate::wallet::describe(&e))?;
+        let _ = headers.set("content-type", "application/json");
+        init.set_headers(&headers);
+        init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+        if let Ok((_, answer)) = send(rpc, &init).await
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&answer)
+        {
+            let status = &v["result"]["value"][0];
+            if !status["err"].is_null() {
+                return Err(format!("The chain did not take the job: {}", status["err"]));
+            }
+            if matches!(
+                status["confirmationStatus"].as_str(),
+                Some("confirmed" | "finalized")
+            ) {
+                return Ok(());
+            }
+        }
+        sleep_ms(500).await;
+    }
+    Err(format!(
+        "The transaction {signature} was not confirmed within 60 s; look it up before posting again"
+    ))
+}
+
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
 }

@@ -11,7 +11,7 @@ pub mod api;
 pub mod wallet;
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::use_params_map;
 use leptos_router::path;
 use wasm_bindgen::prelude::*;
@@ -51,7 +51,10 @@ fn App() -> impl IntoView {
         <Router base="/app">
             <header>
                 <nav aria-label="Portal">
-                    <A href="/">"Explorer"</A>
+                    // Full paths: the relay serves any /app/ page, and
+                    // the router takes the click when it can.
+                    <a href="/app/">"Explorer"</a>
+                    <a href="/app/post">"Post a job"</a>
                 </nav>
                 <WalletBar/>
             </header>
@@ -59,6 +62,7 @@ fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p role="alert">"No such page. Go to the Explorer."</p> }>
                     <Route path=path!("/") view=Explorer/>
                     <Route path=path!("/jobs/:id") view=JobPage/>
+                    <Route path=path!("/post") view=PostPage/>
                 </Routes>
             </main>
         </Router>
@@ -278,4 +282,132 @@ fn OutputCheck(hash: String, url: Option<String>, winning: Option<String>) -> im
             Err(m) => view! { <p role="alert">{m}</p> }.into_any(),
         })}
     }
+}
+
+/// The demo workloads, with a sample input each (`<portal>/templates/`).
+const TEMPLATES: [(&str, &str); 2] = [
+    ("json-redact", "JSON redaction (a customer profile)"),
+    ("compress-hash", "Compress and hash (14 KB of text)"),
+];
+
+/// Post a job from the connected wallet: a template, a tier, the relay
+/// prepares post_job, the wallet signs, the chain takes it, the job's page
+/// follows it.
+#[component]
+fn PostPage() -> impl IntoView {
+    use edgerun_protocol::tier::Tier;
+    let ctx = expect_context::<WalletCtx>();
+    let template = RwSignal::new(TEMPLATES[0].0.to_string());
+    let tier = RwSignal::new("bronze".to_string());
+    let busy = RwSignal::new(false);
+    let error: RwSignal<Option<String>> = RwSignal::new(None);
+    let step: RwSignal<Option<String>> = RwSignal::new(None);
+    let navigate = leptos_router::hooks::use_navigate();
+    let post = move |_| {
+        // One post at a time: a second click while one runs does nothing.
+        if busy.get_untracked() {
+            return;
+        }
+        let Some(account) = ctx.account.get_untracked() else {
+            error.set(Some(
+                "Connect a wallet first: the job is posted and paid from it.".into(),
+            ));
+            return;
+        };
+        busy.set(true);
+        error.set(None);
+        let (name, tier_name) = (template.get_untracked(), tier.get_untracked());
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result: Result<String, String> = async {
+                step.set(Some("Uploading the job to the relay…".into()));
+                let wasm = api::get_bytes(&format!("/app/templates/{name}.wasm")).await?;
+                let input = api::get_bytes(&format!("/app/templates/{name}.input")).await?;
+                let info = api::get_json::<api::Info>("/v1/info").await?;
+                let rpc = info.rpc_url.ok_or(
+                    "This relay names no RPC for browsers (start it with --public-rpc), so the signed job cannot be sent",
+                )?;
+                let posted = api::post_job(&wasm, &input, &tier_name, &account.address).await?;
+                let tx = posted.transaction.ok_or("The relay prepared no transaction")?;
+                let tx = {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(tx)
+                        .map_err(|e| format!("The relay's transaction is not base64: {e}"))?
+                };
+                step.set(Some(format!(
+                    "Sign in your wallet: {} escrow for job {}…",
+                    lamports(posted.escrow_lamports),
+                    &posted.job_id[..16]
+                )));
+                let chain = if rpc.contains("127.0.0.1") || rpc.contains("localhost") {
+                    "solana:localnet"
+                } else if rpc.contains("devnet") {
+                    "solana:devnet"
+                } else {
+                    "solana:mainnet"
+                };
+                let signed = account.sign_transaction(&tx, chain).await?;
+                step.set(Some("Sending to the chain…".into()));
+                let signature = api::send_transaction(&rpc, &signed).await?;
+                step.set(Some(format!("Waiting for the chain to confirm {}…", &signature[..16])));
+                api::confirm(&rpc, &signature).await?;
+                Ok(posted.job_id)
+            }
+            .await;
+            busy.set(false);
+            step.set(None);
+            match result {
+                Ok(id) => navigate(&format!("/jobs/{id}"), Default::default()),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <h1>"Post a job"</h1>
+        <fieldset>
+            <legend>"Workload"</legend>
+            {TEMPLATES.iter().map(|(id, label)| {
+                let id = id.to_string();
+                let value = id.clone();
+                view! {
+                    <label>
+                        <input type="radio" name="template" value=id.clone()
+                            prop:checked=move || template.get() == value
+                            on:change=move |_| template.set(id.clone())/>
+                        {*label}
+                    </label>
+                }
+            }).collect_view()}
+        </fieldset>
+        <fieldset>
+            <legend>"Tier"</legend>
+            {[Tier::Bronze, Tier::Silver, Tier::Gold].into_iter().map(|t| {
+                let id = t.sla_name().to_lowercase();
+                let value = id.clone();
+                let c = t.committee();
+                let label = format!(
+                    "{}: {} workers, {} must agree; escrow {}",
+                    t.sla_name(), c.size, c.quorum, lamports(t.default_escrow())
+                );
+                view! {
+                    <label>
+                        <input type="radio" name="tier" value=id.clone()
+                            prop:checked=move || tier.get() == value
+                            on:change=move |_| tier.set(id.clone())/>
+                        {label}
+                    </label>
+                }
+            }).collect_view()}
+        </fieldset>
+        <button type="button" on:click=post prop:disabled=move || busy.get()>"Post job"</button>
+        {move || step.get().map(|s| view! { <p role="status">{s}</p> })}
+        {move || error.get().map(|e| view! { <p role="alert">{e}</p> })}
+    }
+}
+
+/// Lamports as SOL for people (9 decimals, trailing zeros dropped).
+fn lamports(l: u64) -> String {
+    let sol = format!("{}.{:09}", l / 1_000_000_000, l % 1_000_000_000);
+    format!("{} SOL", sol.trim_end_matches('0').trim_end_matches('.'))
 }

@@ -11,7 +11,10 @@
 //      checks the output's BLAKE3 in the browser against the revealed hash;
 //   3. the job's page loads from its own URL (shareable, reloadable);
 //   4. an output tampered with at the relay is flagged, not accepted;
-//   5. screenshots at desktop and phone widths into docs/img/.
+//   5. a customer posts a job from the wallet (the relay prepares post_job,
+//      the wallet signs, the chain takes it): a rejected signature posts
+//      nothing, a double click signs once, and the job finalizes;
+//   6. screenshots at desktop and phone widths into docs/img/.
 //
 // Every control is found by its role and accessible name.
 
@@ -53,6 +56,9 @@ async function page(width = 1280, height = 900) {
   const p = await browser.newPage();
   await p.setViewportSize({ width, height });
   await p.addInitScript(`(${walletScript})(${JSON.stringify(walletArg)})`);
+  // What the page itself reports goes into the test's output.
+  p.on("pageerror", (e) => say(`page error: ${e.message}`));
+  p.on("console", (m) => m.type() === "error" && say(`console: ${m.text().slice(0, 300)}`));
   return p;
 }
 
@@ -149,6 +155,52 @@ try {
     say(await alert.textContent());
     await p.screenshot({ path: join(shots, "portal-job-tampered-desktop.png"), fullPage: true });
     assert((await p.getByRole("status").filter({ hasText: "Verified" }).count()) === 0, "nothing says Verified");
+    await p.close();
+  });
+
+  await phase("5. a customer posts a job from the wallet: a rejected signature posts nothing; a double click posts once", async () => {
+    // The wallet's own SOL pays the escrow, the records deposit and the fee.
+    await stack.rpc("requestAirdrop", [walletArg.address, 2_000_000_000]);
+    await until("the wallet is funded", 30, async () => (await stack.rpc("getBalance", [walletArg.address])).value > 0);
+    const p = await page();
+    await p.goto(APP);
+    await p.getByRole("button", { name: "Connect Phantom" }).click();
+    await p.getByLabel("Connected address").waitFor();
+    say("connected");
+    await p.getByRole("link", { name: "Post a job" }).click();
+    await p.getByRole("heading", { name: "Post a job" }).waitFor();
+    await p.getByRole("radio", { name: /JSON redaction/ }).check();
+    await p.getByRole("radio", { name: /^Bronze/ }).check();
+    await p.evaluate(() => (window.__testWallet.rejectNext = true));
+    await p.getByRole("button", { name: "Post job" }).click();
+    const rejected = p.getByRole("alert").filter({ hasText: "rejected" });
+    await rejected.waitFor({ timeout: 20_000 }).catch(async (e) => {
+      const texts = await p.locator("p").allTextContents();
+      throw new Error(`no rejection shown; the page says: ${texts.join(" | ")} (${e.message.split("\n")[0]})`);
+    });
+    assert(p.url().endsWith("/app/post"), `still on the Post page (${p.url()})`);
+    await p.screenshot({ path: join(shots, "portal-post-desktop.png"), fullPage: true });
+    const before = (await p.evaluate(() => window.__testWallet.calls)).length;
+    const button = p.getByRole("button", { name: "Post job" });
+    await button.dblclick();
+    await p.waitForURL(/\/app\/jobs\/[0-9a-f]{64}$/, { timeout: 60_000 }).catch(async () => {
+      const texts = await p.locator("main p").allTextContents();
+      throw new Error(`the job's page did not open; the page says: ${texts.join(" | ")}`);
+    });
+    const id = p.url().split("/").pop();
+    const calls = (await p.evaluate(() => window.__testWallet.calls)).slice(before);
+    assert(calls.join() === "signTransaction", `one signature for a double click (${calls})`);
+    say(`job ${id} posted from the wallet`);
+    await until("the wallet's job finalizes", 90, async () => (await p.getByLabel("Status").textContent()) === "Finalized");
+    const view = await (await fetch(`${stack.RELAY}/v1/jobs/${id}`)).json();
+    assert(view.client === walletArg.address, `the job's client is the wallet (${view.client})`);
+    await p.getByRole("button", { name: "Verify output" }).click();
+    await p.getByRole("status").filter({ hasText: "Verified" }).waitFor();
+    const phone = await page(390, 844);
+    await phone.goto(`${APP}post`);
+    await phone.getByRole("heading", { name: "Post a job" }).waitFor();
+    await phone.screenshot({ path: join(shots, "portal-post-phone.png"), fullPage: true });
+    await phone.close();
     await p.close();
   });
 

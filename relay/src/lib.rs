@@ -83,6 +83,8 @@ pub struct AppState {
     pub site: Option<routes::site::Site>,
     /// Sponsors volunteers' stakes (`POST /v1/volunteers`; `None`: off).
     pub sponsor: Option<routes::volunteers::Sponsor>,
+    /// The chain's JSON-RPC URL for browsers, as `GET /v1/info` names it.
+    pub public_rpc: Option<String>,
     /// Pays fees for `POST /v1/tx` (`None`: co-signing is off).
     pub fee_payer: Option<fee_payer::FeePayer>,
     /// Workers heard from by heartbeat, in memory only.
@@ -132,6 +134,7 @@ impl AppState {
             poster: None,
             site: None,
             sponsor: None,
+            public_rpc: None,
             fee_payer: None,
             online: Arc::default(),
             stakes: None,
@@ -164,6 +167,12 @@ impl AppState {
     /// Serves the worker-web build in `worker` at `/worker/`.
     pub fn with_site(mut self, worker: std::path::PathBuf) -> Self {
         self.site.get_or_insert_with(Default::default).worker = Some(worker);
+        self
+    }
+
+    /// Names `url` in `GET /v1/info` as the chain's JSON-RPC for browsers.
+    pub fn with_public_rpc(mut self, url: String) -> Self {
+        self.public_rpc = Some(url);
         self
     }
 

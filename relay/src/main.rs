@@ -39,6 +39,11 @@ struct Args {
     /// Solana JSON-RPC the job routes read (e.g. http://127.0.0.1:8899).
     #[arg(long, env = "EDGERUN_RPC", requires = "program_id")]
     rpc: Option<String>,
+    /// A JSON-RPC URL of the same chain that browsers may use, named in
+    /// `GET /v1/info` (the portal sends wallet-signed post_job
+    /// transactions there) [default: none named].
+    #[arg(long)]
+    public_rpc: Option<String>,
     /// The edgerun program on that chain (the address `edgerun deploy`
     /// printed; the local chain's is FF9edpQHixUU42zWg26TDLbyMzizbNGWyyr1NY48MSED).
     #[arg(long, env = "EDGERUN_PROGRAM_ID")]
@@ -173,6 +178,9 @@ async fn main() -> anyhow::Result<()> {
         if let Some(chain) = &state.chain {
             chain.verify_program().await?;
         }
+    }
+    if let Some(url) = &args.public_rpc {
+        state = state.with_public_rpc(url.clone());
     }
     if let Some(path) = &args.fee_payer {
         anyhow::ensure!(

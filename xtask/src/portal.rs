@@ -54,6 +54,27 @@ pub fn build() -> Result<PathBuf> {
     let from = paths::repo_root().join("portal/index.html");
     std::fs::copy(&from, out.join("index.html"))
         .with_context(|| format!("copying {}", from.display()))?;
+    // The Post page's templates: the demo jobs with a sample input each.
+    crate::jobs::build()?;
+    let jobs = paths::target_dir().join("jobs");
+    let templates = out.join("templates");
+    std::fs::create_dir_all(&templates)?;
+    let repo = paths::repo_root();
+    for (from, to) in [
+        (jobs.join("json-redact.wasm"), "json-redact.wasm"),
+        (jobs.join("compress-hash.wasm"), "compress-hash.wasm"),
+        (
+            repo.join("tests/vectors/src/inputs/redact-profile.json"),
+            "json-redact.input",
+        ),
+        (
+            repo.join("portal/templates/compress-hash.input"),
+            "compress-hash.input",
+        ),
+    ] {
+        std::fs::copy(&from, templates.join(to))
+            .with_context(|| format!("copying {}", from.display()))?;
+    }
     let bytes = std::fs::read(&bg)?;
     println!(
         "build-portal: {} ({} bytes wasm, {} gzip)",

@@ -59,6 +59,9 @@ pub struct RelayInfo {
     /// chain). Clients take the program id from here when not given one.
     pub program_id: Option<String>,
     pub runtime_id: String,
+    /// A JSON-RPC URL of the relay's chain that browsers may use (the
+    /// portal sends a wallet-signed post_job there); absent: none named.
+    pub rpc_url: Option<String>,
 }
 
 /// The relay's fee payer, the program and the runtime it serves.
@@ -71,6 +74,7 @@ async fn info(State(state): State<AppState>) -> Json<RelayInfo> {
             .map(|k| k.keypair.pubkey().to_string()),
         program_id: state.program().map(|p| p.to_string()),
         runtime_id: edgerun_runtime::hex(&edgerun_runtime::runtime_id()),
+        rpc_url: state.public_rpc.clone(),
     })
 }
 
