@@ -86,9 +86,9 @@ enum Cmd {
     VectorsNode,
     /// Benchmarks; `runtime` writes <target>/bench/runtime.json, `relay` <target>/bench/relay.json,
     /// `stack` <target>/bench/stack.json, `browser` <target>/bench/browser.json,
-    /// `edge` <target>/bench/edge.json.
+    /// `edge` <target>/bench/edge.json, `portal` <target>/bench/portal.json.
     Bench {
-        /// What to measure: runtime, relay, stack, browser or edge.
+        /// What to measure: runtime, relay, stack, browser, edge or portal.
         what: String,
         /// stack: jobs posted at once.
         #[arg(long, default_value_t = 24)]
@@ -233,8 +233,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             "stack" => stack::bench(jobs, workers),
             "browser" => worker_web::bench(),
             "edge" => worker_web::bench_edge(),
+            "portal" => portal::bench(),
             other => anyhow::bail!(
-                "unknown benchmark {other:?}; there are: runtime, relay, stack, browser"
+                "unknown benchmark {other:?}; there are: runtime, relay, stack, browser, edge, portal"
             ),
         },
         Cmd::Demo {

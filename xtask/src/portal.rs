@@ -107,3 +107,21 @@ pub fn e2e() -> Result<bool> {
         .with_context(|| format!("running {}", proc::show(&cmd)))?
         .success())
 }
+
+/// `cargo xtask bench portal`: the portal's wasm size (gzip) and the time
+/// from navigation to a usable Post page in Chromium, to
+/// `<target>/bench/portal.json` (`portal_wasm_gzip_bytes`, `interactive_ms`).
+pub fn bench() -> Result<bool> {
+    crate::setup::require_browsers()?;
+    let out = build()?;
+    let bench = paths::target_dir().join("bench");
+    std::fs::create_dir_all(&bench)?;
+    let mut cmd = Command::new(worker_web::node()?);
+    cmd.arg(paths::repo_root().join("portal/tests/bench.mjs"))
+        .arg(&out)
+        .arg(bench.join("portal.json"));
+    Ok(cmd
+        .status()
+        .with_context(|| format!("running {}", proc::show(&cmd)))?
+        .success())
+}
