@@ -50,6 +50,8 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
     setup::run(&setup::Ctx::new(false), &[])?;
     let so = program::build()?;
     jobs::build()?;
+    // The customer portal, which `edgerun up` serves at /app/.
+    crate::portal::build()?;
     let repo = paths::repo_root();
     proc::run(
         Command::new(env!("CARGO")).current_dir(&repo).args([
@@ -90,6 +92,10 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
         demo.rpc,
         demo.relay,
         log.display()
+    );
+    println!(
+        "portal: {}/app/ (connect a Wallet Standard wallet to post)",
+        demo.relay
     );
 
     let jobs_dir = paths::target_dir().join("jobs");
@@ -206,8 +212,8 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
     if keep {
         let pid = up.detach();
         println!(
-            "\nThe stack keeps running (edgerun up, pid {pid}): chain {}, relay {}. Stop it with `kill {pid}`.",
-            demo.rpc, demo.relay
+            "\nThe stack keeps running (edgerun up, pid {pid}): chain {}, relay {}, portal {}/app/. Stop it with `kill {pid}`.",
+            demo.rpc, demo.relay, demo.relay
         );
     } else {
         up.stop()?;
