@@ -148,27 +148,17 @@ pub async fn post_job(
 /// signature.
 pub async fn send_transaction(rpc: &str, tx: &[u8]) -> Result<String, String> {
     use base64::Engine;
-    let body = serde_json::json!({
-        "jsonrpc": "2.0", "id": 1, "method": "sendTransaction",
-        // The relay's blockhash is a confirmed one: simulate at that
-        // commitment (the default, finalized, may not know it yet).
-        "params": [base64::engine::general_purpose::STANDARD.encode(tx),
-                   {"encoding": "base64", "preflightCommitment": "confirmed"}],
-    })
-    .to_string();
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    let headers = web_sys::Headers::new().map_err(|e| crate::wallet::describe(&e))?;
-    let _ = headers.set("content-type", "application/json");
-    init.set_headers(&headers);
-    init.set_body(&wasm_bindgen::JsValue::from_str(&body));
-    let (_, answer) = send(rpc, &init).await.map_err(|_| {
+    // The relay's blockhash is a confirmed one: simulate at that
+    // commitment (the default, finalized, may not know it yet).
+    let params = serde_json::json!([
+        base64::engine::general_purpose::STANDARD.encode(tx),
+        {"encoding": "base64", "preflightCommitment": "confirmed"},
+    ]);
+    let v = rpc_call(rpc, "sendTransaction", params).await.map_err(|_| {
         format!(
             "The chain's RPC at {rpc} did not answer; nothing was sent. Try again when it is up."
         )
     })?;
-    let v: serde_json::Value = serde_json::from_slice(&answer)
-        .map_err(|e| format!("The RPC's answer did not parse: {e}"))?;
     if let Some(e) = v.get("error") {
         let message = e["message"].as_str().unwrap_or("refused");
         return Err(
@@ -185,6 +175,23 @@ pub async fn send_transaction(rpc: &str, tx: &[u8]) -> Result<String, String> {
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| "The RPC's answer had no signature".into())
+}
+
+/// One JSON-RPC call; the whole answer (`result` or `error`).
+async fn rpc_call(
+    rpc: &str,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    let headers = web_sys::Headers::new().map_err(|e| crate::wallet::describe(&e))?;
+    let _ = headers.set("content-type", "application/json");
+    init.set_headers(&headers);
+    init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
+    let (_, answer) = send(rpc, &init).await?;
+    serde_json::from_slice(&answer).map_err(|e| format!("The RPC's answer did not parse: {e}"))
 }
 
 async fn send(url: &str, init: &web_sys::RequestInit) -> Result<(u16, Vec<u8>), String> {
@@ -211,19 +218,8 @@ async fn send(url: &str, init: &web_sys::RequestInit) -> Result<(u16, Vec<u8>), 
 /// if the transaction failed.
 pub async fn confirm(rpc: &str, signature: &str) -> Result<(), String> {
     for _ in 0..120 {
-        let body = serde_json::json!({
-            "jsonrpc": "2.0", "id": 1, "method": "getSignatureStatuses", "params": [[signature]],
-        })
-        .to_string();
-        let init = web_sys::RequestInit::new();
-        init.set_method("POST");
-        let headers = web_sys::Headers::new().map_err(|e| crate::wallet::describe(&e))?;
-        let _ = headers.set("content-type", "application/json");
-        init.set_headers(&headers);
-        init.set_body(&wasm_bindgen::JsValue::from_str(&body));
-        if let Ok((_, answer)) = send(rpc, &init).await
-            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&answer)
-        {
+        let params = serde_json::json!([[signature]]);
+        if let Ok(v) = rpc_call(rpc, "getSignatureStatuses", params).await {
             let status = &v["result"]["value"][0];
             if !status["err"].is_null() {
                 return Err(format!("The chain did not take the job: {}", status["err"]));

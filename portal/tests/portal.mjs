@@ -22,7 +22,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, deadline } from "../../worker-web/tests/lib.mjs";
-import { assert, base58, localStack, say, until } from "../../worker-web/tests/stack.mjs";
+import { assert, phases, base58, localStack, say, until } from "../../worker-web/tests/stack.mjs";
 
 const [edgerun, jobsDir, build] = process.argv.slice(2);
 if (!edgerun || !jobsDir || !build) {
@@ -36,14 +36,8 @@ mkdirSync(shots, { recursive: true });
 
 const stack = await localStack(edgerun, jobsDir, "portal");
 let browser = null;
-let passed = 0;
+const { phase, ok, failed } = phases();
 
-async function phase(name, body) {
-  say(`== ${name}`);
-  await body();
-  passed++;
-  say(`ok: ${name}`);
-}
 
 // The test wallet's key: fixed for the run, made here.
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
@@ -204,12 +198,9 @@ try {
     await p.close();
   });
 
-  console.log(`test result: ok. ${passed} passed; 0 failed`);
+  ok();
 } catch (e) {
-  console.error(`FAILED: ${e.message}`);
-  console.error(`logs in ${stack.home}`);
-  console.log(`test result: FAILED. ${passed} passed; 1 failed`);
-  process.exitCode = 1;
+  failed(e, stack.home);
 } finally {
   await browser?.close().catch(() => {});
   await stack.stopAll();

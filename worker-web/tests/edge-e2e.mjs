@@ -22,7 +22,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { chromium, deadline } from "./lib.mjs";
-import { assert, localStack, say, sleep, until } from "./stack.mjs";
+import { assert, phases, localStack, say, sleep, until } from "./stack.mjs";
 import { runModules, startWorkerd } from "./workerd.mjs";
 
 const [edgerun, jobsDir, build] = process.argv.slice(2);
@@ -37,7 +37,7 @@ const MAX_FUEL = 1_900_000_000;
 const edges = [];
 let browser = null;
 const report = {};
-let passed = 0;
+const { phase, ok, failed } = phases();
 
 /// An edge worker with `<home>/keys/<key>.json`, ticked every 500 ms while
 /// `ticking`.
@@ -89,12 +89,6 @@ const online = async () => {
   return new Set(o.workers.map((w) => w.address));
 };
 
-async function phase(name, body) {
-  say(`== ${name}`);
-  await body();
-  passed++;
-  say(`ok: ${name}`);
-}
 
 try {
   await stack.up(["--slot-ms", "100", "--worker-keys", "6", "--workers", "0", "--online-within-s", "6", "--submit-window-slots", "300"]);
@@ -240,16 +234,13 @@ try {
   });
 
   say("report", JSON.stringify(report));
-  console.log(`test result: ok. ${passed} passed; 0 failed`);
+  ok();
 } catch (e) {
-  console.error(`FAILED: ${e.message}`);
   for (const x of edges) {
     console.error(`${x.name} (${x.address}) errors: ${JSON.stringify(x.errors.slice(-5))}`);
     for (const ev of x.events.slice(-12)) console.error(`  ${JSON.stringify(ev).slice(0, 300)}`);
   }
-  console.error(`logs in ${stack.home}`);
-  console.log(`test result: FAILED. ${passed} passed; 1 failed`);
-  process.exitCode = 1;
+  failed(e, stack.home);
 } finally {
   for (const e of edges) {
     e.done = true;

@@ -20,7 +20,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deadline } from "./lib.mjs";
-import { assert, localStack, say, sleep, until } from "./stack.mjs";
+import { assert, phases, localStack, say, sleep, until } from "./stack.mjs";
 
 const [edgerun, jobsDir, build] = process.argv.slice(2);
 if (!edgerun || !jobsDir || !build) {
@@ -30,15 +30,9 @@ if (!edgerun || !jobsDir || !build) {
 deadline(420, "edge up");
 
 const stack = await localStack(edgerun, jobsDir, "edge-up");
-let passed = 0;
+const { phase, ok, failed } = phases();
 let up = null;
 
-async function phase(name, body) {
-  say(`== ${name}`);
-  await body();
-  passed++;
-  say(`ok: ${name}`);
-}
 
 /// `edgerun <args>`: resolves to {code, out, err}, never rejects.
 const run = (args) =>
@@ -113,6 +107,13 @@ try {
       return edges.every((e) => o.workers.some((w) => w.address === e.worker)) ? o.workers : null;
     });
     for (const w of online) assert(w.max_fuel === 1_900_000_000, `${w.address} says its cap (${w.max_fuel})`);
+    // A tick runs a whole invocation (CPU the operator pays for): without
+    // the worker's token, or with another, it is refused before anything runs.
+    for (const headers of [{}, { "x-edgerun-tick": "0".repeat(32) }]) {
+      const res = await fetch(`${edges[0].url}/tick`, { method: "POST", headers });
+      assert(res.status === 403, `a tick without the token is 403 (got ${res.status})`);
+    }
+    assert((await fetch(`${edges[0].url}/anything`)).status === 404, "only POST /tick is served");
     const job = await stack.post("json-redact", readFileSync(new URL("../../tests/vectors/src/inputs/redact-profile.json", import.meta.url)), 500_000_000);
     say(`job ${job.job_id} posted (${job.tier}, committee ${job.committee})`);
     const s = await stack.finalized(job.job_id, 180);
@@ -141,12 +142,9 @@ try {
     say(`stopped workerd ${pids.join(", ")}`);
   });
 
-  console.log(`test result: ok. ${passed} passed; 0 failed`);
+  ok();
 } catch (e) {
-  console.error(`FAILED: ${e.message}`);
-  console.error(`logs in ${stack.home}`);
-  console.log(`test result: FAILED. ${passed} passed; 1 failed`);
-  process.exitCode = 1;
+  failed(e, stack.home);
 } finally {
   await stack.stopAll();
 }

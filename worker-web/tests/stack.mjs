@@ -22,6 +22,26 @@ export function assert(cond, message) {
   if (!cond) fail(message);
 }
 
+/// A script's numbered phases: `phase(name, body)` logs and counts them;
+/// `ok()` and `failed(e, home)` print the `test result:` line xtask reads.
+export function phases() {
+  const r = { passed: 0 };
+  r.phase = async (name, body) => {
+    say(`== ${name}`);
+    await body();
+    r.passed++;
+    say(`ok: ${name}`);
+  };
+  r.ok = () => console.log(`test result: ok. ${r.passed} passed; 0 failed`);
+  r.failed = (e, home) => {
+    console.error(`FAILED: ${e.message}`);
+    if (home) console.error(`logs in ${home}`);
+    console.log(`test result: FAILED. ${r.passed} passed; 1 failed`);
+    process.exitCode = 1;
+  };
+  return r;
+}
+
 export const freePort = () =>
   new Promise((ok) => {
     const s = createServer();

@@ -16,41 +16,8 @@ pub fn out_dir() -> PathBuf {
 }
 
 pub fn build() -> Result<PathBuf> {
-    let ok = program::cargo_in_repo(
-        &[
-            "build",
-            "-p",
-            "edgerun-portal",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--profile",
-            "web",
-        ],
-        &[],
-    )?;
-    if !ok {
-        bail!("building edgerun-portal for wasm32 failed (see above)");
-    }
-    let wasm = paths::target_dir().join("wasm32-unknown-unknown/web/edgerun_portal.wasm");
     let out = out_dir();
-    let pkg = out.join("pkg");
-    std::fs::create_dir_all(&pkg)?;
-    let bindgen = paths::tool_bin("wasm-bindgen");
-    if !bindgen.exists() {
-        bail!(
-            "{} is missing: run `cargo xtask setup wasm-bindgen-cli`",
-            bindgen.display()
-        );
-    }
-    proc::run(
-        Command::new(&bindgen)
-            .args(["--target", "web", "--no-typescript", "--out-dir"])
-            .arg(&pkg)
-            .arg(&wasm),
-        "wasm-bindgen",
-    )?;
-    let bg = pkg.join("edgerun_portal_bg.wasm");
-    worker_web::shrink(&bg)?;
+    let bg = worker_web::web_package("edgerun-portal", &out.join("pkg"), &["--no-typescript"])?;
     let from = paths::repo_root().join("portal/index.html");
     std::fs::copy(&from, out.join("index.html"))
         .with_context(|| format!("copying {}", from.display()))?;

@@ -19,41 +19,8 @@ pub fn out_dir() -> PathBuf {
 }
 
 pub fn build() -> Result<PathBuf> {
-    let ok = program::cargo_in_repo(
-        &[
-            "build",
-            "-p",
-            "edgerun-worker-web",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--profile",
-            "web",
-        ],
-        &[],
-    )?;
-    if !ok {
-        bail!("building edgerun-worker-web for wasm32 failed (see above)");
-    }
-    let wasm = paths::target_dir().join("wasm32-unknown-unknown/web/edgerun_worker_web.wasm");
     let out = out_dir();
-    let pkg = out.join("pkg");
-    std::fs::create_dir_all(&pkg)?;
-    let bindgen = paths::tool_bin("wasm-bindgen");
-    if !bindgen.exists() {
-        bail!(
-            "{} is missing: run `cargo xtask setup wasm-bindgen-cli`",
-            bindgen.display()
-        );
-    }
-    proc::run(
-        Command::new(&bindgen)
-            .args(["--target", "web", "--out-dir"])
-            .arg(&pkg)
-            .arg(&wasm),
-        "wasm-bindgen",
-    )?;
-    let bg = pkg.join("edgerun_worker_web_bg.wasm");
-    shrink(&bg)?;
+    let bg = web_package("edgerun-worker-web", &out.join("pkg"), &[])?;
     // wasmi-in-wasm, fetched only by a tab that may not compile WebAssembly
     // itself (or whose engine failed): edgerun-runtime-js's web build.
     let runtime = crate::runtime::build_js("web")?;
@@ -107,8 +74,51 @@ pub fn build() -> Result<PathBuf> {
     Ok(out)
 }
 
+/// `package` built for wasm32 (`--profile web`), through wasm-bindgen
+/// (`--target web`, plus `extra` flags) into `pkg`, and shrunk by
+/// wasm-opt; the path of its `_bg.wasm`.
+pub fn web_package(package: &str, pkg: &std::path::Path, extra: &[&str]) -> Result<PathBuf> {
+    let ok = program::cargo_in_repo(
+        &[
+            "build",
+            "-p",
+            package,
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "web",
+        ],
+        &[],
+    )?;
+    if !ok {
+        bail!("building {package} for wasm32 failed (see above)");
+    }
+    let name = package.replace('-', "_");
+    let wasm = paths::target_dir().join(format!("wasm32-unknown-unknown/web/{name}.wasm"));
+    std::fs::create_dir_all(pkg)?;
+    let bindgen = paths::tool_bin("wasm-bindgen");
+    if !bindgen.exists() {
+        bail!(
+            "{} is missing: run `cargo xtask setup wasm-bindgen-cli`",
+            bindgen.display()
+        );
+    }
+    proc::run(
+        Command::new(&bindgen)
+            .args(["--target", "web"])
+            .args(extra)
+            .arg("--out-dir")
+            .arg(pkg)
+            .arg(&wasm),
+        "wasm-bindgen",
+    )?;
+    let bg = pkg.join(format!("{name}_bg.wasm"));
+    shrink(&bg)?;
+    Ok(bg)
+}
+
 /// binaryen's wasm-opt -Oz in place (npm binaryen@132, never Debian's).
-pub fn shrink(wasm: &std::path::Path) -> Result<()> {
+fn shrink(wasm: &std::path::Path) -> Result<()> {
     let wasm_opt = paths::repo_root().join("node_modules/.bin/wasm-opt");
     if !wasm_opt.exists() {
         bail!(
