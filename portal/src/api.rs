@@ -9,6 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct JobView {
     pub job_id: String,
+    pub address: String,
     pub status: String,
     pub tier: String,
     pub committee_size: u8,
@@ -18,6 +19,7 @@ pub struct JobView {
     pub bundle_hash: String,
     pub max_instructions: u64,
     pub seed_set: bool,
+    pub seed: Option<String>,
     pub committee: Vec<Seat>,
     pub winning_output_hash: Option<String>,
     pub output: Option<PublishedOutput>,
@@ -57,6 +59,38 @@ pub struct Info {
     pub program_id: Option<String>,
     pub runtime_id: String,
     pub rpc_url: Option<String>,
+    pub config: Option<String>,
+}
+
+/// Where the chain is, as the relay names it (read once per page load).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chain {
+    pub rpc: String,
+    pub program: String,
+    pub config: String,
+}
+
+thread_local! {
+    static CHAIN: std::cell::RefCell<Option<Chain>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `/v1/info`'s chain, or why the portal cannot read the chain itself.
+pub async fn chain() -> Result<Chain, String> {
+    if let Some(c) = CHAIN.with(|c| c.borrow().clone()) {
+        return Ok(c);
+    }
+    let info = get_json::<Info>("/v1/info").await?;
+    let (Some(rpc), Some(program), Some(config)) = (info.rpc_url, info.program_id, info.config)
+    else {
+        return Err("This relay names no chain RPC for browsers (start it with --public-rpc), so the portal cannot read or send to the chain".into());
+    };
+    let c = Chain {
+        rpc,
+        program,
+        config,
+    };
+    CHAIN.with(|slot| *slot.borrow_mut() = Some(c.clone()));
+    Ok(c)
 }
 
 /// The relay's error body (`{code, message}`).
@@ -104,6 +138,7 @@ async fn fetch(method: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
 #[derive(Clone, Debug, Deserialize)]
 pub struct PostedJob {
     pub job_id: String,
+    pub bundle_hash: String,
     pub tier: String,
     pub escrow_lamports: u64,
     /// The unsigned post_job transaction (base64), fee payer = the client.
@@ -117,6 +152,8 @@ pub async fn post_job(
     input: &[u8],
     tier: &str,
     client: &str,
+    escrow: u64,
+    (memory, fuel, output): (u32, u64, u32),
 ) -> Result<PostedJob, String> {
     let err = |e: wasm_bindgen::JsValue| crate::wallet::describe(&e);
     let form = web_sys::FormData::new().map_err(err)?;
@@ -128,6 +165,14 @@ pub async fn post_job(
     }
     form.append_with_str("tier", tier).map_err(err)?;
     form.append_with_str("client", client).map_err(err)?;
+    for (name, value) in [
+        ("escrow_lamports", escrow.to_string()),
+        ("max_memory_bytes", memory.to_string()),
+        ("max_instructions", fuel.to_string()),
+        ("max_output_bytes", output.to_string()),
+    ] {
+        form.append_with_str(name, &value).map_err(err)?;
+    }
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&form);
@@ -178,7 +223,7 @@ pub async fn send_transaction(rpc: &str, tx: &[u8]) -> Result<String, String> {
 }
 
 /// One JSON-RPC call; the whole answer (`result` or `error`).
-async fn rpc_call(
+pub async fn rpc_call(
     rpc: &str,
     method: &str,
     params: serde_json::Value,

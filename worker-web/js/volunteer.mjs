@@ -16,7 +16,10 @@
 // A volunteer with a wallet: `register: "wallet"`; on `needs-wallet`,
 // `await v.registrationTransaction(walletAddress, lamports)` gives a
 // base64 transaction the worker key has signed; the wallet signs and sends
-// it, and the worker starts once the stake exists.
+// it, and the worker starts once the stake exists. `await v.stake()` is
+// the stake now ({total, locked, authority} or null);
+// `await v.withdrawTransaction(walletAddress, lamports)` is an unsigned
+// withdraw_stake to the wallet (the stake's authority) for it to sign.
 
 export function startVolunteer(opts) {
   const events = new EventTarget();
@@ -55,6 +58,8 @@ export function startVolunteer(opts) {
     resume: () => worker.postMessage({ cmd: "resume" }),
     setCpuCap: (percent) => worker.postMessage({ cmd: "cpu", percent }),
     registrationTransaction: (authority, lamports) => ask({ cmd: "registration", authority, lamports }),
+    withdrawTransaction: (authority, lamports) => ask({ cmd: "withdraw", authority, lamports }),
+    stake: () => ask({ cmd: "stake" }),
     // "Only while idle": call from a click (the browser asks the user);
     // resolves to whether the idle signal is on. Where IdleDetector is
     // missing or refused, only the tab being hidden counts.

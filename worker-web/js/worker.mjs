@@ -122,6 +122,17 @@ onmessage = ({ data }) => {
     case "idle":
       state.idle = data.idle;
       break;
+    case "stake":
+      reply(data.id, async () => (state.worker ? state.worker.stake() : null));
+      break;
+    case "withdraw":
+      // The wallet path again: withdraw_stake to the wallet (the stake's
+      // authority), which signs and sends it.
+      reply(data.id, async () => {
+        if (!state.worker) throw new Error("the worker has not started yet");
+        return state.worker.withdrawTransaction(data.authority, data.lamports);
+      });
+      break;
     case "registration":
       // The wallet path: the worker key signs register_worker with the
       // wallet as fee payer and authority; the page's wallet adds its

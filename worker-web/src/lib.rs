@@ -603,6 +603,30 @@ async fn execute_bundle(host: &Host, bundle: &[u8]) -> Result<(&'static str, Ran
     Ok((engine, ran))
 }
 
+/// Validates `wasm` with the runtime's own validator (the rules every
+/// worker applies) and builds the job bundle the relay would build from it,
+/// `input` and these limits, so a page can check a module before uploading
+/// it and simulate the exact job (`runJob`). Throws the validator's reason
+/// for a module no worker would run.
+#[wasm_bindgen(js_name = buildBundle)]
+pub fn build_bundle(
+    wasm: &[u8],
+    input: &[u8],
+    max_memory_bytes: u32,
+    max_instructions: u64,
+    max_output_bytes: u32,
+) -> Result<Vec<u8>, JsError> {
+    let limits =
+        edgerun_protocol::limits::Limits::new(max_memory_bytes, max_instructions, max_output_bytes);
+    edgerun_runtime::build_bundle(wasm, input, &limits).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// The BLAKE3 content hash (hex) of a bundle, as the chain names it.
+#[wasm_bindgen(js_name = bundleHash)]
+pub fn bundle_hash(bundle: &[u8]) -> String {
+    hex(&edgerun_protocol::hash::bundle_hash(bundle))
+}
+
 /// Runs one bundle as a worker would, with no chain: `host` is
 /// `{runModule?, runFallback?, emit?}`. Resolves to `{engine, outcome,
 /// output_hash, fuel_used, output_len}` (the conformance vectors' shape),
@@ -935,6 +959,36 @@ impl WebWorker {
                 .signed(solana_transaction::Transaction::new_unsigned(message))
                 .await
                 .map_err(js_err)?;
+            let wire = bincode::serialize(&tx).map_err(js_err)?;
+            Ok(JsValue::from_str(
+                &base64::engine::general_purpose::STANDARD.encode(wire),
+            ))
+        })
+    }
+
+    /// withdraw_stake for a volunteer whose wallet is the stake authority:
+    /// takes `lamports` of the unlocked stake back to `authority`, which
+    /// pays the fee and is the only signer. Resolves to the unsigned
+    /// transaction (base64, wire format) for the wallet to sign and send.
+    /// The program refuses more than the unlocked stake and any other
+    /// signer.
+    #[wasm_bindgen(js_name = withdrawTransaction)]
+    pub fn withdraw_transaction(&self, authority: String, lamports: f64) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let authority: Address = authority
+                .parse()
+                .map_err(|_| js_err(format!("the authority {authority:?} is not an address")))?;
+            if !(1.0..=9.0e15).contains(&lamports) {
+                return Err(js_err("withdraw a positive number of lamports"));
+            }
+            let t = inner.transport();
+            let ix =
+                edgerun_client::withdraw_stake(&t.program, &authority, &t.worker, lamports as u64);
+            let blockhash = t.blockhash().await.map_err(js_err)?;
+            let message =
+                solana_message::Message::new_with_blockhash(&[ix], Some(&authority), &blockhash);
+            let tx = solana_transaction::Transaction::new_unsigned(message);
             let wire = bincode::serialize(&tx).map_err(js_err)?;
             Ok(JsValue::from_str(
                 &base64::engine::general_purpose::STANDARD.encode(wire),

@@ -59,6 +59,9 @@ pub struct TimelineEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobView {
     pub job_id: String,
+    /// The Job account's address (a PDA of the program): read it from any
+    /// RPC to check what this view says.
+    pub address: String,
     /// Posted, Seeded, Assigned, QuorumReached, AwaitingDA, Finalized, Cancelled.
     pub status: String,
     pub tier: String,
@@ -72,6 +75,12 @@ pub struct JobView {
     pub max_instructions: u64,
     pub max_output_bytes: u32,
     pub seed_set: bool,
+    /// The committee seed (hex) once set: with the snapshots named in the
+    /// job's WorkersAssigned / WorkerReassigned events, anyone recomputes
+    /// the committee (`edgerun_protocol::selection`).
+    pub seed: Option<String>,
+    /// Draws made from the seed so far (the committee plus replacements).
+    pub draws: u8,
     pub committee: Vec<Seat>,
     pub winning_output_hash: Option<String>,
     pub output: Option<PublishedOutput>,
@@ -82,7 +91,12 @@ pub struct JobView {
     pub timeline: Vec<TimelineEntry>,
 }
 
-fn view(job: &Job, output: Option<PublishedOutput>, current_slot: u64) -> JobView {
+fn view(
+    job: &Job,
+    address_: &Address,
+    output: Option<PublishedOutput>,
+    current_slot: u64,
+) -> JobView {
     let n = (job.assigned_count as usize).min(job.assigned_workers.len());
     let committee = (0..n)
         .map(|i| {
@@ -117,6 +131,7 @@ fn view(job: &Job, output: Option<PublishedOutput>, current_slot: u64) -> JobVie
     let nonzero = |h: &[u8; 32]| (*h != [0; 32]).then(|| hex(h));
     JobView {
         job_id: hex(&job.job_id),
+        address: address_.to_string(),
         status: job_status::name(job.status).into(),
         tier: Tier::for_escrow(job.escrow_lamports.get())
             .sla_name()
@@ -131,6 +146,8 @@ fn view(job: &Job, output: Option<PublishedOutput>, current_slot: u64) -> JobVie
         max_instructions: job.limits.max_instructions.get(),
         max_output_bytes: job.limits.max_output_bytes.get(),
         seed_set: job.seed_set.get(),
+        seed: job.seed_set.get().then(|| hex(&job.seed)),
+        draws: job.draws,
         committee,
         winning_output_hash: nonzero(&job.winning_output_hash),
         output,
@@ -184,7 +201,8 @@ pub async fn read_view(chain: &crate::chain::Chain, id: &[u8; 32]) -> Result<Job
         published_slot: o.published_slot.get(),
     });
     let slot = chain.slot().await?;
-    Ok(view(&job, output, slot))
+    let at = edgerun_client::job_pda(&chain.program, id).0;
+    Ok(view(&job, &at, output, slot))
 }
 
 /// Server-sent events for one job: an `event: job` with the [`JobView`]

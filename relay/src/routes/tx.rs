@@ -62,6 +62,9 @@ pub struct RelayInfo {
     /// A JSON-RPC URL of the relay's chain that browsers may use (the
     /// portal sends a wallet-signed post_job there); absent: none named.
     pub rpc_url: Option<String>,
+    /// The program's Config account (its parameters: protocol fee, minimum
+    /// escrow, windows), for clients that price a job from the chain.
+    pub config: Option<String>,
 }
 
 /// The relay's fee payer, the program and the runtime it serves.
@@ -75,6 +78,9 @@ async fn info(State(state): State<AppState>) -> Json<RelayInfo> {
         program_id: state.program().map(|p| p.to_string()),
         runtime_id: edgerun_runtime::hex(&edgerun_runtime::runtime_id()),
         rpc_url: state.public_rpc.clone(),
+        config: state
+            .program()
+            .map(|p| edgerun_client::config_pda(&p).0.to_string()),
     })
 }
 
