@@ -69,7 +69,9 @@ pub fn VolunteerPage() -> impl IntoView {
     let stake: RwSignal<Option<Stake>> = RwSignal::new(None);
     let paid = RwSignal::new(0u64);
     let lost = RwSignal::new(0u64);
-    let seats = RwSignal::new(0u32);
+    // Jobs whose seat this tab filled (a seal sent, or sent with the
+    // reveal when it completed the quorum).
+    let seats: RwSignal<std::collections::BTreeSet<String>> = RwSignal::new(Default::default());
     let now = RwSignal::new("Not started.".to_string());
     let log: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
     let error: RwSignal<Option<String>> = RwSignal::new(None);
@@ -191,11 +193,21 @@ pub fn VolunteerPage() -> impl IntoView {
                 format!("Ran: {} of {} fuel", v["fuel_used"], v["fuel_cap"])
             }
             "submitted" => {
-                seats.update(|n| *n += 1);
+                let job = v["job"].as_str().unwrap_or_default().to_owned();
+                seats.update(|s| {
+                    s.insert(job);
+                });
                 now.set("Sealed result sent; waiting for the committee.".into());
                 format!("Submitted a sealed result for job {}", short(&v["job"]))
             }
-            "revealed" => format!("Revealed and published job {}", short(&v["job"])),
+            "revealed" => {
+                let job = v["job"].as_str().unwrap_or_default().to_owned();
+                seats.update(|s| {
+                    s.insert(job);
+                });
+                now.set("Revealed the result; waiting for the payment.".into());
+                format!("Revealed and published job {}", short(&v["job"]))
+            }
             "paid" => format!(
                 "Paid {} for job {}",
                 lamports(v["lamports"].as_u64().unwrap_or(0)),
@@ -411,7 +423,7 @@ pub fn VolunteerPage() -> impl IntoView {
         <dl>
             <dt>"Worker key"</dt><dd><output aria-label="Worker key">{move || worker.get()}</output></dd>
             <dt>"Engine"</dt><dd><output aria-label="Engine">{move || engine.get()}</output></dd>
-            <dt>"Seats completed"</dt><dd><output aria-label="Seats completed">{move || seats.get()}</output></dd>
+            <dt>"Seats completed"</dt><dd><output aria-label="Seats completed">{move || seats.with(|s| s.len())}</output></dd>
             <dt>"Earned"</dt><dd><output aria-label="Earned">{move || lamports(paid.get())}</output></dd>
             <dt>"Penalized or slashed"</dt><dd><output aria-label="Penalized or slashed">{move || lamports(lost.get())}</output></dd>
             <dt>"Stake (credit)"</dt><dd><output aria-label="Stake">{move || stake.get().map(|s| format!(
