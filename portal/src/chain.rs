@@ -241,10 +241,12 @@ pub fn program_events(logs: &[String], program: &str) -> Vec<AnyEvent> {
             if stack.last() != Some(&program) {
                 continue;
             }
-            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data.trim()) {
-                if let Some(e) = AnyEvent::decode(&bytes) {
-                    out.push(e);
-                }
+            if let Some(e) = base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .ok()
+                .and_then(|bytes| AnyEvent::decode(&bytes))
+            {
+                out.push(e);
             }
         }
     }

@@ -24,6 +24,12 @@ fn short(s: &str) -> String {
     }
 }
 
+/// The open event stream and its listeners (dropped with it).
+type Stream = (
+    web_sys::EventSource,
+    Vec<Closure<dyn FnMut(web_sys::Event)>>,
+);
+
 fn is_final(status: &str) -> bool {
     matches!(status, "Finalized" | "Cancelled")
 }
@@ -35,13 +41,7 @@ pub fn JobPage() -> impl IntoView {
     let job: RwSignal<Option<Result<JobView, String>>> = RwSignal::new(None);
     let steps: RwSignal<Option<Result<Vec<Step>, String>>, LocalStorage> =
         RwSignal::new_local(None);
-    let stream: StoredValue<
-        Option<(
-            web_sys::EventSource,
-            Vec<Closure<dyn FnMut(web_sys::Event)>>,
-        )>,
-        LocalStorage,
-    > = StoredValue::new_local(None);
+    let stream: StoredValue<Option<Stream>, LocalStorage> = StoredValue::new_local(None);
     let close = move || {
         stream.update_value(|s| {
             if let Some((es, _)) = s.take() {
@@ -199,7 +199,11 @@ fn JobDetails(
         <dl>
             <dt>"Tier"</dt><dd>{format!("{} ({} of {})", job.tier, job.quorum, job.committee_size)}</dd>
             <dt>"Client"</dt><dd><code>{job.client.clone()}</code></dd>
-            <dt>"Escrow"</dt><dd>{lamports(job.escrow_lamports)}</dd>
+            <dt>"Escrow"</dt><dd>{if job.escrow_lamports == 0 && is_final(&job.status) {
+                "settled (see the settlement)".to_string()
+            } else {
+                lamports(job.escrow_lamports)
+            }}</dd>
             <dt>"Fuel cap"</dt><dd>{job.max_instructions}</dd>
             <dt>"Bundle"</dt><dd><a href=format!("/v1/bundles/{}", job.bundle_hash)><code>{job.bundle_hash.clone()}</code></a></dd>
             <dt>"Slot"</dt><dd>{format!("{} (round deadline {}, expiry {})", job.current_slot, job.deadline_slot, job.expiry_slot)}</dd>

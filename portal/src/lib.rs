@@ -224,13 +224,16 @@ fn JobsTable(jobs: Vec<edgerun_protocol::state::Job>, label: &'static str) -> im
             <tbody>
                 {jobs.into_iter().map(|j| {
                     let id = hex(&j.job_id);
-                    let tier = edgerun_protocol::tier::Tier::for_escrow(j.escrow_lamports.get()).sla_name();
+                    let tier = edgerun_protocol::tier::Tier::ALL
+                        .into_iter()
+                        .find(|t| t.committee().size == j.committee_size)
+                        .map_or("custom", |t| t.sla_name());
                     view! {
                         <tr>
                             <td><a href=format!("/app/jobs/{id}")><code>{format!("{}…", &id[..16])}</code></a></td>
                             <td>{job_status::name(j.status)}</td>
                             <td>{tier}</td>
-                            <td>{lamports(j.escrow_lamports.get())}</td>
+                            <td>{if j.escrow_lamports.get() == 0 { "settled".to_string() } else { lamports(j.escrow_lamports.get()) }}</td>
                             <td>{j.created_slot.get()}</td>
                         </tr>
                     }

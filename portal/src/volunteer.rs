@@ -13,6 +13,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::{WalletCtx, api, chain, lamports, runtime};
 
+/// The volunteer's event listener, kept while it runs.
+type Listener = Closure<dyn FnMut(JsValue)>;
+
 #[derive(Clone, Copy, PartialEq)]
 enum Register {
     Sponsor,
@@ -56,8 +59,7 @@ fn stake_of(v: &Value) -> Option<Stake> {
 pub fn VolunteerPage() -> impl IntoView {
     let ctx = expect_context::<WalletCtx>();
     let controller: StoredValue<Option<JsValue>, LocalStorage> = StoredValue::new_local(None);
-    let listener: StoredValue<Option<Closure<dyn FnMut(JsValue)>>, LocalStorage> =
-        StoredValue::new_local(None);
+    let listener: StoredValue<Option<Listener>, LocalStorage> = StoredValue::new_local(None);
     let running = RwSignal::new(false);
     let paused = RwSignal::new(false);
     let cpu = RwSignal::new("50".to_string());
@@ -91,10 +93,10 @@ pub fn VolunteerPage() -> impl IntoView {
         )
     });
     Effect::new(move |_| {
-        if let Some(Ok(l)) = suggested.get() {
-            if stake_sol.get_untracked().is_empty() {
-                stake_sol.set(format!("{}", l as f64 / 1e9));
-            }
+        if let Some(Ok(l)) = suggested.get()
+            && stake_sol.get_untracked().is_empty()
+        {
+            stake_sol.set(format!("{}", l as f64 / 1e9));
         }
     });
 
@@ -360,10 +362,8 @@ pub fn VolunteerPage() -> impl IntoView {
                 let signed = account.sign_transaction(&tx, crate::chain_name(&c.rpc)).await?;
                 let signature = api::send_transaction(&c.rpc, &signed).await?;
                 api::confirm(&c.rpc, &signature).await?;
-                if let Ok(now) = invoke(&v, "stake", &[]).await {
-                    if let Ok(j) = serde_wasm(&now) {
-                        stake.set(stake_of(&j));
-                    }
+                if let Ok(j) = invoke(&v, "stake", &[]).await.map(|now| serde_wasm(&now)) {
+                    stake.set(j.ok().as_ref().and_then(stake_of));
                 }
                 Ok(format!("Withdrew {} to your wallet.", lamports(free)))
             }

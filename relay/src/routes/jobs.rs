@@ -133,7 +133,11 @@ fn view(
         job_id: hex(&job.job_id),
         address: address_.to_string(),
         status: job_status::name(job.status).into(),
-        tier: Tier::for_escrow(job.escrow_lamports.get())
+        // By committee size: the escrow is zero once paid out.
+        tier: Tier::ALL
+            .into_iter()
+            .find(|t| t.committee().size == job.committee_size)
+            .unwrap_or(Tier::for_escrow(job.escrow_lamports.get()))
             .sla_name()
             .into(),
         committee_size: job.committee_size,
