@@ -240,6 +240,10 @@ pub struct JobSpec {
     pub limits: Limits,
     pub escrow_lamports: u64,
     pub ttl_slots: u64,
+    /// Paid on top of the escrow (0: none): the scheduler seats jobs with
+    /// a higher priority fee first. It goes to the treasury at finalize and
+    /// back to the client if the job is cancelled.
+    pub priority_fee_lamports: u64,
 }
 
 impl JobSpec {
@@ -263,7 +267,16 @@ impl JobSpec {
             limits: decoded.limits,
             escrow_lamports,
             ttl_slots,
+            priority_fee_lamports: 0,
         })
+    }
+
+    /// The same spec with a priority fee of `lamports`.
+    pub fn with_priority_fee(self, lamports: u64) -> JobSpec {
+        JobSpec {
+            priority_fee_lamports: lamports,
+            ..self
+        }
     }
 }
 
@@ -277,6 +290,7 @@ pub fn post_job(program_id: &Address, client: &Address, spec: &JobSpec) -> Instr
         escrow_lamports: U64::new(spec.escrow_lamports),
         ttl_slots: U64::new(spec.ttl_slots),
         nonce: U64::new(spec.nonce),
+        priority_fee_lamports: U64::new(spec.priority_fee_lamports),
         job_bump,
     };
     build(
@@ -655,3 +669,33 @@ pub fn all_instructions() -> &'static [Ix] {
 pub mod deploy;
 #[cfg(feature = "rpc")]
 pub mod rpc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgerun_protocol::instruction::{PostJob, decode_args};
+
+    #[test]
+    fn post_job_carries_the_priority_fee_and_the_client_pays() {
+        let program = Address::new_from_array([5; 32]);
+        let client = Address::new_from_array([6; 32]);
+        let spec = JobSpec {
+            job_id: [1; 32],
+            nonce: 7,
+            bundle_hash: [2; 32],
+            runtime_id: [3; 32],
+            limits: Limits::new(1 << 20, 1_000, 64),
+            escrow_lamports: 50_000_000,
+            ttl_slots: 1_000,
+            priority_fee_lamports: 0,
+        }
+        .with_priority_fee(123_456);
+        let ix = post_job(&program, &client, &spec);
+        let args = decode_args::<PostJob>(&ix.data).expect("post_job data");
+        assert_eq!(args.priority_fee_lamports.get(), 123_456);
+        assert_eq!(args.escrow_lamports.get(), 50_000_000);
+        assert_eq!(args.job_bump, job_pda(&program, &spec.job_id).1);
+        assert!(ix.accounts[0].is_signer && ix.accounts[0].is_writable);
+        assert_eq!(ix.accounts[0].pubkey, client);
+    }
+}

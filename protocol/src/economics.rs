@@ -86,10 +86,53 @@ const fn bps_of(amount: u64, bps: u16) -> u64 {
     q.wrapping_mul(bps as u64) + r.wrapping_mul(bps as u64) / BPS_DENOMINATOR
 }
 
+/// The largest `min_job_fee_lamports` a config may set: 0.1 SOL
+/// ([`bounds::MAX_MIN_JOB_FEE_LAMPORTS`]) and at most
+/// [`bounds::MAX_PROTOCOL_FEE_BPS`] of `min_escrow_lamports`, so that the
+/// protocol fee of any escrow post_job accepts stays within 20% of it.
+///
+/// [`bounds::MAX_MIN_JOB_FEE_LAMPORTS`]: crate::state::bounds::MAX_MIN_JOB_FEE_LAMPORTS
+/// [`bounds::MAX_PROTOCOL_FEE_BPS`]: crate::state::bounds::MAX_PROTOCOL_FEE_BPS
+pub const fn min_job_fee_cap(min_escrow_lamports: u64) -> u64 {
+    use crate::state::bounds;
+    let share = bps_of(min_escrow_lamports, bounds::MAX_PROTOCOL_FEE_BPS);
+    if share < bounds::MAX_MIN_JOB_FEE_LAMPORTS {
+        share
+    } else {
+        bounds::MAX_MIN_JOB_FEE_LAMPORTS
+    }
+}
+
+/// The protocol fee on an escrow:
+/// `min(max(escrow * fee_bps / 10_000, min_job_fee), escrow)`. The
+/// minimum covers what a job costs the operator however small its escrow;
+/// the fee never takes more than the escrow. SBF-safe (see
+/// [`required_lock`]).
+pub const fn protocol_fee(
+    escrow_lamports: u64,
+    fee_bps: u16,
+    min_job_fee: u64,
+) -> Result<u64, EconomicsError> {
+    if fee_bps as u64 > BPS_DENOMINATOR {
+        return Err(EconomicsError::FeeAboveHundredPercent { fee_bps });
+    }
+    let share = bps_of(escrow_lamports, fee_bps);
+    let fee = if share > min_job_fee {
+        share
+    } else {
+        min_job_fee
+    };
+    Ok(if fee < escrow_lamports {
+        fee
+    } else {
+        escrow_lamports
+    })
+}
+
 /// How an escrow is paid out at finalize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Payout {
-    /// `escrow * fee_bps / 10_000`, to the treasury.
+    /// The [`protocol_fee`], to the treasury.
     pub fee: u64,
     /// What each winner's stake is credited.
     pub per_winner: u64,
@@ -104,27 +147,105 @@ impl Payout {
     }
 }
 
-/// Splits an escrow: the fee to the treasury, the rest in equal shares to
-/// the winners, the division remainder to the treasury.
+/// Splits an escrow: the [`protocol_fee`] (with its minimum) to the
+/// treasury, the rest in equal shares to the winners, the division
+/// remainder to the treasury.
 /// `fee + per_winner * winners + remainder == escrow` always.
-pub const fn split_payout(
+pub const fn split_payout_with_minimum(
     escrow_lamports: u64,
     fee_bps: u16,
+    min_job_fee: u64,
     winners: u8,
 ) -> Result<Payout, EconomicsError> {
-    if fee_bps as u64 > BPS_DENOMINATOR {
-        return Err(EconomicsError::FeeAboveHundredPercent { fee_bps });
-    }
+    let fee = match protocol_fee(escrow_lamports, fee_bps, min_job_fee) {
+        Ok(fee) => fee,
+        Err(e) => return Err(e),
+    };
     if winners == 0 {
         return Err(EconomicsError::NoWinners);
     }
-    let fee = bps_of(escrow_lamports, fee_bps);
     let rest = escrow_lamports - fee;
     Ok(Payout {
         fee,
         per_winner: rest / winners as u64,
         remainder: rest % winners as u64,
     })
+}
+
+/// [`split_payout_with_minimum`] without a minimum fee: `escrow * fee_bps /
+/// 10_000` to the treasury, the rest shared.
+pub const fn split_payout(
+    escrow_lamports: u64,
+    fee_bps: u16,
+    winners: u8,
+) -> Result<Payout, EconomicsError> {
+    split_payout_with_minimum(escrow_lamports, fee_bps, 0, winners)
+}
+
+/// What a job account holds above its rent: the escrow, what is left of
+/// the records deposit, and the priority fee. Every lamport of it leaves
+/// through [`Held::finalize`] or [`Held::refund`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held {
+    pub escrow: u64,
+    pub records: u64,
+    pub priority_fee: u64,
+}
+
+/// Where a finalized job's held lamports go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finalized {
+    /// The escrow's split among the treasury and the winners.
+    pub payout: Payout,
+    /// To the treasury: the fee, the division remainder and the priority
+    /// fee (it bought scheduling order, a service of the operator).
+    pub treasury: u64,
+    /// Back to the client: the unused records deposit.
+    pub client: u64,
+}
+
+impl Held {
+    /// Everything held, `None` if it does not fit in u64.
+    pub const fn total(&self) -> Option<u64> {
+        match self.escrow.checked_add(self.records) {
+            Some(t) => t.checked_add(self.priority_fee),
+            None => None,
+        }
+    }
+
+    /// Settlement at finalize, under the job's terms (`fee_bps`,
+    /// `min_job_fee`) with `winners` paid:
+    /// `treasury + per_winner * winners + client == total()`.
+    pub const fn finalize(
+        self,
+        fee_bps: u16,
+        min_job_fee: u64,
+        winners: u8,
+    ) -> Result<Finalized, EconomicsError> {
+        let payout = match split_payout_with_minimum(self.escrow, fee_bps, min_job_fee, winners) {
+            Ok(p) => p,
+            Err(e) => return Err(e),
+        };
+        // fee + remainder <= escrow, so the first sum cannot wrap.
+        let treasury = match payout.treasury().checked_add(self.priority_fee) {
+            Some(t) => t,
+            None => return Err(EconomicsError::Overflow),
+        };
+        Ok(Finalized {
+            payout,
+            treasury,
+            client: self.records,
+        })
+    }
+
+    /// A cancelled job's refund to the client: all of it (no service was
+    /// delivered, so the priority fee comes back too).
+    pub const fn refund(self) -> Result<u64, EconomicsError> {
+        match self.total() {
+            Some(t) => Ok(t),
+            None => Err(EconomicsError::Overflow),
+        }
+    }
 }
 
 /// What a non-submitter pays after its lock is released: the configured
@@ -429,7 +550,117 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_minimum_fee_applies_when_the_bps_share_is_smaller() {
+        // 2.5% of 200_000 is 5_000: the 10_000 minimum applies.
+        assert_eq!(protocol_fee(200_000, 250, 10_000), Ok(10_000));
+        // 2.5% of 50_000_000 is 1_250_000: above the minimum.
+        assert_eq!(protocol_fee(50_000_000, 250, 10_000), Ok(1_250_000));
+        // Never more than the escrow.
+        assert_eq!(protocol_fee(7_000, 250, 10_000), Ok(7_000));
+        assert_eq!(protocol_fee(0, 0, u64::MAX), Ok(0));
+        assert_eq!(
+            protocol_fee(1, 10_001, 0),
+            Err(EconomicsError::FeeAboveHundredPercent { fee_bps: 10_001 })
+        );
+        let p = split_payout_with_minimum(200_000, 250, 10_000, 3).unwrap();
+        assert_eq!((p.fee, p.per_winner, p.remainder), (10_000, 63_333, 1));
+        // The whole escrow as fee: the winners get nothing, nothing is lost.
+        let p = split_payout_with_minimum(7_000, 250, 10_000, 3).unwrap();
+        assert_eq!((p.fee, p.per_winner, p.remainder), (7_000, 0, 0));
+        assert_eq!(
+            split_payout_with_minimum(1, 0, 0, 0),
+            Err(EconomicsError::NoWinners)
+        );
+    }
+
+    #[test]
+    fn the_minimum_fee_cap_is_a_fifth_of_the_minimum_escrow_and_at_most_a_tenth_of_a_sol() {
+        assert_eq!(min_job_fee_cap(1_000_000), 200_000);
+        assert_eq!(min_job_fee_cap(0), 0);
+        assert_eq!(min_job_fee_cap(500_000_000), 100_000_000);
+        assert_eq!(min_job_fee_cap(u64::MAX), 100_000_000);
+    }
+
+    #[test]
+    fn finalize_sends_the_priority_fee_to_the_treasury_and_the_records_left_to_the_client() {
+        let held = Held {
+            escrow: 200_000,
+            records: 4_000,
+            priority_fee: 30_000,
+        };
+        let f = held.finalize(250, 10_000, 2).unwrap();
+        assert_eq!(f.payout.fee, 10_000);
+        assert_eq!(f.payout.per_winner, 95_000);
+        assert_eq!(f.treasury, 10_000 + 30_000);
+        assert_eq!(f.client, 4_000);
+        assert_eq!(held.refund(), Ok(234_000));
+        let huge = Held {
+            escrow: u64::MAX,
+            records: 0,
+            priority_fee: 1,
+        };
+        assert_eq!(huge.refund(), Err(EconomicsError::Overflow));
+        assert_eq!(huge.finalize(10_000, 0, 1), Err(EconomicsError::Overflow));
+    }
+
     proptest! {
+        #[test]
+        fn the_protocol_fee_is_the_larger_of_share_and_minimum_capped_by_the_escrow(
+            escrow in any::<u64>(),
+            fee_bps in 0u16..=10_000,
+            min_fee in prop_oneof![Just(0u64), 0u64..1_000_000, any::<u64>()],
+        ) {
+            let fee = protocol_fee(escrow, fee_bps, min_fee).unwrap();
+            let reference = (u128::from(escrow) * u128::from(fee_bps) / 10_000)
+                .max(u128::from(min_fee))
+                .min(u128::from(escrow));
+            prop_assert_eq!(u128::from(fee), reference);
+            prop_assert!(fee <= escrow);
+            prop_assert!(fee >= min_fee.min(escrow));
+        }
+
+        #[test]
+        fn a_job_settles_every_lamport_it_holds(
+            escrow in prop_oneof![0u64..10_000_000_000, any::<u64>()],
+            records in 0u64..100_000_000,
+            priority_fee in prop_oneof![Just(0u64), 0u64..10_000_000_000, any::<u64>()],
+            fee_bps in 0u16..=2_000,
+            min_fee in prop_oneof![Just(0u64), 0u64..=100_000_000],
+            winners in 1u8..=9,
+        ) {
+            let held = Held { escrow, records, priority_fee };
+            let total = u128::from(escrow) + u128::from(records) + u128::from(priority_fee);
+            match held.refund() {
+                Ok(r) => prop_assert_eq!(u128::from(r), total),
+                Err(e) => {
+                    prop_assert_eq!(e, EconomicsError::Overflow);
+                    prop_assert!(total > u128::from(u64::MAX));
+                }
+            }
+            match held.finalize(fee_bps, min_fee, winners) {
+                Ok(f) => {
+                    prop_assert_eq!(
+                        u128::from(f.treasury)
+                            + u128::from(f.payout.per_winner) * u128::from(winners)
+                            + u128::from(f.client),
+                        total
+                    );
+                    prop_assert_eq!(
+                        f.treasury - f.payout.fee - f.payout.remainder,
+                        priority_fee,
+                        "the priority fee goes to the treasury whole"
+                    );
+                    prop_assert_eq!(f.client, records);
+                    prop_assert!(f.payout.fee <= escrow);
+                }
+                Err(e) => {
+                    prop_assert_eq!(e, EconomicsError::Overflow);
+                    prop_assert!(u128::from(escrow) + u128::from(priority_fee) > u128::from(u64::MAX));
+                }
+            }
+        }
+
         #[test]
         fn payout_split_conserves_lamports(escrow in any::<u64>(), fee_bps in 0u16..=10_000, winners in 1u8..=9) {
             let p = split_payout(escrow, fee_bps, winners).unwrap();
@@ -439,6 +670,21 @@ mod tests {
             );
             prop_assert!(p.remainder < winners as u64);
             prop_assert_eq!(p.fee as u128, escrow as u128 * fee_bps as u128 / 10_000);
+        }
+
+        #[test]
+        fn payout_with_a_minimum_fee_conserves_lamports(
+            escrow in any::<u64>(),
+            fee_bps in 0u16..=10_000,
+            min_fee in any::<u64>(),
+            winners in 1u8..=9,
+        ) {
+            let p = split_payout_with_minimum(escrow, fee_bps, min_fee, winners).unwrap();
+            prop_assert_eq!(
+                p.fee as u128 + p.per_winner as u128 * winners as u128 + p.remainder as u128,
+                escrow as u128
+            );
+            prop_assert_eq!(p.fee, protocol_fee(escrow, fee_bps, min_fee).unwrap());
         }
 
         #[test]

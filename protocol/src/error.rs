@@ -96,6 +96,7 @@ error_codes! {
     SealMismatch = 6060: "The revealed output hash does not match the caller's seal: reveal the output you submitted",
     NotTopLevel = 6061: "submit_result must be a top-level instruction, not invoked through another program",
     RoundPastExpiry = 6062: "A new round would end after the job's expiry_slot; the job can only expire now",
+    ClientCannotPay = 6063: "The client cannot pay the escrow, the records deposit, the priority fee and the job account's rent: post with less or fund the client",
 }
 
 impl core::fmt::Display for ProgramErrorCode {

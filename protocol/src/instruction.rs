@@ -77,6 +77,10 @@ crate::layout! {
         /// The nonce `job_id` was derived from: the program checks
         /// `job_id = blake3(client || nonce || bundle_hash)`.
         pub nonce: U64,
+        /// Paid on top of the escrow and held by the job: the scheduler
+        /// seats higher priority fees first. To the treasury at finalize;
+        /// refunded by every cancel.
+        pub priority_fee_lamports: U64,
         /// Bump of the `["job", job_id]` PDA (every PDA-creating
         /// instruction carries its bump last).
         pub job_bump: u8,
@@ -404,7 +408,13 @@ mod tests {
         args.job_id = [9; 32];
         args.limits = Limits::new(65_536, 1_000_000, 4_096);
         args.escrow_lamports.set(100_000_000);
+        args.priority_fee_lamports.set(5_000);
+        args.job_bump = 254;
         let data = args.to_data();
+        assert_eq!(data.len(), Ix::PostJob.data_len());
+        // The bump stays last; the priority fee is the u64 before it.
+        assert_eq!(data[data.len() - 1], 254);
+        assert_eq!(data[data.len() - 9..data.len() - 1], 5_000u64.to_le_bytes());
         assert_eq!(Ix::from_data(&data), Ok(Ix::PostJob));
         assert_eq!(decode_args::<PostJob>(&data), Ok(args));
     }

@@ -40,6 +40,11 @@ pub mod bounds {
     pub const MAX_WINDOW_SLOTS: u64 = 216_000;
     /// A job's lifetime: at most about a week.
     pub const MAX_JOB_TTL_SLOTS: u64 = 1_512_000;
+    /// The minimum protocol fee per job: at most 0.1 SOL, and at most
+    /// [`MAX_PROTOCOL_FEE_BPS`] of `min_escrow_lamports`
+    /// ([`crate::economics::min_job_fee_cap`]), so the fee never takes more
+    /// than 20% of any escrow post_job accepts: winners keep at least 80%.
+    pub const MAX_MIN_JOB_FEE_LAMPORTS: u64 = 100_000_000;
 }
 
 crate::layout! {
@@ -78,6 +83,11 @@ crate::layout! {
         /// post_job refuses a smaller escrow; at least the rent-exempt
         /// minimum of an empty account, so a refund can always be paid.
         pub min_escrow_lamports: U64,
+        /// The protocol fee is `max(escrow * fee_bps / 10_000,
+        /// min_job_fee_lamports)`, never more than the escrow
+        /// (`economics::protocol_fee`); bounded by `bounds::MAX_MIN_JOB_FEE_LAMPORTS`
+        /// and 20% of `min_escrow_lamports`.
+        pub min_job_fee_lamports: U64,
         pub allowed_runtime_ids: [[u8; 32]; MAX_ALLOWED_RUNTIMES],
         pub allowed_runtime_count: u8,
         /// When set, post_job and assign_workers refuse; settlement goes on.
@@ -180,8 +190,8 @@ impl Submission {
 
 crate::layout! {
     /// `["job", job_id]`: a posted job; holds the escrow and the records
-    /// deposit (account lamports = rent floor + `escrow_lamports` +
-    /// `records_lamports`).
+    /// deposit and the priority fee (account lamports = rent floor +
+    /// `escrow_lamports` + `records_lamports` + `priority_fee_lamports`).
     pub struct Job {
         pub job_id: [u8; 32],
         pub client: Pubkey,
@@ -217,11 +227,16 @@ crate::layout! {
         pub submit_window_slots: U64,
         pub da_window_slots: U64,
         pub challenge_window_slots: U64,
+        pub min_job_fee_lamports: U64,
         /// Held for the rent of the records this job's seats create (each
         /// submitter's JobResult, the publisher's OutputAvailability), which
         /// is paid back to them as they create them; what is left goes back
         /// to the client at settlement.
         pub records_lamports: U64,
+        /// Paid by the client at post_job on top of the escrow and held
+        /// here: the scheduler seats higher priority fees first. It goes to
+        /// the treasury at finalize and back to the client on every cancel.
+        pub priority_fee_lamports: U64,
         /// The first 8 bytes of each worker that left a seat: never seated
         /// in this job again.
         pub former_workers: [[u8; 8]; MAX_FORMER_WORKERS],
@@ -324,6 +339,10 @@ pub enum ConfigError {
     ZeroWindow(&'static str),
     #[error("{0} must be non-zero")]
     ZeroCap(&'static str),
+    #[error(
+        "min_job_fee_lamports {min_job_fee} is above {cap}: at most 0.1 SOL and 20% of min_escrow_lamports, so the fee never takes more than 20% of an escrow"
+    )]
+    MinJobFeeAboveMaximum { min_job_fee: u64, cap: u64 },
 }
 
 impl ConfigParams {
@@ -332,9 +351,11 @@ impl ConfigParams {
     /// none), with the defaults a new deployment starts from: 2.5% protocol
     /// fee, 3/2 committees up to 9, tiering on, 1 SOL minimum stake, 0.01 SOL
     /// non-response penalty, 150-slot submit and DA windows, no challenge
-    /// window, a 216,000-slot job lifetime, a 0.001 SOL minimum escrow, and
-    /// caps of 256 MiB memory, 5·10^10 fuel and 64 MiB output. Adjust with
-    /// struct-update syntax.
+    /// window, a 216,000-slot job lifetime, a 0.001 SOL minimum escrow, a
+    /// 10,000-lamport minimum fee per job (the operator's two transactions
+    /// per job, seed + assign and finalize, at 5,000 lamports a signature),
+    /// and caps of 256 MiB memory, 5·10^10 fuel and 64 MiB output. Adjust
+    /// with struct-update syntax.
     pub fn with_defaults(
         admin: [u8; 32],
         scheduler: [u8; 32],
@@ -365,6 +386,7 @@ impl ConfigParams {
             submit_window_slots: U64::new(150),
             max_job_ttl_slots: U64::new(216_000),
             min_escrow_lamports: U64::new(1_000_000),
+            min_job_fee_lamports: U64::new(10_000),
             allowed_runtime_ids: allowed,
             allowed_runtime_count: count as u8,
             paused: Bool::FALSE,
@@ -435,6 +457,13 @@ impl ConfigParams {
         }
         if self.max_job_ttl_slots.get() < self.min_ttl_slots() {
             return Err(ConfigError::TtlShorterThanOneRound);
+        }
+        let cap = crate::economics::min_job_fee_cap(self.min_escrow_lamports.get());
+        if self.min_job_fee_lamports.get() > cap {
+            return Err(ConfigError::MinJobFeeAboveMaximum {
+                min_job_fee: self.min_job_fee_lamports.get(),
+                cap,
+            });
         }
         for (name, v) in [
             ("max_memory_bytes", u64::from(self.max_memory_bytes.get())),
@@ -568,7 +597,7 @@ mod tests {
         assert_eq!(JobResult::LEN, 32 + 32 + 32 + 64 + 8 + 1);
         assert_eq!(
             ConfigParams::LEN,
-            4 * 32 + 2 + 8 * 4 + 1 + 3 + 4 + 8 + 4 + 8 * 3 + 8 * 32 + 1 + 1
+            4 * 32 + 2 + 8 * 4 + 1 + 3 + 4 + 8 + 4 + 8 * 4 + 8 * 32 + 1 + 1
         );
         assert_eq!(OutputAvailability::LEN, 32 + 32 + 32 + 128 + 8 + 1);
         assert_eq!(
@@ -595,7 +624,7 @@ mod tests {
                 + 1
                 + 9 * 33
                 + 2
-                + 8 * 5
+                + 8 * 7
                 + 16 * 8
                 + 1
                 + 32
@@ -803,6 +832,30 @@ mod tests {
         assert_eq!(
             p.validate(),
             Err(ConfigError::ZeroCap("min_escrow_lamports"))
+        );
+        // The minimum fee: at most 20% of the minimum escrow, and 0.1 SOL.
+        let mut p = valid_params();
+        p.min_job_fee_lamports.set(200_000);
+        assert_eq!(p.validate(), Ok(()));
+        p.min_job_fee_lamports.set(200_001);
+        assert_eq!(
+            p.validate(),
+            Err(ConfigError::MinJobFeeAboveMaximum {
+                min_job_fee: 200_001,
+                cap: 200_000
+            })
+        );
+        p.min_escrow_lamports.set(10_000_000_000);
+        p.min_job_fee_lamports.set(bounds::MAX_MIN_JOB_FEE_LAMPORTS);
+        assert_eq!(p.validate(), Ok(()));
+        p.min_job_fee_lamports
+            .set(bounds::MAX_MIN_JOB_FEE_LAMPORTS + 1);
+        assert_eq!(
+            p.validate(),
+            Err(ConfigError::MinJobFeeAboveMaximum {
+                min_job_fee: bounds::MAX_MIN_JOB_FEE_LAMPORTS + 1,
+                cap: bounds::MAX_MIN_JOB_FEE_LAMPORTS
+            })
         );
         let mut p = valid_params();
         p.max_committee_size = 10;

@@ -426,8 +426,10 @@ impl Chain {
                 if let Ok(j) = layout::view::<Job>(&acc.data) {
                     assert_eq!(
                         acc.lamports,
-                        min + j.escrow_lamports.get() + j.records_lamports.get(),
-                        "job {a}: lamports != rent + escrow + records deposit"
+                        min + j.escrow_lamports.get()
+                            + j.records_lamports.get()
+                            + j.priority_fee_lamports.get(),
+                        "job {a}: lamports != rent + escrow + records deposit + priority fee"
                     );
                 }
                 assert!(
@@ -536,6 +538,7 @@ impl Chain {
             limits: Limits::new(16 << 20, 1_000_000, 4096),
             escrow_lamports: escrow,
             ttl_slots: 10_000,
+            priority_fee_lamports: 0,
         }
     }
 
@@ -815,9 +818,15 @@ impl Chain {
     /// seal of [`agreed_output`], and worker 0 reveals and declares it.
     pub fn job_at(&mut self, stage: Stage) -> Hash {
         let spec = self.spec(BRONZE_ESCROW);
+        self.spec_at(&spec, stage)
+    }
+
+    /// As [`Chain::job_at`] for a job posted from `spec` (a committee of
+    /// 3: an escrow below the Silver tier).
+    pub fn spec_at(&mut self, spec: &JobSpec, stage: Stage) -> Hash {
         let id = spec.job_id;
         let out = agreed_output();
-        self.post(&spec).expect("post_job");
+        self.post(spec).expect("post_job");
         for step in 1..=stage as u8 {
             let done = match step {
                 1 => self.seed(&id, [1; 32]),

@@ -3,11 +3,12 @@
 //! asserts what v1.1 guarantees.
 
 use edgerun_client::{self as client};
+use edgerun_protocol::economics::{min_job_fee_cap, split_payout_with_minimum};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::hash;
-use edgerun_protocol::layout::{U16, U64};
-use edgerun_protocol::state::job_status;
-use edgerun_tests::{BRONZE_ESCROW, Chain, Stage, agreed_output};
+use edgerun_protocol::layout::{self, Account, U16, U64};
+use edgerun_protocol::state::{Job, bounds, job_status};
+use edgerun_tests::{AnyEvent, BRONZE_ESCROW, Chain, Stage, agreed_output, events};
 use solana_instruction::{AccountMeta, Instruction};
 use solana_signer::Signer;
 
@@ -272,4 +273,284 @@ fn submit_result_through_another_program_is_refused() {
         data: submit.data.clone(),
     };
     c.refuses(E::NotTopLevel, |c| c.as_worker(0, &[ed, via]));
+}
+
+// ------------------------------------------------------------ pricing
+// The minimum fee and the priority fee (issue 17).
+
+/// The test chain's minimum escrow (1_000_000 lamports) and the largest
+/// minimum fee it allows: 20% of it.
+const MIN_ESCROW: u64 = 1_000_000;
+const MIN_FEE_CAP: u64 = MIN_ESCROW / 5;
+
+/// The JobFinalized event of a finalize transaction.
+fn finalized(meta: &litesvm::types::TransactionMetadata) -> edgerun_protocol::event::JobFinalized {
+    events(meta)
+        .into_iter()
+        .find_map(|e| match e {
+            AnyEvent::JobFinalized(f) => Some(f),
+            _ => None,
+        })
+        .expect("a JobFinalized event")
+}
+
+/// A client cannot post a job with a priority fee it cannot pay: the post
+/// is refused before any lamport moves (only the transaction fee is
+/// spent), no job account appears, and the job id stays free for a post
+/// the client can pay.
+#[test]
+fn a_priority_fee_the_client_cannot_pay_posts_nothing() {
+    let mut c = Chain::new(3);
+    let client_key = solana_signer::Signer::pubkey(&c.client);
+    let mut spec = c.spec(BRONZE_ESCROW);
+    spec.priority_fee_lamports = c.lamports(&client_key);
+    c.refuses(E::ClientCannotPay, |c| c.post(&spec));
+    assert!(!c.job_exists(&spec.job_id));
+    // A fee that would overflow what the job holds.
+    spec.priority_fee_lamports = u64::MAX - BRONZE_ESCROW;
+    c.refuses(E::ArithmeticOverflow, |c| c.post(&spec));
+
+    // Exactly one lamport short of escrow + records + priority fee + the
+    // job account's rent, after the transaction fee: refused.
+    let fee = 5_000;
+    let rent = c.svm.minimum_balance_for_rent_exemption(Job::SPACE);
+    let records = {
+        let probe = c.spec(BRONZE_ESCROW);
+        c.post(&probe).unwrap();
+        c.job(&probe.job_id).records_lamports.get()
+    };
+    let affordable = c.lamports(&client_key) - fee - rent - BRONZE_ESCROW - records;
+    spec.priority_fee_lamports = affordable + 1;
+    c.refuses(E::ClientCannotPay, |c| c.post(&spec));
+    assert!(!c.job_exists(&spec.job_id));
+    // Exactly what it has: posted, and the job holds all of it.
+    spec.priority_fee_lamports = affordable - fee;
+    c.post(&spec).unwrap();
+    let j = c.job(&spec.job_id);
+    assert_eq!(j.priority_fee_lamports.get(), affordable - fee);
+    assert_eq!(
+        c.lamports(&client_key),
+        0,
+        "the client paid everything it had"
+    );
+    c.assert_conserved();
+}
+
+/// An admin gone bad cannot make the minimum fee take an escrow: it is at
+/// most 20% of the minimum escrow, and never above 0.1 SOL however high
+/// the minimum escrow is set.
+#[test]
+fn update_config_cannot_raise_the_minimum_fee_past_its_bound() {
+    let mut c = Chain::new(3);
+    let admin = c.admin.insecure_clone();
+    let admin_key = solana_signer::Signer::pubkey(&admin);
+    let mut params = c.config().params;
+    assert_eq!(
+        min_job_fee_cap(params.min_escrow_lamports.get()),
+        MIN_FEE_CAP
+    );
+    params.min_job_fee_lamports = U64::new(MIN_FEE_CAP + 1);
+    let ix = client::update_config(&c.program_id, &admin_key, params);
+    c.refuses(E::InvalidConfig, |c| c.send(&[ix], &[&admin]));
+    params.min_escrow_lamports = U64::new(1_000_000_000_000);
+    params.min_job_fee_lamports = U64::new(bounds::MAX_MIN_JOB_FEE_LAMPORTS + 1);
+    let ix = client::update_config(&c.program_id, &admin_key, params);
+    c.refuses(E::InvalidConfig, |c| c.send(&[ix], &[&admin]));
+    // At the bound: accepted.
+    params.min_job_fee_lamports = U64::new(bounds::MAX_MIN_JOB_FEE_LAMPORTS);
+    let ix = client::update_config(&c.program_id, &admin_key, params);
+    c.send(&[ix], &[&admin]).unwrap();
+    assert_eq!(
+        c.config().params.min_job_fee_lamports.get(),
+        bounds::MAX_MIN_JOB_FEE_LAMPORTS
+    );
+}
+
+/// A job keeps the minimum fee it was posted under: the admin raising the
+/// minimum (and the fee) after the post changes nothing for it; a job
+/// posted after the change pays the new terms.
+#[test]
+fn a_config_change_after_post_does_not_change_an_in_flight_jobs_fee() {
+    let mut c = Chain::new(3);
+    let escrow = MIN_ESCROW; // 2.5% is 25_000, above the 10_000 minimum
+    let spec = c.spec(escrow);
+    let id = c.spec_at(&spec, Stage::AwaitingDa);
+    assert_eq!(c.job(&id).min_job_fee_lamports.get(), 10_000);
+    let admin = c.admin.insecure_clone();
+    let mut params = c.config().params;
+    params.min_job_fee_lamports = U64::new(MIN_FEE_CAP);
+    params.protocol_fee_bps = U16::new(2_000);
+    let ix = client::update_config(
+        &c.program_id,
+        &solana_signer::Signer::pubkey(&admin),
+        params,
+    );
+    c.send(&[ix], &[&admin]).unwrap();
+
+    let treasury = c.lamports(&c.treasury);
+    let meta = c.finalize(&id).unwrap();
+    let posted_terms = split_payout_with_minimum(escrow, 250, 10_000, 3).unwrap();
+    assert_eq!(posted_terms.fee, 25_000);
+    assert_eq!(
+        c.lamports(&c.treasury) - treasury,
+        posted_terms.treasury(),
+        "settlement used the new minimum fee"
+    );
+    assert_eq!(
+        finalized(&meta).per_winner_lamports.get(),
+        posted_terms.per_winner
+    );
+    // Posted after the change: the new terms are copied.
+    let later = c.spec(escrow);
+    c.post(&later).unwrap();
+    let j = c.job(&later.job_id);
+    assert_eq!(
+        (j.min_job_fee_lamports.get(), j.protocol_fee_bps.get()),
+        (MIN_FEE_CAP, 2_000)
+    );
+    c.assert_conserved();
+}
+
+/// The minimum fee applies when the escrow's share at `fee_bps` is smaller,
+/// and the share when it is larger.
+#[test]
+fn the_minimum_fee_applies_when_the_bps_share_is_smaller() {
+    let mut c = Chain::with_params(3, |p| p.min_job_fee_lamports = U64::new(MIN_FEE_CAP));
+    for (escrow, fee) in [
+        (MIN_ESCROW, MIN_FEE_CAP), // 2.5% is 25_000
+        (20_000_000, 500_000),     // 2.5% is above the minimum
+        (8_000_000, MIN_FEE_CAP),  // 2.5% equals the minimum
+    ] {
+        let spec = c.spec(escrow);
+        let id = c.spec_at(&spec, Stage::AwaitingDa);
+        let stakes: Vec<u64> = (0..3).map(|w| c.stake(w).total_stake.get()).collect();
+        let treasury = c.lamports(&c.treasury);
+        let meta = c.finalize(&id).unwrap();
+        let share = (escrow - fee) / 3;
+        let remainder = (escrow - fee) % 3;
+        assert_eq!(
+            c.lamports(&c.treasury) - treasury,
+            fee + remainder,
+            "escrow {escrow}"
+        );
+        for (w, before) in stakes.iter().enumerate() {
+            assert_eq!(
+                c.stake(w).total_stake.get() - before,
+                share,
+                "escrow {escrow}"
+            );
+        }
+        let event = finalized(&meta);
+        assert_eq!(
+            (
+                event.per_winner_lamports.get(),
+                event.treasury_lamports.get()
+            ),
+            (share, fee + remainder)
+        );
+    }
+    c.assert_conserved();
+}
+
+/// The fee never exceeds the escrow. On chain the bounds keep it within
+/// 20% of any escrow post_job accepts (at the bound, the winners still
+/// share 80%); and a job whose terms name a minimum fee above its escrow
+/// (written into the account here, as no valid config can) pays the
+/// treasury exactly its escrow, never more, and its winners nothing.
+#[test]
+fn the_fee_never_exceeds_the_escrow() {
+    let mut c = Chain::with_params(3, |p| p.min_job_fee_lamports = U64::new(MIN_FEE_CAP));
+    let spec = c.spec(MIN_ESCROW);
+    let id = c.spec_at(&spec, Stage::AwaitingDa);
+    let treasury = c.lamports(&c.treasury);
+    let meta = c.finalize(&id).unwrap();
+    // The fee is the minimum, 20% of the escrow; the remainder of 800_000
+    // shared by 3 is 2.
+    assert_eq!(c.lamports(&c.treasury) - treasury, MIN_FEE_CAP + 2);
+    assert_eq!(finalized(&meta).per_winner_lamports.get(), 266_666);
+
+    let spec = c.spec(MIN_ESCROW).with_priority_fee(7_000);
+    let id = c.spec_at(&spec, Stage::AwaitingDa);
+    let pda = client::job_pda(&c.program_id, &id).0;
+    let mut acc = c.svm.get_account(&pda).unwrap();
+    let mut job: Job = *layout::view::<Job>(&acc.data).unwrap();
+    job.min_job_fee_lamports = U64::new(MIN_ESCROW * 10);
+    acc.data = layout::account_bytes(&job);
+    c.svm.set_account(pda, acc).unwrap();
+    let stakes: Vec<u64> = (0..3).map(|w| c.stake(w).total_stake.get()).collect();
+    let treasury = c.lamports(&c.treasury);
+    let meta = c.finalize(&id).unwrap();
+    assert_eq!(
+        c.lamports(&c.treasury) - treasury,
+        MIN_ESCROW + 7_000,
+        "the treasury took more than the escrow (and the priority fee)"
+    );
+    assert_eq!(finalized(&meta).per_winner_lamports.get(), 0);
+    for (w, before) in stakes.iter().enumerate() {
+        let s = c.stake(w);
+        assert_eq!(s.total_stake.get(), *before);
+        assert_eq!(s.locked_stake.get(), 0, "a winner's lock was not released");
+    }
+    c.assert_conserved();
+}
+
+/// The priority fee buys scheduling order, a service of the operator: it
+/// goes to the treasury when the job finalizes, and back to the client in
+/// full when the job is cancelled (cancel_job, cancel_expired_job; through
+/// cancel_no_da it stays with the job).
+#[test]
+fn the_priority_fee_goes_to_the_treasury_at_finalize_and_back_on_every_cancel() {
+    const PRIORITY: u64 = 3_000_000;
+    let mut c = Chain::new(5);
+    let client_key = solana_signer::Signer::pubkey(&c.client);
+    let rent = c.svm.minimum_balance_for_rent_exemption(Job::SPACE);
+
+    // Finalized: fee, remainder and priority fee to the treasury.
+    let spec = c.spec(BRONZE_ESCROW).with_priority_fee(PRIORITY);
+    let id = c.spec_at(&spec, Stage::AwaitingDa);
+    assert_eq!(c.job(&id).priority_fee_lamports.get(), PRIORITY);
+    let treasury = c.lamports(&c.treasury);
+    let meta = c.finalize(&id).unwrap();
+    let pay = split_payout_with_minimum(BRONZE_ESCROW, 250, 10_000, 3).unwrap();
+    assert_eq!(
+        c.lamports(&c.treasury) - treasury,
+        pay.treasury() + PRIORITY
+    );
+    assert_eq!(
+        finalized(&meta).treasury_lamports.get(),
+        pay.treasury() + PRIORITY
+    );
+    assert_eq!(c.job(&id).priority_fee_lamports.get(), 0);
+    assert_eq!(c.lamports(&client::job_pda(&c.program_id, &id).0), rent);
+
+    // cancel_job: everything the client paid in comes back.
+    let spec = c.spec(BRONZE_ESCROW).with_priority_fee(PRIORITY);
+    let before = c.lamports(&client_key);
+    let posted = c.post(&spec).unwrap();
+    let cancelled = c.cancel(&spec.job_id).unwrap();
+    assert_eq!(
+        before - c.lamports(&client_key),
+        rent + posted.fee + cancelled.fee,
+        "the client lost more than the job account's rent and the fees"
+    );
+
+    // Through a missed DA deadline the job keeps the priority fee; at
+    // expiry it is refunded with the escrow and the deposit.
+    let spec = c.spec(BRONZE_ESCROW).with_priority_fee(PRIORITY);
+    let id = c.spec_at(&spec, Stage::QuorumReached);
+    let da = c.job(&id).da_deadline_slot.get();
+    c.warp_to(da + 1);
+    c.cancel_no_da(&id).unwrap();
+    assert_eq!(c.job(&id).priority_fee_lamports.get(), PRIORITY);
+    let expiry = c.job(&id).expiry_slot.get();
+    c.warp_to(expiry + 1);
+    let j = c.job(&id);
+    let before = c.lamports(&client_key);
+    c.cancel_expired(&id).unwrap();
+    assert_eq!(
+        c.lamports(&client_key) - before,
+        j.escrow_lamports.get() + j.records_lamports.get() + PRIORITY
+    );
+    assert_eq!(c.lamports(&client::job_pda(&c.program_id, &id).0), rent);
+    c.assert_conserved();
 }

@@ -29,6 +29,7 @@ enum Step {
         job: usize,
         escrow: u64,
         ttl: u64,
+        priority_fee: u64,
     },
     Cancel {
         job: usize,
@@ -87,8 +88,14 @@ fn step() -> impl Strategy<Value = Step> {
     let worker = 0..WORKERS;
     prop_oneof![
         24 => (job.clone(), any::<u8>()).prop_map(|(job, choice)| Step::Advance { job, choice }),
-        3 => (job.clone(), prop_oneof![Just(0u64), 1_000u64..99_999_999, 100_000_000u64..200_000_000], 1u64..2_000)
-            .prop_map(|(job, escrow, ttl)| Step::Post { job, escrow, ttl }),
+        3 => (
+            job.clone(),
+            prop_oneof![Just(0u64), 1_000u64..99_999_999, 100_000_000u64..200_000_000],
+            1u64..2_000,
+            // None, some, more than the client holds, overflowing.
+            prop_oneof![Just(0u64), 1u64..50_000_000, Just(2_000_000_000_000), Just(u64::MAX - 1)],
+        )
+            .prop_map(|(job, escrow, ttl, priority_fee)| Step::Post { job, escrow, ttl, priority_fee }),
         1 => job.clone().prop_map(|job| Step::Cancel { job }),
         2 => job.clone().prop_map(|job| Step::Seed { job }),
         2 => (job.clone(), worker.clone()).prop_map(|(job, first)| Step::Assign { job, first }),
@@ -114,7 +121,14 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        let mut chain = Chain::new(WORKERS);
+        // The largest minimum fee the test's minimum escrow allows (20% of
+        // it), so that small escrows pay the minimum and large ones the
+        // bps share.
+        let mut chain = Chain::with_params(WORKERS, |p| {
+            p.min_job_fee_lamports = edgerun_protocol::layout::U64::new(
+                edgerun_protocol::economics::min_job_fee_cap(p.min_escrow_lamports.get()),
+            )
+        });
         let specs: [JobSpec; JOBS] = core::array::from_fn(|_| chain.spec(1));
         let job_ids = specs.map(|s| s.job_id);
         World {
@@ -163,6 +177,11 @@ impl World {
                 job,
                 escrow,
                 ttl: 1_100 + u64::from(choice) * 8,
+                priority_fee: if choice.is_multiple_of(3) {
+                    0
+                } else {
+                    u64::from(choice) * 7_919
+                },
             };
         }
         let j = self.chain.job(&self.job_ids[job]);
@@ -239,10 +258,16 @@ impl World {
         let pid = self.chain.program_id;
         let result = match *s {
             Step::Advance { .. } => unreachable!("resolved above"),
-            Step::Post { job, escrow, ttl } => {
+            Step::Post {
+                job,
+                escrow,
+                ttl,
+                priority_fee,
+            } => {
                 let mut spec = self.specs[job];
                 spec.escrow_lamports = escrow;
                 spec.ttl_slots = ttl;
+                spec.priority_fee_lamports = priority_fee;
                 self.chain.post(&spec)
             }
             Step::Cancel { job } => {

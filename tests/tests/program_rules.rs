@@ -55,7 +55,6 @@ use edgerun_tests::{
 use litesvm::types::TransactionMetadata;
 use solana_account::Account as SolAccount;
 use solana_instruction::{AccountMeta, Instruction};
-use solana_instruction_error::InstructionError;
 use solana_keypair::Keypair;
 use solana_message::Message;
 use solana_signer::Signer;
@@ -1116,8 +1115,8 @@ fn post_job_with_zero_escrow_is_refused() {
 }
 
 /// rent + escrow must fit in a u64 (ArithmeticOverflow), and the client
-/// must hold it: otherwise the System Program refuses the CreateAccount
-/// (SystemError::ResultWithNegativeLamports, custom error 1).
+/// must hold it: otherwise the program refuses before the System Program
+/// is asked (ClientCannotPay, not the System Program's bare custom error 1).
 #[test]
 fn post_job_with_an_escrow_the_client_cannot_pay_is_refused() {
     let mut c = Chain::new(0);
@@ -1125,11 +1124,7 @@ fn post_job_with_an_escrow_the_client_cannot_pay_is_refused() {
     c.refuses(E::ArithmeticOverflow, |c| c.post(&spec));
     let balance = c.lamports(&c.client.pubkey());
     let spec = c.spec(balance);
-    let failure = c.refused(|c| c.post(&spec));
-    assert_eq!(
-        failure.meta.err,
-        TransactionError::InstructionError(0, InstructionError::Custom(1))
-    );
+    c.refuses(E::ClientCannotPay, |c| c.post(&spec));
 }
 
 #[test]
@@ -1231,6 +1226,13 @@ fn invalid_params() -> Vec<Tweak> {
         ("no memory cap", |p| p.max_memory_bytes = U32::new(0)),
         ("no instruction cap", |p| p.max_instructions = U64::new(0)),
         ("no output cap", |p| p.max_output_bytes = U32::new(0)),
+        ("min fee above 20% of the min escrow", |p| {
+            p.min_job_fee_lamports = U64::new(p.min_escrow_lamports.get() / 5 + 1)
+        }),
+        ("min fee above 0.1 SOL", |p| {
+            p.min_escrow_lamports = U64::new(10_000_000_000);
+            p.min_job_fee_lamports = U64::new(100_000_001);
+        }),
     ]
 }
 

@@ -1,6 +1,6 @@
 //! cancel_expired_job: after `expiry_slot`, a job without a revealed quorum
-//! is cancelled: the escrow and the unused records deposit go back to the
-//! client, submitters' locks are released, and seats silent past their
+//! is cancelled: the escrow, the unused records deposit and the priority
+//! fee go back to the client, submitters' locks are released, and seats silent past their
 //! round deadline pay the job's non-response penalty. Once a quorum is
 //! revealed the job is settled by finalize_job or cancel_no_da instead, so
 //! a client who saw the output cannot race a refund. Permissionless.
@@ -41,7 +41,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
                 settle_silent_slot(j, i, slot, stake, treasury, program_id)?;
             }
         }
-        super::settle::cancel(j)
+        super::settle::cancel(j)?
     };
     refund.pay(job, client)
 }

@@ -1,5 +1,6 @@
 //! cancel_job: the client takes the job back, with a full refund of the
-//! escrow, while it is Posted or Seeded (no worker has locked stake yet).
+//! escrow, the records deposit and the priority fee, while it is Posted or
+//! Seeded (no worker has locked stake yet).
 
 use crate::error::require;
 use crate::helpers::{as_mut, is_key, load_mut, require_signer};
@@ -21,7 +22,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
             matches!(j.status, job_status::POSTED | job_status::SEEDED),
             E::WrongJobStatus,
         )?;
-        super::settle::cancel(j)
+        super::settle::cancel(j)?
     };
     refund.pay(job, client)
 }

@@ -1,15 +1,16 @@
 //! finalize_job: after the output is declared (and the job's challenge
 //! window has passed), pays the winners, slashes wrong submitters, settles
 //! silent seats (penalized only if their round had ended before the reveal,
-//! otherwise released), sends the fee and remainder to the treasury and the
-//! unused records deposit back to the client. Permissionless.
+//! otherwise released), sends the fee (at least the job's minimum fee, at
+//! most its escrow), the remainder and the priority fee to the treasury and
+//! the unused records deposit back to the client. Permissionless.
 
 use super::settle::{require_treasury, settle_silent_slot, update_stake};
 use crate::error::{econ, err, require};
 use crate::helpers::{
     as_mut, as_ref, current_slot, emit, is_key, load, load_mut, mem_eq, move_lamports, require_signer,
 };
-use edgerun_protocol::economics::split_payout;
+use edgerun_protocol::economics::Held;
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::{JobFinalized, WorkerSlashed};
 use edgerun_protocol::layout::U64;
@@ -38,12 +39,21 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
     let n = j.assigned().len();
     require(stakes.len() == n, E::WrongCommitteeSize)?;
     let winners = j.winners().count();
-    let payout = split_payout(j.escrow_lamports.get(), j.protocol_fee_bps.get(), winners as u8).map_err(econ)?;
+    let held = Held {
+        escrow: j.escrow_lamports.get(),
+        records: j.records_lamports.get(),
+        priority_fee: j.priority_fee_lamports.get(),
+    };
+    let settled = held
+        .finalize(j.protocol_fee_bps.get(), j.min_job_fee_lamports.get(), winners as u8)
+        .map_err(econ)?;
+    let payout = settled.payout;
     let lock = j.required_lock_lamports.get();
-    let (job_id, escrow, records) = (j.job_id, j.escrow_lamports.get(), j.records_lamports.get());
+    let job_id = j.job_id;
     let (revealed_at, winning) = (j.quorum_reached_slot.get(), j.winning_output_hash);
     j.escrow_lamports.set(0);
     j.records_lamports.set(0);
+    j.priority_fee_lamports.set(0);
     j.status = job_status::FINALIZED;
     let mut to_winners: [u64; 9] = [0; 9];
     for (i, stake) in stakes.iter_mut().enumerate() {
@@ -76,16 +86,16 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], _data: &[u8])
     for (i, stake) in stakes.iter_mut().enumerate() {
         move_lamports(job, stake, to_winners[i])?;
     }
-    move_lamports(job, treasury, payout.treasury())?;
-    move_lamports(job, client, records)?;
-    let paid = to_winners.iter().sum::<u64>() + payout.treasury();
-    require(paid == escrow, E::ArithmeticOverflow).map_err(|_| err(E::ArithmeticOverflow))?;
+    move_lamports(job, treasury, settled.treasury)?;
+    move_lamports(job, client, settled.client)?;
+    let paid = to_winners.iter().sum::<u64>() + settled.treasury + settled.client;
+    require(paid == held.total().unwrap_or(0), E::ArithmeticOverflow).map_err(|_| err(E::ArithmeticOverflow))?;
     emit(&JobFinalized {
         job_id,
         output_hash: winning,
         winners: winners as u8,
         per_winner_lamports: U64::new(payout.per_winner),
-        treasury_lamports: U64::new(payout.treasury()),
+        treasury_lamports: U64::new(settled.treasury),
     });
     Ok(())
 }

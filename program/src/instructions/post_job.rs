@@ -1,9 +1,10 @@
-//! post_job: creates the `["job", job_id]` PDA holding the escrow and the
-//! records deposit; the escrow's tier sets the committee. The job id must
-//! be derived from the signing client (nobody can squat an id another
-//! client derived), the escrow at least the config's minimum, the lifetime
-//! at least one full round; the terms (fee, penalty, windows, lock) are
-//! copied into the job, so a later update_config cannot change them.
+//! post_job: creates the `["job", job_id]` PDA holding the escrow, the
+//! records deposit and the priority fee; the escrow's tier sets the
+//! committee. The job id must be derived from the signing client (nobody
+//! can squat an id another client derived), the escrow at least the
+//! config's minimum, the lifetime at least one full round; the terms (fee
+//! and minimum fee, penalty, windows, lock) are copied into the job, so a
+//! later update_config cannot change them.
 
 use super::args;
 use crate::error::{err, require};
@@ -11,7 +12,7 @@ use crate::helpers::{
     as_mut, create_pda, current_slot, emit, mem_eq, rent_exempt, require_canonical_pda, require_signer,
     require_system_program, with_params,
 };
-use edgerun_protocol::economics::{records_deposit, required_lock};
+use edgerun_protocol::economics::{Held, records_deposit, required_lock};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::JobPosted;
 use edgerun_protocol::instruction::PostJob;
@@ -64,6 +65,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
             committee,
             lock,
             fee_bps: p.protocol_fee_bps.get(),
+            min_fee: p.min_job_fee_lamports.get(),
             penalty: p.non_response_slash_lamports.get(),
             submit_window: p.submit_window_slots.get(),
             da_window: p.da_window_slots.get(),
@@ -79,7 +81,14 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         committee.size,
     )
     .ok_or(err(E::ArithmeticOverflow))?;
-    let held = escrow.checked_add(records).ok_or(err(E::ArithmeticOverflow))?;
+    let priority_fee = a.priority_fee_lamports.get();
+    let held = Held {
+        escrow,
+        records,
+        priority_fee,
+    }
+    .total()
+    .ok_or(err(E::ArithmeticOverflow))?;
     require_canonical_pda(
         job,
         &[seeds::JOB, &a.job_id],
@@ -87,6 +96,14 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
         program_id,
         E::WrongJobAccount,
     )?;
+    // Said plainly here rather than as the System Program's bare
+    // "insufficient lamports"; the job account may already hold lamports
+    // someone sent it (create_pda then takes only the difference).
+    let needed = rent_exempt(Job::SPACE)?
+        .checked_add(held)
+        .ok_or(err(E::ArithmeticOverflow))?
+        .saturating_sub(job.lamports());
+    require(client.lamports() >= needed, E::ClientCannotPay)?;
     let bump = [a.job_bump];
     create_pda::<Job>(
         client,
@@ -116,7 +133,9 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], data: &[u8]) 
     j.submit_window_slots.set(terms.submit_window);
     j.da_window_slots.set(terms.da_window);
     j.challenge_window_slots.set(terms.challenge_window);
+    j.min_job_fee_lamports.set(terms.min_fee);
     j.records_lamports.set(records);
+    j.priority_fee_lamports.set(priority_fee);
     j.digest_midstate = edgerun_protocol::hash::sealed_digest_midstate(&a.job_id, &a.bundle_hash);
     j.status = job_status::POSTED;
     j.bump = a.job_bump;
@@ -138,6 +157,7 @@ struct Terms {
     committee: Committee,
     lock: u64,
     fee_bps: u16,
+    min_fee: u64,
     penalty: u64,
     submit_window: u64,
     da_window: u64,

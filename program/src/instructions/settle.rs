@@ -5,7 +5,7 @@
 
 use crate::error::{econ, require};
 use crate::helpers::{as_mut, emit, is_key, load_mut, move_lamports, with_params};
-use edgerun_protocol::economics::{EconomicsError, Stake};
+use edgerun_protocol::economics::{EconomicsError, Held, Stake};
 use edgerun_protocol::error::ProgramErrorCode as E;
 use edgerun_protocol::event::{JobCancelled, SeatReleased, WorkerPenalized};
 use edgerun_protocol::layout::{Pubkey, U64};
@@ -180,26 +180,34 @@ pub fn create_record<T: edgerun_protocol::layout::Account>(
     Ok(())
 }
 
-/// A cancelled job's refund, taken from its escrow and what is left of its
-/// records deposit.
+/// A cancelled job's refund: its escrow, what is left of its records
+/// deposit, and its priority fee (no service was delivered).
 pub struct Refund {
     job_id: [u8; 32],
     amount: u64,
     from_status: u8,
 }
 
-/// Cancels the job: its whole escrow and the unused records deposit become
-/// the client's refund.
-pub fn cancel(j: &mut Job) -> Refund {
+/// Cancels the job: its whole escrow, the unused records deposit and the
+/// priority fee become the client's refund.
+pub fn cancel(j: &mut Job) -> Result<Refund, ProgramError> {
+    let amount = Held {
+        escrow: j.escrow_lamports.get(),
+        records: j.records_lamports.get(),
+        priority_fee: j.priority_fee_lamports.get(),
+    }
+    .refund()
+    .map_err(econ)?;
     let refund = Refund {
         job_id: j.job_id,
-        amount: j.escrow_lamports.get() + j.records_lamports.get(),
+        amount,
         from_status: j.status,
     };
     j.escrow_lamports.set(0);
     j.records_lamports.set(0);
+    j.priority_fee_lamports.set(0);
     j.status = job_status::CANCELLED;
-    refund
+    Ok(refund)
 }
 
 impl Refund {
