@@ -71,6 +71,14 @@ pub struct UpArgs {
     /// `cargo xtask build-portal`, when it exists].
     #[arg(long)]
     portal: Option<PathBuf>,
+    /// The website build to serve at /, /trust and /pricing [default:
+    /// <target>/www, from `cargo xtask build-www`, when it exists].
+    #[arg(long)]
+    www: Option<PathBuf>,
+    /// What the landing page's "Run a job" may spend of the customer
+    /// account in all (SOL; the demo workloads are the portal's templates).
+    #[arg(long, default_value_t = 5.0)]
+    demo_budget_sol: f64,
     /// Start no chain: use the one at --rpc with the program at
     /// --program-id (deployed and initialized by `edgerun deploy`); the
     /// keys in <home>/keys must be funded there.
@@ -179,12 +187,31 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
             .map(|target| target.join("portal"))
             .unwrap_or_default()
     });
+    let www = args.www.clone().unwrap_or_else(|| {
+        default_program()
+            .parent()
+            .and_then(|deploy| deploy.parent())
+            .map(|target| target.join("www"))
+            .unwrap_or_default()
+    });
+    // The landing page's demo: the portal's templates, posted from the
+    // customer account for visitors, within a budget.
+    let demo_workloads: Vec<(String, Vec<u8>, Vec<u8>)> = ["json-redact", "compress-hash"]
+        .iter()
+        .filter_map(|name| {
+            let dir = portal.join("templates");
+            let wasm = std::fs::read(dir.join(format!("{name}.wasm"))).ok()?;
+            let input = std::fs::read(dir.join(format!("{name}.input"))).ok()?;
+            Some((name.to_string(), wasm, input))
+        })
+        .collect();
     let relay_state = edgerun_relay::AppState::open(relay_config)
         .await
         .context("opening the relay's store")?
         .with_chain(&rpc_url, program)
         .with_site(worker_web.clone())
         .with_portal(portal.clone())
+        .with_www(www.clone())
         .with_public_rpc(rpc_url.clone())
         .with_poster(parties.customer.insecure_clone(), api_key.clone())
         // Volunteers' tabs with no SOL: the operator (the relay key)
@@ -208,6 +235,21 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
                 total_lamports_per_hour: 2_000_000_000,
             },
         );
+    let relay_state = if demo_workloads.is_empty() {
+        relay_state
+    } else {
+        relay_state.with_demo(
+            edgerun_relay::routes::www::Demo::new(
+                demo_workloads,
+                edgerun_relay::routes::www::DemoPolicy {
+                    per_visitor: 6,
+                    per_hour: 120,
+                    budget_lamports: (args.demo_budget_sol.max(0.0) * 1e9) as u64,
+                },
+            )
+            .context("building the demo bundles")?,
+        )
+    };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.relay_port))
         .await
         .with_context(|| {
@@ -310,6 +352,10 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
             .join("index.html")
             .exists()
             .then(|| format!("{relay_url}/app/")),
+        "www_url": www
+            .join("index.html")
+            .exists()
+            .then(|| format!("{relay_url}/")),
     });
     std::fs::create_dir_all(&ctx.home)?;
     std::fs::write(
@@ -331,6 +377,9 @@ pub async fn run(ctx: &Ctx, args: UpArgs) -> Result<()> {
     }
     if let Some(url) = stack["portal_url"].as_str() {
         println!("  portal    {url}");
+    }
+    if let Some(url) = stack["www_url"].as_str() {
+        println!("  website   {url} (Run a job, /trust, /pricing)");
     }
     for e in &edges {
         println!(

@@ -4,7 +4,7 @@
 //! Config; a balance check; the relay prepares post_job, the portal checks
 //! that transaction, the wallet signs, the chain takes it.
 
-use edgerun_protocol::economics::{records_deposit, split_payout};
+use edgerun_protocol::economics::{records_deposit, split_payout_with_minimum};
 use edgerun_protocol::hash::hex;
 use edgerun_protocol::layout::Account as _;
 use edgerun_protocol::state::{Job, JobResult, OutputAvailability};
@@ -65,10 +65,11 @@ async fn prices() -> Result<Vec<Price>, String> {
         .map(|tier| {
             let committee = tier.committee();
             let escrow = tier.default_escrow().max(p.min_escrow_lamports.get());
-            let bps = p.protocol_fee_bps.get();
-            let all = split_payout(escrow, bps, committee.size).map_err(|e| format!("{e:?}"))?;
-            let quorum =
-                split_payout(escrow, bps, committee.quorum).map_err(|e| format!("{e:?}"))?;
+            let (bps, min_fee) = (p.protocol_fee_bps.get(), p.min_job_fee_lamports.get());
+            let all = split_payout_with_minimum(escrow, bps, min_fee, committee.size)
+                .map_err(|e| format!("{e:?}"))?;
+            let quorum = split_payout_with_minimum(escrow, bps, min_fee, committee.quorum)
+                .map_err(|e| format!("{e:?}"))?;
             Ok(Price {
                 tier,
                 escrow,

@@ -96,6 +96,22 @@ impl Chain {
         Ok(self.inner.output(job_id).await?)
     }
 
+    /// The program's Config.
+    pub async fn config(&self) -> Result<edgerun_protocol::state::GlobalConfig, RelayError> {
+        Ok(self.inner.config().await?)
+    }
+
+    /// Lamports an account of `bytes` needs to be rent-exempt.
+    pub async fn rent(&self, bytes: usize) -> Result<u64, RelayError> {
+        self.inner
+            .rpc
+            .get_minimum_balance_for_rent_exemption(bytes)
+            .await
+            .map_err(|e| {
+                RelayError::ChainUnavailable(format!("getMinimumBalanceForRentExemption: {e}"))
+            })
+    }
+
     pub async fn blockhash(&self) -> Result<solana_hash::Hash, RelayError> {
         Ok(self.inner.blockhash().await?)
     }

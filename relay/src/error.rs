@@ -173,6 +173,9 @@ pub enum RelayError {
     )]
     JobNotFound(String),
 
+    #[error("{0}")]
+    DemoNotFound(String),
+
     #[error(
         "{0} is not a registered worker on this relay's chain; register it first (register_worker)"
     )]
@@ -219,6 +222,7 @@ impl RelayError {
             RelayError::RateLimited { .. } => "rate_limited",
             RelayError::NoFeePayer => "no_fee_payer",
             RelayError::JobNotFound(_) => "job_not_found",
+            RelayError::DemoNotFound(_) => "demo_not_found",
             RelayError::WorkerNotFound(_) => "worker_not_found",
             RelayError::ChainUnavailable(_) => "chain_unavailable",
             RelayError::Config(_) | RelayError::Internal(_) => "internal",
@@ -233,6 +237,7 @@ impl RelayError {
             RelayError::NotFound { .. }
             | RelayError::NoRoute { .. }
             | RelayError::JobNotFound(_)
+            | RelayError::DemoNotFound(_)
             | RelayError::WorkerNotFound(_) => StatusCode::NOT_FOUND,
             RelayError::NoChain => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -81,6 +81,9 @@ pub struct AppState {
     pub poster: Option<Poster>,
     /// Static files for the stack's web parts (`/worker/`; `None`: off).
     pub site: Option<routes::site::Site>,
+    /// The landing page's demo jobs (`POST /v1/demo/{workload}`; `None`:
+    /// off).
+    pub demo: Option<Arc<routes::www::Demo>>,
     /// Sponsors volunteers' stakes (`POST /v1/volunteers`; `None`: off).
     pub sponsor: Option<routes::volunteers::Sponsor>,
     /// The chain's JSON-RPC URL for browsers, as `GET /v1/info` names it.
@@ -134,6 +137,7 @@ impl AppState {
             poster: None,
             site: None,
             sponsor: None,
+            demo: None,
             public_rpc: None,
             fee_payer: None,
             online: Arc::default(),
@@ -183,6 +187,21 @@ impl AppState {
         self
     }
 
+    /// Serves the website build in `www` at `/`, `/trust`, `/pricing` and
+    /// its assets at `/www/`.
+    pub fn with_www(mut self, www: std::path::PathBuf) -> Self {
+        self.site.get_or_insert_with(Default::default).www = Some(www);
+        self
+    }
+
+    /// Lets visitors run the demo workloads from the operator's account
+    /// (the poster's, `with_poster`) within `policy`
+    /// (`POST /v1/demo/{workload}`).
+    pub fn with_demo(mut self, demo: routes::www::Demo) -> Self {
+        self.demo = Some(Arc::new(demo));
+        self
+    }
+
     /// Sponsors volunteers' stakes from `keypair`'s account within `policy`
     /// (`POST /v1/volunteers`; needs a chain).
     pub fn with_sponsor(
@@ -226,6 +245,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(routes::workers::router())
         .merge(routes::volunteers::router())
         .merge(routes::site::router())
+        .merge(routes::www::router())
         .merge(routes::service::router())
 }
 

@@ -627,6 +627,13 @@ pub fn bundle_hash(bundle: &[u8]) -> String {
     hex(&edgerun_protocol::hash::bundle_hash(bundle))
 }
 
+/// The BLAKE3 hash (hex) of a job's output, as the committee reveals it on
+/// chain: a page checks a downloaded output against it.
+#[wasm_bindgen(js_name = outputHash)]
+pub fn output_hash(output: &[u8]) -> String {
+    hex(&edgerun_protocol::hash::output_hash(output))
+}
+
 /// Runs one bundle as a worker would, with no chain: `host` is
 /// `{runModule?, runFallback?, emit?}`. Resolves to `{engine, outcome,
 /// output_hash, fuel_used, output_len}` (the conformance vectors' shape),

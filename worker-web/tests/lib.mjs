@@ -86,6 +86,12 @@ export async function chromium() {
       page.setDefaultTimeout(60_000);
       return page;
     },
+    /// A playwright context with `options` (viewport, javaScriptEnabled…).
+    newContext: async (options) => {
+      const context = await browser.newContext(options);
+      context.setDefaultTimeout(60_000);
+      return context;
+    },
     close: async () => {
       await browser.close().catch(() => {});
       await server.close().catch(() => {});

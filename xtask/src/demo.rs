@@ -52,6 +52,8 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
     jobs::build()?;
     // The customer portal, which `edgerun up` serves at /app/.
     crate::portal::build()?;
+    // The website (landing with "Run a job", trust, pricing) at /.
+    crate::www::build()?;
     let repo = paths::repo_root();
     proc::run(
         Command::new(env!("CARGO")).current_dir(&repo).args([
@@ -92,6 +94,10 @@ pub fn run(keep: bool, rpc_port: u16, relay_port: u16) -> Result<bool> {
         demo.rpc,
         demo.relay,
         log.display()
+    );
+    println!(
+        "website: {}/ (press \"Run a job\"; /trust, /pricing)",
+        demo.relay
     );
     println!(
         "portal: {}/app/ (connect a Wallet Standard wallet to post)",

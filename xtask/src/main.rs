@@ -15,6 +15,7 @@ mod stack;
 mod test;
 mod up;
 mod worker_web;
+mod www;
 
 use std::process::ExitCode;
 
@@ -80,15 +81,18 @@ enum Cmd {
     BuildWorkerWeb,
     /// Build the customer portal (edgerun-portal, Leptos) to <target>/portal/.
     BuildPortal,
+    /// Build the website (landing, trust, pricing; edgerun-www) to <target>/www/.
+    BuildWww,
     /// Rebuild tests/vectors/ (bundles + vectors.json) from tests/vectors/src/ and the built jobs.
     Vectors,
     /// Every conformance vector through the wasm32 runtime under Node, both engines, vs native.
     VectorsNode,
     /// Benchmarks; `runtime` writes <target>/bench/runtime.json, `relay` <target>/bench/relay.json,
     /// `stack` <target>/bench/stack.json, `browser` <target>/bench/browser.json,
-    /// `edge` <target>/bench/edge.json, `portal` <target>/bench/portal.json.
+    /// `edge` <target>/bench/edge.json, `portal` <target>/bench/portal.json, `www`
+    /// <target>/bench/www.json.
     Bench {
-        /// What to measure: runtime, relay, stack, browser, edge or portal.
+        /// What to measure: runtime, relay, stack, browser, edge, portal or www.
         what: String,
         /// stack: jobs posted at once.
         #[arg(long, default_value_t = 24)]
@@ -123,6 +127,11 @@ enum Cmd {
     },
     /// The portal in Chromium against a local stack (`e2e`).
     Portal {
+        /// e2e.
+        what: String,
+    },
+    /// The website in Chromium against a local stack (`e2e`).
+    Www {
         /// e2e.
         what: String,
     },
@@ -207,6 +216,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             portal::build()?;
             Ok(true)
         }
+        Cmd::BuildWww => {
+            www::build()?;
+            Ok(true)
+        }
         Cmd::Browser { what } => match what.as_str() {
             "vectors" => worker_web::vectors(),
             "e2e" => worker_web::e2e(),
@@ -221,6 +234,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             "e2e" => portal::e2e(),
             other => anyhow::bail!("unknown portal suite {other:?}; there is: e2e"),
         },
+        Cmd::Www { what } => match what.as_str() {
+            "e2e" => www::e2e(),
+            other => anyhow::bail!("unknown www suite {other:?}; there is: e2e"),
+        },
         Cmd::Vectors => runtime::write_vectors(),
         Cmd::VectorsNode => runtime::vectors_node(),
         Cmd::Bench {
@@ -234,8 +251,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             "browser" => worker_web::bench(),
             "edge" => worker_web::bench_edge(),
             "portal" => portal::bench(),
+            "www" => www::bench(),
             other => anyhow::bail!(
-                "unknown benchmark {other:?}; there are: runtime, relay, stack, browser, edge, portal"
+                "unknown benchmark {other:?}; there are: runtime, relay, stack, browser, edge, portal, www"
             ),
         },
         Cmd::Demo {

@@ -112,6 +112,10 @@ pub fn suites() -> Vec<Suite> {
         // `edgerun up --workers 3`: connect, a job followed to Finalized and
         // its output verified, a tampered output flagged.
         Suite::cargo("portal-e2e", &["xtask", "portal", "e2e"], minutes(15)),
+        // The website in Chromium: "Run a job" on the landing page for both
+        // demo workloads, the calculator against the protocol's figures,
+        // phone widths, every link; the demo route's bounds.
+        Suite::cargo("www-e2e", &["xtask", "www", "e2e"], minutes(15)),
     ]
 }
 

@@ -118,7 +118,7 @@ pub fn web_package(package: &str, pkg: &std::path::Path, extra: &[&str]) -> Resu
 }
 
 /// binaryen's wasm-opt -Oz in place (npm binaryen@132, never Debian's).
-fn shrink(wasm: &std::path::Path) -> Result<()> {
+pub fn shrink(wasm: &std::path::Path) -> Result<()> {
     let wasm_opt = paths::repo_root().join("node_modules/.bin/wasm-opt");
     if !wasm_opt.exists() {
         bail!(
@@ -130,6 +130,10 @@ fn shrink(wasm: &std::path::Path) -> Result<()> {
         Command::new(&wasm_opt)
             .args([
                 "-Oz",
+                // The standard library's prebuilt debug sections: a page
+                // has no use for them.
+                "--strip-debug",
+                "--strip-producers",
                 "--enable-bulk-memory",
                 "--enable-nontrapping-float-to-int",
                 "--enable-sign-ext",

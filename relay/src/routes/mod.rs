@@ -10,3 +10,4 @@ pub mod site;
 pub mod tx;
 pub mod volunteers;
 pub mod workers;
+pub mod www;

@@ -3,8 +3,9 @@
 //! wasm and a test page), so a browser on the machine can volunteer with
 //! no other set-up, and the portal at `/app/` (a client-side app: any
 //! `/app/...` path that is not a file is its `index.html`, so a job's page
-//! can be shared and reloaded). Each is off unless the relay is given its
-//! directory.
+//! can be shared and reloaded), and the website at `/`, `/trust`,
+//! `/pricing` (its assets at `/www/`). Each is off unless the relay is
+//! given its directory.
 //!
 //! Only names of `[A-Za-z0-9._-]` segments are served (no `..`, no hidden
 //! files, no directory listing), straight from the one directory.
@@ -25,6 +26,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .route("/worker/", get(index))
         .route("/worker/{*path}", get(file))
+        .route("/", get(www_index))
+        .route("/trust", get(www_trust))
+        .route("/pricing", get(www_pricing))
+        .route("/www/{*path}", get(www_file))
         .route("/app", get(app_index))
         .route("/app/", get(app_index))
         .route("/app/{*path}", get(app_file))
@@ -37,6 +42,31 @@ pub struct Site {
     pub worker: Option<PathBuf>,
     /// `/app/`: the portal build.
     pub portal: Option<PathBuf>,
+    /// `/`, `/trust`, `/pricing` and `/www/`: the website build.
+    pub www: Option<PathBuf>,
+}
+
+fn www_root(state: &AppState) -> Option<&PathBuf> {
+    state.site.as_ref().and_then(|s| s.www.as_ref())
+}
+
+async fn www_index(State(state): State<AppState>) -> Result<Response, RelayError> {
+    serve(www_root(&state), "/", "index.html").await
+}
+
+async fn www_trust(State(state): State<AppState>) -> Result<Response, RelayError> {
+    serve(www_root(&state), "/", "trust.html").await
+}
+
+async fn www_pricing(State(state): State<AppState>) -> Result<Response, RelayError> {
+    serve(www_root(&state), "/", "pricing.html").await
+}
+
+async fn www_file(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Response, RelayError> {
+    serve(www_root(&state), "/www/", &path).await
 }
 
 async fn index(State(state): State<AppState>) -> Result<Response, RelayError> {
