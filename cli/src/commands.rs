@@ -102,6 +102,11 @@ pub struct PostArgs {
     /// Slots until an unfinished job can be cancelled and refunded.
     #[arg(long, default_value_t = 21_600)]
     ttl_slots: u64,
+    /// Priority fee in lamports, paid on top of the escrow: the scheduler
+    /// seeds and seats jobs with a higher fee first. It goes to the
+    /// treasury when the job finalizes, back to you if it is cancelled.
+    #[arg(long = "priority-fee", value_name = "LAMPORTS", default_value_t = 0)]
+    priority_fee: u64,
     /// The paying customer's keypair (default: <home>/keys/customer.json).
     #[arg(long)]
     keypair: Option<PathBuf>,
@@ -221,7 +226,8 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
         &bundle,
         escrow,
         args.ttl_slots,
-    )?;
+    )?
+    .with_priority_fee(args.priority_fee);
     let (job_id, bundle_hash) = (spec.job_id, spec.bundle_hash);
     upload(&ctx.relay, "bundles", &bundle_hash, bundle, args.json).await?;
 
@@ -260,6 +266,7 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
         "tier": tier_name,
         "committee": format!("{}/{}", job.committee_size, job.quorum),
         "escrow_lamports": job.escrow_lamports.get(),
+        "priority_fee_lamports": job.priority_fee_lamports.get(),
         "status": job_status::name(job.status),
         "signature": signature.to_string(),
         "job_account": job_pda(&program, &job_id).0.to_string(),
@@ -275,6 +282,9 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
             job.committee_size, job.quorum
         );
         println!("escrow       {} lamports", job.escrow_lamports.get());
+        if job.priority_fee_lamports.get() > 0 {
+            println!("priority fee {} lamports", job.priority_fee_lamports.get());
+        }
         println!("status       {}", job_status::name(job.status));
         println!("account      {}", out["job_account"].as_str().unwrap());
         println!("signature    {signature}");
@@ -435,4 +445,26 @@ pub async fn get(ctx: &Ctx, job: &str, path: &Path) -> Result<()> {
         hex(&got)
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Post {
+        #[command(flatten)]
+        args: PostArgs,
+    }
+
+    #[test]
+    fn post_takes_a_priority_fee_in_lamports_and_defaults_to_none() {
+        let with = ["post", "--wasm", "a.wasm", "--input", "in.txt"];
+        let p = Post::try_parse_from(with.iter().chain(&["--priority-fee", "25000"])).unwrap();
+        assert_eq!(p.args.priority_fee, 25_000);
+        let p = Post::try_parse_from(with).unwrap();
+        assert_eq!(p.args.priority_fee, 0);
+        assert!(Post::try_parse_from(with.iter().chain(&["--priority-fee", "-1"])).is_err());
+    }
 }

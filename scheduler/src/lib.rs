@@ -13,6 +13,12 @@
 //! | AwaitingDA, challenge window over | finalize_job |
 //! | Posted, Seeded, Assigned, expiry passed | cancel_expired_job |
 //!
+//! Jobs are taken highest `priority_fee_lamports` first, then oldest
+//! (`created_slot`) ([`scheduling_order`]): a step takes stake from one pool
+//! as it plans, so when workers or stake run short the jobs that paid for
+//! priority are seeded and seated first, and their transactions are sent
+//! first.
+//!
 //! Submissions are sealed, so the scheduler cannot reveal a quorum: only
 //! a seat that computed the output can. A job whose seats never reveal
 //! ends at expiry with a refund.
@@ -35,6 +41,7 @@
 //! (`/v1/selections/<snapshot_hash>`) before the assignment that names its
 //! hash, so anyone can recompute the committee.
 
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -161,10 +168,11 @@ impl Scheduler {
 
     /// One pass over every live job; sends what they need, concurrently.
     pub async fn step(&self) -> Result<Vec<Crank>, SchedulerError> {
-        let jobs = self.chain.jobs(&LIVE).await?;
+        let mut jobs = self.chain.jobs(&LIVE).await?;
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
+        jobs.sort_by(scheduling_order);
         let slot = self.chain.slot().await?;
         let config = self.chain.config().await?;
         let needs_workers = jobs.iter().any(|j| {
@@ -265,22 +273,13 @@ impl Scheduler {
                         seed,
                     ));
                 }
-                let eligible = pool.eligible(job);
-                let drawn =
-                    selection::select_committee(&seed, &job.job_id, &eligible, job.committee_size);
-                let Ok(drawn) = drawn else {
+                let Some((eligible, committee)) = pool.draw(job, &seed) else {
                     if seeded {
                         return plan(CrankKind::Seeded, ixs, true);
                     }
                     return Ok(None);
                 };
-                let committee: Vec<Address> = drawn
-                    .as_slice()
-                    .iter()
-                    .map(|w| Address::new_from_array(*w))
-                    .collect();
                 let snapshot_hash = self.store_snapshot(&eligible).await?;
-                pool.lock(&committee, job.required_lock_lamports.get());
                 ixs.push(edgerun_client::assign_workers(
                     program,
                     &me,
@@ -501,6 +500,16 @@ impl Scheduler {
     }
 }
 
+/// The order a step plans jobs in: the highest priority fee first, then
+/// the oldest (`created_slot`), then by job id so the order is total.
+pub fn scheduling_order(a: &Job, b: &Job) -> Ordering {
+    b.priority_fee_lamports
+        .get()
+        .cmp(&a.priority_fee_lamports.get())
+        .then(a.created_slot.get().cmp(&b.created_slot.get()))
+        .then(a.job_id.cmp(&b.job_id))
+}
+
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -588,11 +597,90 @@ impl Pool {
         set
     }
 
+    /// The committee drawn for `job` from `seed` over its eligible set,
+    /// with their locks taken from the pool (so a job planned later in the
+    /// step cannot count on the same stake); `None` when too few workers
+    /// are eligible. Returns the eligible set (the snapshot) too.
+    fn draw(&mut self, job: &Job, seed: &Hash) -> Option<(Vec<Candidate>, Vec<Address>)> {
+        let eligible = self.eligible(job);
+        let drawn =
+            selection::select_committee(seed, &job.job_id, &eligible, job.committee_size).ok()?;
+        let committee: Vec<Address> = drawn
+            .as_slice()
+            .iter()
+            .map(|w| Address::new_from_array(*w))
+            .collect();
+        self.lock(&committee, job.required_lock_lamports.get());
+        Some((eligible, committee))
+    }
+
     fn lock(&mut self, workers: &[Address], lock: u64) {
         for w in workers {
             if let Some(u) = self.unlocked.get_mut(&w.to_bytes()) {
                 *u = u.saturating_sub(lock);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgerun_protocol::layout::Layout;
+
+    fn job(id: u8, priority_fee: u64, created_slot: u64) -> Job {
+        let mut j = Job::read(&[0u8; Job::LEN]).expect("zeroed job");
+        j.job_id = [id; 32];
+        j.priority_fee_lamports.set(priority_fee);
+        j.created_slot.set(created_slot);
+        j.committee_size = 3;
+        j.required_lock_lamports.set(1_000);
+        j.runtime_id = [9; 32];
+        j.limits = edgerun_protocol::limits::Limits::new(1 << 20, 1_000, 64);
+        j
+    }
+
+    #[test]
+    fn jobs_are_planned_highest_priority_fee_first_then_oldest() {
+        let mut jobs = vec![
+            job(1, 0, 10),
+            job(2, 5_000, 30),
+            job(3, 0, 5),
+            job(4, 1_000_000, 40),
+            job(5, 5_000, 20),
+            job(6, 0, 5),
+        ];
+        jobs.sort_by(scheduling_order);
+        let order: Vec<u8> = jobs.iter().map(|j| j.job_id[0]).collect();
+        // 4 paid most; 5 and 2 paid the same, 5 is older; then the plain
+        // jobs oldest first, ties by job id.
+        assert_eq!(order, [4, 5, 2, 3, 6, 1]);
+    }
+
+    #[test]
+    fn with_stake_for_one_committee_the_priority_job_is_seated() {
+        // Three workers, each with stake for exactly one lock.
+        let pool = || Pool {
+            unlocked: (1u8..=3).map(|w| ([w; 32], 1_000)).collect(),
+            runtimes: (1u8..=3)
+                .map(|w| ([w; 32], HashSet::from([[9u8; 32]])))
+                .collect(),
+            max_fuel: HashMap::new(),
+        };
+        let older_plain = job(1, 0, 10);
+        let newer_priority = job(2, 20_000, 50);
+        let mut jobs = vec![older_plain, newer_priority];
+        jobs.sort_by(scheduling_order);
+        let mut p = pool();
+        let seated: Vec<u8> = jobs
+            .iter()
+            .filter(|j| p.draw(j, &[7; 32]).is_some())
+            .map(|j| j.job_id[0])
+            .collect();
+        assert_eq!(seated, [2], "the priority job is seated, the other waits");
+        // Without the ordering the older plain job would have taken the stake.
+        let mut p = pool();
+        assert!(p.draw(&older_plain, &[7; 32]).is_some());
+        assert!(p.draw(&newer_priority, &[7; 32]).is_none());
     }
 }

@@ -69,6 +69,9 @@ pub struct JobView {
     pub quorum: u8,
     pub client: String,
     pub escrow_lamports: u64,
+    /// Paid at post on top of the escrow for scheduling order (0 once paid
+    /// to the treasury at finalize or refunded by a cancel).
+    pub priority_fee_lamports: u64,
     pub bundle_hash: String,
     pub runtime_id: String,
     pub max_memory_bytes: u32,
@@ -144,6 +147,7 @@ fn view(
         quorum: job.quorum,
         client: address(job.client.0),
         escrow_lamports: job.escrow_lamports.get(),
+        priority_fee_lamports: job.priority_fee_lamports.get(),
         bundle_hash: hex(&job.bundle_hash),
         runtime_id: hex(&job.runtime_id),
         max_memory_bytes: job.limits.max_memory_bytes.get(),

@@ -68,6 +68,10 @@ pub struct PostJobForm {
     max_memory_bytes: Option<u32>,
     max_output_bytes: Option<u32>,
     ttl_slots: Option<u64>,
+    /// Paid on top of the escrow (default 0): the scheduler seats jobs with
+    /// a higher priority fee first. It goes to the treasury at finalize and
+    /// back to the client if the job is cancelled.
+    priority_fee_lamports: Option<u64>,
 }
 
 /// What `POST /v1/jobs` created.
@@ -78,6 +82,7 @@ pub struct PostedJob {
     pub bundle_url: String,
     pub tier: String,
     pub escrow_lamports: u64,
+    pub priority_fee_lamports: u64,
     /// Where to follow the job.
     pub status_url: String,
     /// Unsigned post_job transaction (base64 bincode) for the client to
@@ -98,6 +103,7 @@ struct Form {
     memory: u32,
     output_cap: u32,
     ttl_slots: u64,
+    priority_fee: u64,
 }
 
 fn bad(msg: impl Into<String>) -> RelayError {
@@ -151,6 +157,7 @@ async fn read_form(mut multipart: Multipart, max_bundle: u64) -> Result<Form, Re
         memory: 64 << 20,
         output_cap: 1 << 20,
         ttl_slots: 21_600,
+        priority_fee: 0,
     };
     let bundle_too_large = || RelayError::TooLarge {
         kind: Kind::Bundle,
@@ -200,11 +207,17 @@ async fn read_form(mut multipart: Multipart, max_bundle: u64) -> Result<Form, Re
                 }
                 continue;
             }
-            "tier" | "client" | "escrow_lamports" | "max_instructions" | "max_memory_bytes"
-            | "max_output_bytes" | "ttl_slots" => {}
+            "tier"
+            | "client"
+            | "escrow_lamports"
+            | "max_instructions"
+            | "max_memory_bytes"
+            | "max_output_bytes"
+            | "ttl_slots"
+            | "priority_fee_lamports" => {}
             other => {
                 return Err(bad(format!(
-                    "unknown form field {:?}; the fields are wasm, input, tier, client, escrow_lamports, max_instructions, max_memory_bytes, max_output_bytes, ttl_slots",
+                    "unknown form field {:?}; the fields are wasm, input, tier, client, escrow_lamports, max_instructions, max_memory_bytes, max_output_bytes, ttl_slots, priority_fee_lamports",
                     other.chars().take(60).collect::<String>()
                 )));
             }
@@ -239,6 +252,7 @@ async fn read_form(mut multipart: Multipart, max_bundle: u64) -> Result<Form, Re
             "max_instructions" => form.fuel = number(&name, &text)?,
             "max_memory_bytes" => form.memory = number(&name, &text)?,
             "max_output_bytes" => form.output_cap = number(&name, &text)?,
+            "priority_fee_lamports" => form.priority_fee = number(&name, &text)?,
             _ => form.ttl_slots = number(&name, &text)?,
         }
     }
@@ -346,7 +360,8 @@ async fn post_job(
     }
     let escrow = form.escrow.unwrap_or(form.tier.default_escrow());
     let spec = JobSpec::for_bundle(&client, rand::random(), &bundle, escrow, form.ttl_slots)
-        .map_err(|e| RelayError::InvalidJob(e.to_string()))?;
+        .map_err(|e| RelayError::InvalidJob(e.to_string()))?
+        .with_priority_fee(form.priority_fee);
     let (job_id, bundle_hash) = (spec.job_id, spec.bundle_hash);
     // One chunk: the store checks it whole without copying it.
     state
@@ -368,6 +383,7 @@ async fn post_job(
         bundle_url: Kind::Bundle.url(&ContentHash(bundle_hash)),
         tier: Tier::for_escrow(escrow).sla_name().to_owned(),
         escrow_lamports: escrow,
+        priority_fee_lamports: spec.priority_fee_lamports,
         status_url: format!("/v1/jobs/{}", hex(&job_id)),
         transaction: None,
         signature: None,
@@ -394,4 +410,51 @@ async fn post_job(
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::FromRequest;
+
+    /// `read_form` over a multipart body of text `parts`.
+    async fn form_of(parts: &[(&str, &str)]) -> Result<Form, RelayError> {
+        let boundary = "edgerun-test";
+        let mut body = String::new();
+        for (name, value) in parts {
+            body += &format!(
+                "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            );
+        }
+        body += &format!("--{boundary}--\r\n");
+        let request = axum::http::Request::builder()
+            .method("POST")
+            .uri("/v1/jobs")
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(axum::body::Body::from(body))
+            .expect("a request");
+        let multipart = Multipart::from_request(request, &())
+            .await
+            .expect("a multipart body");
+        read_form(multipart, 1 << 20).await
+    }
+
+    #[tokio::test]
+    async fn the_priority_fee_field_is_read_and_defaults_to_zero() {
+        let form = form_of(&[("priority_fee_lamports", "25000"), ("tier", "silver")])
+            .await
+            .expect("a valid form");
+        assert_eq!(form.priority_fee, 25_000);
+        assert_eq!(form.tier, Tier::Silver);
+        let form = form_of(&[("tier", "gold")]).await.expect("a valid form");
+        assert_eq!(form.priority_fee, 0);
+        match form_of(&[("priority_fee_lamports", "lots")]).await {
+            Err(RelayError::BadRequest(m)) => assert!(m.contains("priority_fee_lamports"), "{m}"),
+            Err(e) => panic!("not a bad request: {e}"),
+            Ok(_) => panic!("a fee that is not a number was read"),
+        }
+    }
 }
