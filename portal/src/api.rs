@@ -153,6 +153,7 @@ pub async fn post_job(
     tier: &str,
     client: &str,
     escrow: u64,
+    priority_fee: u64,
     (memory, fuel, output): (u32, u64, u32),
 ) -> Result<PostedJob, String> {
     let err = |e: wasm_bindgen::JsValue| crate::wallet::describe(&e);
@@ -167,6 +168,7 @@ pub async fn post_job(
     form.append_with_str("client", client).map_err(err)?;
     for (name, value) in [
         ("escrow_lamports", escrow.to_string()),
+        ("priority_fee_lamports", priority_fee.to_string()),
         ("max_memory_bytes", memory.to_string()),
         ("max_instructions", fuel.to_string()),
         ("max_output_bytes", output.to_string()),

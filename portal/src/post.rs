@@ -131,6 +131,7 @@ pub fn PostPage() -> impl IntoView {
     let wasm_file: RwSignal<Picked> = RwSignal::new(None);
     let input_file: RwSignal<Picked> = RwSignal::new(None);
     let fuel = RwSignal::new(DEFAULT_FUEL.to_string());
+    let priority = RwSignal::new("0".to_string());
     let tier = RwSignal::new(Tier::Bronze);
     let busy = RwSignal::new(false);
     let error: RwSignal<Option<String>> = RwSignal::new(None);
@@ -228,11 +229,15 @@ pub fn PostPage() -> impl IntoView {
         busy.set(true);
         error.set(None);
         let tier_now = tier.get_untracked();
+        let priority_text = priority.get_untracked();
         let simulated = simulation.get_untracked();
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let result: Result<String, String> = async {
                 let c = api::chain().await?;
+                let priority_fee = sol_to_lamports(&priority_text).ok_or(
+                    "The priority fee must be an amount of SOL, like 0.001 (0 for none)",
+                )?;
                 let (wasm, input, fuel) = chosen().await?;
                 // Checked here before a byte is uploaded.
                 step.set(Some("Checking the module with the runtime's validator…".into()));
@@ -245,12 +250,13 @@ pub fn PostPage() -> impl IntoView {
                     .find(|p| p.tier == tier_now)
                     .ok_or("no price for this tier")?;
                 let have = chain::balance(&c.rpc, &account.address).await?;
-                if have < price.total() {
+                let need = price.total() + priority_fee;
+                if have < need {
                     return Err(format!(
-                        "Insufficient balance: your wallet holds {}, and a {} job needs {} (escrow, deposits and the fee). Add SOL to {} and try again; nothing was posted.",
+                        "Insufficient balance: your wallet holds {}, and a {} job needs {} (escrow, deposits, priority fee and the network fee). Add SOL to {} and try again; nothing was posted.",
                         lamports(have),
                         tier_now.sla_name(),
-                        lamports(price.total()),
+                        lamports(need),
                         account.address
                     ));
                 }
@@ -261,6 +267,7 @@ pub fn PostPage() -> impl IntoView {
                     &tier_now.sla_name().to_lowercase(),
                     &account.address,
                     price.escrow,
+                    priority_fee,
                     (MEMORY, fuel, OUTPUT),
                 )
                 .await?;
@@ -288,12 +295,14 @@ pub fn PostPage() -> impl IntoView {
                     || hex(&a.bundle_hash) != bundle_hash
                     || a.escrow_lamports.get() != price.escrow
                     || a.limits.max_instructions.get() != fuel
+                    || a.priority_fee_lamports.get() != priority_fee
                 {
-                    return Err("The relay's post_job names another job, bundle, escrow or fuel cap than this page asked for; nothing was signed".into());
+                    return Err("The relay's post_job names another job, bundle, escrow, priority fee or fuel cap than this page asked for; nothing was signed".into());
                 }
                 step.set(Some(format!(
-                    "Sign in your wallet: {} escrow for job {}…",
+                    "Sign in your wallet: {} escrow{} for job {}…",
                     lamports(price.escrow),
+                    if priority_fee > 0 { format!(" and a {} priority fee", lamports(priority_fee)) } else { String::new() },
                     &posted.job_id[..16]
                 )));
                 let chain_name = if c.rpc.contains("127.0.0.1") || c.rpc.contains("localhost") {
@@ -397,6 +406,8 @@ pub fn PostPage() -> impl IntoView {
                 }
             }).collect_view()}
         </fieldset>
+        <label>"Priority fee (SOL)" <input type="text" inputmode="decimal" bind:value=priority/></label>
+        <p>"Optional: the scheduler seats jobs with a higher priority fee first. It goes to the treasury when the job finalizes and comes back if you cancel."</p>
         <h2>"Price"</h2>
         <Suspense fallback=|| view! { <p>"Reading the chain's config…"</p> }>
             {move || price_table.get().map(|r| match r {
@@ -436,6 +447,28 @@ pub fn PostPage() -> impl IntoView {
     }
 }
 
+/// "1.5" (SOL) as lamports, exactly; `None` if it is not a plain amount.
+fn sol_to_lamports(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    if whole.is_empty() && frac.is_empty()
+        || frac.len() > 9
+        || !whole
+            .bytes()
+            .chain(frac.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac: u64 = format!("{frac:0<9}").parse().ok()?;
+    whole.checked_mul(1_000_000_000)?.checked_add(frac)
+}
+
 /// The simulation a job was posted with, for its page (this browser only).
 fn remember_simulation(job: &str, s: &Simulation) {
     if let Some(store) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
@@ -454,4 +487,20 @@ pub fn remembered_simulation(job: &str) -> Option<(String, u64)> {
         .ok()??;
     let mut parts = v.split(' ');
     Some((parts.next()?.to_owned(), parts.next()?.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sol_to_lamports;
+
+    #[test]
+    fn sol_amounts_are_read_exactly() {
+        assert_eq!(sol_to_lamports("0"), Some(0));
+        assert_eq!(sol_to_lamports("0.001"), Some(1_000_000));
+        assert_eq!(sol_to_lamports(" 1.5 "), Some(1_500_000_000));
+        assert_eq!(sol_to_lamports(".000000001"), Some(1));
+        for bad in ["", ".", "1.0000000001", "-1", "1e3", "abc", "18446744074"] {
+            assert_eq!(sol_to_lamports(bad), None, "{bad}");
+        }
+    }
 }

@@ -220,6 +220,8 @@ try {
     assert(/0\.01 SOL/.test(price.find((r) => r.startsWith("Bronze"))), `Bronze escrows 0.01 SOL (${price[1]})`);
     assert(/2 SOL/.test(await p.getByLabel("Balance").textContent()), "the wallet's balance is shown");
     await p.getByRole("radio", { name: /^Bronze/ }).check();
+    // A priority fee rides with the escrow (the scheduler seats it first).
+    await p.getByRole("textbox", { name: "Priority fee (SOL)" }).fill("0.001");
     await p.evaluate(() => (window.__testWallet.rejectNext = true));
     await p.getByRole("button", { name: "Post job" }).click();
     const rejected = p.getByRole("alert").filter({ hasText: "rejected" });
@@ -245,6 +247,7 @@ try {
     const view = await (await fetch(`${stack.RELAY}/v1/jobs/${id}`)).json();
     assert(view.client === walletArg.address, `the job's client is the wallet (${view.client})`);
     assert(view.winning_output_hash === expected, `the committee's hash is the simulated one (${view.winning_output_hash})`);
+    assert(view.priority_fee_lamports === 1_000_000, `the job carries the priority fee (${view.priority_fee_lamports})`);
     await p.getByRole("status").filter({ hasText: "equals the one your simulation gave" }).waitFor();
     await p.getByRole("button", { name: "Verify committee" }).click();
     await p.getByRole("status").filter({ hasText: "Committee verified" }).waitFor({ timeout: 20_000 });
