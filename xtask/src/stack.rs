@@ -5,9 +5,10 @@
 //! starts `edgerun up --workers M --worker-keys M --slot-ms 100` on free
 //! ports with a fresh home (`<target>/bench/stack-home`), waits until the M
 //! workers are registered, then posts N Bronze (3/2) cpu-loop jobs at once,
-//! each with its own input (so its own bundle), through `edgerun post`.
-//! Each job is followed on chain (its Job account, read every 100 ms) until
-//! Finalized. Measured:
+//! each with its own input (so its own bundle), through `edgerun post`;
+//! every other job (the odd ones) carries a priority fee
+//! (`--priority-fee`, [`PRIORITY_FEE`]). Each job is followed on chain (its
+//! Job account, read every 100 ms) until Finalized. Measured:
 //!
 //! - `jobs_per_s`: N / (last Finalized seen − first post returned);
 //! - `p50_ms`, `p95_ms`: post returned (the job is on chain) → Finalized seen;
@@ -20,6 +21,15 @@
 //!   it completed the quorum (fewer than `quorum` submissions landed in
 //!   earlier slots); a late one that carries them after the quorum already
 //!   stood counts 1 too. The max over jobs is the figure (goal ≤ 4).
+//! - post → Assigned for each group, side by side in the one run:
+//!   `assigned_p50_ms_priority` / `_plain` (post returned → an Assigned or
+//!   later status first seen) and `assigned_p50_slots_priority` / `_plain`
+//!   (the slot of the WorkersAssigned transaction − the slot of the
+//!   JobPosted one), and their ratios plain ÷ priority. Priority only
+//!   reorders jobs that wait together, so the figures say how many Bronze
+//!   committees the workers' stake can seat at once
+//!   (`committees_at_once`): with fewer jobs than that, nobody waits and
+//!   the ratio is about 1. No timing is a pass or a fail.
 //!
 //! Prints a table, writes `<target>/bench/stack.json` (figures and per-job
 //! details, including which jobs needed the scheduler's reach_quorum
@@ -56,6 +66,8 @@ const POLL: Duration = Duration::from_millis(100);
 const GOAL: u64 = 4;
 /// Fuel cap of every job (cpu-loop at ~10^4 iterations needs far less).
 const FUEL: &str = "50000000";
+/// The priority fee of the odd jobs, in lamports (0.001 SOL).
+const PRIORITY_FEE: u64 = 1_000_000;
 
 /// Runs the stack bench; true when it ran to the end.
 pub fn bench(n: usize, m: usize) -> Result<bool> {
@@ -116,6 +128,8 @@ struct Followed {
     index: usize,
     id: Hash,
     posted: Instant,
+    /// When an Assigned (or later) status was first seen.
+    assigned: Option<Instant>,
     finalized: Option<Instant>,
     /// The job's quorum (read with its Finalized status).
     quorum: usize,
@@ -152,8 +166,17 @@ fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) ->
         std::thread::sleep(POLL);
     }
     println!(
-        "bench stack: {m} workers registered in {:.1?}; posting {n} Bronze jobs",
+        "bench stack: {m} workers registered in {:.1?}; posting {n} Bronze jobs, every other with a priority fee of {PRIORITY_FEE} lamports",
         started.elapsed()
+    );
+    let capacity = committees_at_once(&rpc, &program, &stakes)?;
+    println!(
+        "bench stack: the workers' stake seats {capacity} Bronze committees at once{}",
+        if n > capacity {
+            ""
+        } else {
+            " (no job waits for stake: priority can only reorder within a scheduler step)"
+        }
     );
 
     // One input per job: its own iteration count, so its own bundle.
@@ -175,6 +198,11 @@ fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) ->
             .arg("--input")
             .arg(&input)
             .args(["--tier", "bronze", "--fuel", FUEL, "--json"])
+            .args(if is_priority(i) {
+                vec!["--priority-fee".to_owned(), PRIORITY_FEE.to_string()]
+            } else {
+                vec![]
+            })
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -201,6 +229,7 @@ fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) ->
                         index,
                         id,
                         posted,
+                        assigned: None,
                         finalized: None,
                         quorum: 0,
                     });
@@ -247,6 +276,11 @@ fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) ->
                 let Some(data) = data else { continue };
                 let job: Job = edgerun_client::decode_account(&data)
                     .map_err(|e| anyhow::anyhow!("job {}: {e}", hex(&followed[k].id)))?;
+                if followed[k].assigned.is_none()
+                    && (job_status::ASSIGNED..=job_status::FINALIZED).contains(&job.status)
+                {
+                    followed[k].assigned = Some(seen);
+                }
                 match job.status {
                     job_status::FINALIZED => {
                         followed[k].finalized = Some(seen);
@@ -272,6 +306,9 @@ fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) ->
     let mut confirmations = Vec::new();
     let mut fallbacks = Vec::new();
     let mut late_batches = Vec::new();
+    // Post → Assigned per group: [plain, priority].
+    let mut assigned_ms: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut assigned_slots: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for f in &followed {
         let finalized = f.finalized.expect("every job finalized");
         let latency_ms = (finalized - f.posted).as_secs_f64() * 1e3;
@@ -287,11 +324,25 @@ fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) ->
         if path.steps.iter().any(|s| s.starts_with("late submit")) {
             late_batches.push(hex(&f.id));
         }
+        let group = usize::from(is_priority(f.index));
+        let to_assigned_ms = f
+            .assigned
+            .map(|a| a.saturating_duration_since(f.posted).as_secs_f64() * 1e3);
+        if let Some(ms) = to_assigned_ms {
+            assigned_ms[group].push(ms);
+        }
+        let to_assigned_slots = slots_to_assigned(&txs);
+        if let Some(slots) = to_assigned_slots {
+            assigned_slots[group].push(slots as f64);
+        }
         latencies.push(latency_ms);
         confirmations.push(path.total);
         details.push(json!({
             "job_id": hex(&f.id),
             "latency_ms": latency_ms.round(),
+            "priority_fee_lamports": if is_priority(f.index) { PRIORITY_FEE } else { 0 },
+            "assigned_ms": to_assigned_ms.map(f64::round),
+            "assigned_slots": to_assigned_slots,
             "sequential_confirmations": path.total,
             "path": path.steps,
             "reach_quorum_by_scheduler": quorum_by_scheduler,
@@ -364,6 +415,53 @@ fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) ->
         "posting took, s (all posts returned)", posting_s
     );
     println!("{:<40} {:>10.1}", "first post -> last Finalized, s", span);
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (!v.is_empty()).then(|| percentile(v, 0.50))
+    };
+    let [mut plain_ms, mut priority_ms] = assigned_ms;
+    let [mut plain_slots, mut priority_slots] = assigned_slots;
+    let (plain_ms, priority_ms) = (median(&mut plain_ms), median(&mut priority_ms));
+    let (plain_slots, priority_slots) = (median(&mut plain_slots), median(&mut priority_slots));
+    let ratio = |plain: Option<f64>, priority: Option<f64>| match (plain, priority) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    let ratio_ms = ratio(plain_ms, priority_ms);
+    let ratio_slots = ratio(plain_slots, priority_slots);
+    let show =
+        |v: Option<f64>, digits: usize| v.map_or("-".to_owned(), |v| format!("{v:.digits$}"));
+    println!("{:<40} {:>10}", "stake seats committees at once", capacity);
+    println!(
+        "{:<40} {:>10}",
+        "post -> Assigned p50, ms, priority",
+        show(priority_ms, 0)
+    );
+    println!(
+        "{:<40} {:>10}",
+        "post -> Assigned p50, ms, plain",
+        show(plain_ms, 0)
+    );
+    println!(
+        "{:<40} {:>10}",
+        "  plain / priority (ms)",
+        show(ratio_ms, 2)
+    );
+    println!(
+        "{:<40} {:>10}",
+        "post -> Assigned p50, slots, priority",
+        show(priority_slots, 0)
+    );
+    println!(
+        "{:<40} {:>10}",
+        "post -> Assigned p50, slots, plain",
+        show(plain_slots, 0)
+    );
+    println!(
+        "{:<40} {:>10}",
+        "  plain / priority (slots)",
+        show(ratio_slots, 2)
+    );
 
     Ok(json!({
         "jobs_per_s": jobs_per_s,
@@ -371,6 +469,15 @@ fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) ->
         "p95_ms": p95.round(),
         "sequential_confirmations": seq_max,
         "sequential_confirmations_median": seq_median,
+        "priority_fee_lamports": PRIORITY_FEE,
+        "priority_jobs": followed.iter().filter(|f| is_priority(f.index)).count(),
+        "committees_at_once": capacity,
+        "assigned_p50_ms_priority": priority_ms.map(f64::round),
+        "assigned_p50_ms_plain": plain_ms.map(f64::round),
+        "assigned_ratio_ms_plain_over_priority": ratio_ms,
+        "assigned_p50_slots_priority": priority_slots,
+        "assigned_p50_slots_plain": plain_slots,
+        "assigned_ratio_slots_plain_over_priority": ratio_slots,
         "goal": { "sequential_confirmations": GOAL },
         "n": n,
         "m": m,
@@ -386,6 +493,58 @@ fn measure(up: &Up, exe: &Path, home: &Path, wasm: &Path, n: usize, m: usize) ->
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "jobs": details,
     }))
+}
+
+/// Whether job `i` of the run carries the priority fee: the odd ones, so
+/// both groups are posted interleaved, under the same load.
+fn is_priority(i: usize) -> bool {
+    i % 2 == 1
+}
+
+/// Slots from the job's post to its committee's assignment (the first
+/// transactions carrying JobPosted and WorkersAssigned).
+fn slots_to_assigned(txs: &[JobTx]) -> Option<u64> {
+    let slot_of = |event: &str| txs.iter().find(|t| t.has(event)).map(|t| t.slot);
+    Some(slot_of("WorkersAssigned")?.saturating_sub(slot_of("JobPosted")?))
+}
+
+/// How many Bronze committees (3 distinct workers, each locking the
+/// Bronze `required_lock`) the workers' unlocked stake can seat at once.
+fn committees_at_once(rpc: &Rpc, program: &Address, stakes: &[Address]) -> Result<usize> {
+    use edgerun_protocol::state::{GlobalConfig, WorkerStake};
+    use edgerun_protocol::tier::Tier;
+    let config = rpc
+        .accounts(&[edgerun_client::config_pda(program).0])?
+        .pop()
+        .flatten()
+        .context("no config account")?;
+    let config: GlobalConfig =
+        edgerun_client::decode_account(&config).map_err(|e| anyhow::anyhow!("the config: {e}"))?;
+    let bronze = Tier::Bronze.committee().size;
+    let lock = edgerun_protocol::economics::required_lock(
+        config.params.min_worker_stake_lamports.get(),
+        Tier::Bronze.default_escrow(),
+        bronze,
+    )
+    .max(1);
+    let mut seats = Vec::new();
+    for data in rpc.accounts(stakes)?.into_iter().flatten() {
+        let s: WorkerStake = edgerun_client::decode_account(&data)
+            .map_err(|e| anyhow::anyhow!("a worker stake: {e}"))?;
+        seats.push(s.total_stake.get().saturating_sub(s.locked_stake.get()) / lock);
+    }
+    Ok(committees(&seats, bronze as u64))
+}
+
+/// The most committees of `size` distinct workers that workers with
+/// `seats[i]` seats each can fill at once: the largest k with
+/// `sum(min(seats[i], k)) >= size * k`.
+fn committees(seats: &[u64], size: u64) -> usize {
+    let most = seats.iter().sum::<u64>() / size.max(1);
+    (0..=most)
+        .rev()
+        .find(|&k| seats.iter().map(|&c| c.min(k)).sum::<u64>() >= size * k)
+        .unwrap_or(0) as usize
 }
 
 /// Waits for one `edgerun post --json`; its job id.
@@ -719,6 +878,29 @@ mod tests {
             ]
         );
         assert_eq!(path.total, 6);
+    }
+
+    #[test]
+    fn committees_need_distinct_workers() {
+        // Six workers with 20 seats each: 40 committees of 3.
+        assert_eq!(committees(&[20; 6], 3), 40);
+        // One rich worker cannot sit twice in a committee.
+        assert_eq!(committees(&[100, 1, 1], 3), 1);
+        assert_eq!(committees(&[100, 5, 2], 3), 2);
+        assert_eq!(committees(&[9, 9], 3), 0);
+        assert_eq!(committees(&[], 3), 0);
+    }
+
+    #[test]
+    fn slots_to_assigned_are_counted_from_the_post() {
+        let txs = [
+            tx(10, &["JobPosted"]),
+            tx(13, &["JobSeeded", "WorkersAssigned"]),
+            tx(20, &["WorkersAssigned"]),
+        ];
+        assert_eq!(slots_to_assigned(&txs), Some(3));
+        assert_eq!(slots_to_assigned(&txs[..1]), None);
+        assert!(is_priority(1) && !is_priority(0) && is_priority(23));
     }
 
     #[test]
