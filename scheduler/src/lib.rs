@@ -642,7 +642,7 @@ mod tests {
 
     #[test]
     fn jobs_are_planned_highest_priority_fee_first_then_oldest() {
-        let mut jobs = vec![
+        let mut jobs = [
             job(1, 0, 10),
             job(2, 5_000, 30),
             job(3, 0, 5),
@@ -669,7 +669,7 @@ mod tests {
         };
         let older_plain = job(1, 0, 10);
         let newer_priority = job(2, 20_000, 50);
-        let mut jobs = vec![older_plain, newer_priority];
+        let mut jobs = [older_plain, newer_priority];
         jobs.sort_by(scheduling_order);
         let mut p = pool();
         let seated: Vec<u8> = jobs
