@@ -59,7 +59,7 @@
 //! | [`abi`] | guest ABI v1 imports/exports and the failure reasons |
 //! | [`limits`] | the job's memory, fuel and output caps |
 //! | [`tier`] | escrow tiers → committee size and quorum |
-//! | [`economics`] | required_lock, payout split, slash and penalty arithmetic |
+//! | [`economics`] | required_lock, the protocol fee (with its minimum), payout split, what a job holds and where it goes, slash and penalty arithmetic |
 //! | [`selection`] | stake-weighted committee selection and the snapshot hash |
 //! | [`heartbeat`] | the signed liveness message a worker sends the relay (alloc) |
 //! | [`output_upload`] | what a seated worker signs to store an output at the relay |
