@@ -26,6 +26,7 @@
 //      browser and nothing is uploaded; an uploaded module simulates like
 //      its template; a tier the wallet cannot pay is refused before any
 //      upload or signature;
+//   6b. the chain's RPC, then the relay, stop answering: each is said;
 //   7. the client cancels a job no committee can take (Silver with three
 //      workers): refunded; My jobs lists the wallet's jobs from the chain;
 //   8. on a stack of one (slow) native worker, two tabs volunteer from the
@@ -304,6 +305,26 @@ try {
     say(await poor.textContent());
     assert(bundles() === stored, "nothing was uploaded for a job the wallet cannot pay");
     assert((await p.evaluate(() => window.__testWallet.calls)).length === calls, "nothing was signed");
+    await p.close();
+  });
+
+  await phase("6b. the chain's RPC or the relay down: said, with what to do", async () => {
+    const p = await connected("post");
+    // The RPC stops answering (requests to it fail at the network).
+    await p.route(`${stack.RPC}/**`, (r) => r.abort("connectionrefused"));
+    await p.route(stack.RPC, (r) => r.abort("connectionrefused"));
+    await p.reload();
+    const rpcDown = p.getByRole("alert").filter({ hasText: "did not answer" }).first();
+    await rpcDown.waitFor({ timeout: 20_000 });
+    say(await rpcDown.textContent());
+    await p.unroute(`${stack.RPC}/**`);
+    await p.unroute(stack.RPC);
+    // The relay stops answering a job's page.
+    await p.route("**/v1/jobs/**", (r) => r.abort("connectionrefused"));
+    await p.goto(`${APP}jobs/${posted}`);
+    const relayDown = p.getByRole("alert").filter({ hasText: "did not answer" }).first();
+    await relayDown.waitFor({ timeout: 20_000 });
+    say(await relayDown.textContent());
     await p.close();
   });
 

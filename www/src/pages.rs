@@ -110,7 +110,7 @@ pub fn landing() -> String {
 <p class="lede">edgerun runs your deterministic WebAssembly job on a committee of independent workers — browser tabs, edge runtimes, servers — and pays them from escrow on Solana only when enough of them agree on the exact output.</p>
 <ul class="points">
   <li><strong>Checked by agreement.</strong> {min} to {max} workers, drawn from a seed fixed before anyone is assigned, run every job; results are sealed, so nobody can copy an answer, and a wrong one loses its stake.</li>
-  <li><strong>Paid per job.</strong> Escrow from {escrow} for {size} workers ({quorum} must agree), a {fee_pct} protocol fee, and honest workers are never out of pocket.</li>
+  <li><strong>Paid per job.</strong> Escrow from {escrow} for {size} workers ({quorum} must agree), a {fee_pct}% protocol fee, and honest workers are never out of pocket.</li>
   <li><strong>Verify it yourself.</strong> Every output is content-addressed: your browser checks its BLAKE3 against the hash the committee revealed on chain.</li>
 </ul>
 <p><a class="button" href="/app/post">Post a job</a> <a href="/trust">How a result becomes trustworthy</a> · <a href="/pricing">Pricing</a></p>
@@ -148,7 +148,7 @@ pub fn landing() -> String {
         escrow = sol(Tier::Bronze.default_escrow()),
         size = bronze.size,
         quorum = bronze.quorum,
-        fee_pct = format!("{}%", p.protocol_fee_bps.get() as f64 / 100.0),
+        fee_pct = p.protocol_fee_bps.get() as f64 / 100.0,
     );
     page(
         "/",
@@ -166,9 +166,9 @@ pub fn trust() -> String {
         let c = t.committee();
         let escrow = t.default_escrow();
         let lock = economics::required_lock(p.min_worker_stake_lamports.get(), escrow, c.size);
-        let _ = write!(
+        let _ = writeln!(
             tiers,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             t.sla_name(),
             c.size,
             c.quorum,
@@ -270,9 +270,9 @@ pub fn pricing() -> String {
             economics::split_payout_with_minimum(escrow, bps, min, c.size).expect("default fee");
         let quorum =
             economics::split_payout_with_minimum(escrow, bps, min, c.quorum).expect("default fee");
-        let _ = write!(
+        let _ = writeln!(
             rows,
-            "<tr><td>{}</td><td>{} / {}</td><td>{} {}</td><td>{}</td><td>{} to {}</td></tr>\n",
+            "<tr><td>{}</td><td>{} / {}</td><td>{} {}</td><td>{}</td><td>{} to {}</td></tr>",
             t.sla_name(),
             c.quorum,
             c.size,
