@@ -66,6 +66,8 @@ async fn openapi_lists_every_route_and_each_listed_route_is_served() {
             ("POST", "/v1/tx"),
             ("POST", "/v1/volunteers"),
             ("GET", "/v1/info"),
+            ("GET", "/v1/config"),
+            ("POST", "/v1/demo/{workload}"),
             ("GET", "/v1/jobs/{job_id}/events"),
             ("GET", "/v1/workers/{address}"),
             ("GET", "/v1/workers/{address}/events"),

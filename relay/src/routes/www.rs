@@ -253,7 +253,8 @@ pub struct DemoJob {
     params(("workload" = String, Path, description = "A demo workload's name (`GET /v1/info` lists none; the landing page offers json-redact and compress-hash)")),
     responses(
         (status = 201, body = DemoJob),
-        (status = 404, description = "No such demo workload (`demo_not_found`), or the demo is off (`no_route`)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the demo is off on this relay", body = ErrorBody),
+        (status = 404, description = "`demo_not_found`: no such demo workload", body = ErrorBody),
         (status = 429, description = "`rate_limited`: this visitor's or the hour's demo jobs, or the demo budget, are used up", body = ErrorBody),
         (status = 503, description = "No chain", body = ErrorBody),
     ),
@@ -264,9 +265,10 @@ async fn post_demo(
     ClientIp(ip): ClientIp,
     Path(workload): Path<String>,
 ) -> Result<(StatusCode, Json<DemoJob>), RelayError> {
-    let off = || RelayError::NoRoute {
-        method: axum::http::Method::POST,
-        path: format!("/v1/demo/{workload}"),
+    let off = || {
+        RelayError::Forbidden(
+            "this relay runs no demo jobs (its operator has not enabled them); post your own job from the portal (/app/post) with a wallet".into(),
+        )
     };
     let demo = state.demo.clone().ok_or_else(off)?;
     let poster = state.poster.clone().ok_or_else(off)?;
