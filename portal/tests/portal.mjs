@@ -248,7 +248,13 @@ try {
     const view = await (await fetch(`${stack.RELAY}/v1/jobs/${id}`)).json();
     assert(view.client === walletArg.address, `the job's client is the wallet (${view.client})`);
     assert(view.winning_output_hash === expected, `the committee's hash is the simulated one (${view.winning_output_hash})`);
-    assert(view.priority_fee_lamports === 1_000_000, `the job carries the priority fee (${view.priority_fee_lamports})`);
+    // The priority fee went to the treasury with the protocol fee: 2.5% of
+    // 0.01 SOL (0.00025) + 0.001 (the division leaves no remainder).
+    const settlement = await until("the settlement is read from chain", 30, async () => {
+      const rows = await p.getByRole("table", { name: "Settlement" }).getByRole("row").allTextContents().catch(() => []);
+      return rows.find((r) => r.startsWith("treasury"));
+    });
+    assert(settlement.endsWith("0.00125 SOL"), `the treasury took the fee and the priority fee (${settlement})`);
     await p.getByRole("status").filter({ hasText: "equals the one your simulation gave" }).waitFor();
     await p.getByRole("button", { name: "Verify committee" }).click();
     await p.getByRole("status").filter({ hasText: "Committee verified" }).waitFor({ timeout: 20_000 });
