@@ -42,9 +42,10 @@ pub fn parse_hash(s: &str) -> Result<Hash, String> {
 
 /// One call's `result`, or the RPC's error said for people.
 pub async fn call(rpc: &str, method: &str, params: Value) -> Result<Value, String> {
-    let v = rpc_call(rpc, method, params).await.map_err(|e| {
-        format!("The chain's RPC at {rpc} did not answer ({e}); try again when it is up")
-    })?;
+    // `e` names the URL and what to do.
+    let v = rpc_call(rpc, method, params)
+        .await
+        .map_err(|e| format!("The chain's RPC: {e}"))?;
     if let Some(e) = v.get("error") {
         return Err(format!(
             "The chain's RPC refused {method}: {}",
