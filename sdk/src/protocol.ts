@@ -30,6 +30,8 @@ interface Exports {
 }
 
 const U64_MAX = (1n << 64n) - 1n;
+/** A wasm i64 arrives as a signed BigInt: read it as the u64 it is. */
+const u64 = (v: bigint) => BigInt.asUintN(64, v);
 
 function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
@@ -78,7 +80,7 @@ function withBytes<T>(inputs: Uint8Array[], outLen: number, f: (ptrs: number[], 
 }
 
 /** Lowercase hex: a hash's one written form. */
-export function toHex(bytes: Uint8Array): string {
+export function toHex(bytes: Iterable<number>): string {
   let s = "";
   for (const b of bytes) s += b.toString(16).padStart(2, "0");
   return s;
@@ -121,8 +123,8 @@ export function tierRules(tier: TierName): TierRules {
   return {
     name: tier,
     index,
-    minEscrowLamports: w.tier_min_escrow(index),
-    defaultEscrowLamports: w.tier_default_escrow(index),
+    minEscrowLamports: u64(w.tier_min_escrow(index)),
+    defaultEscrowLamports: u64(w.tier_default_escrow(index)),
     committeeSize: w.tier_size(index),
     quorum: w.tier_quorum(index),
   };
@@ -152,13 +154,13 @@ export function splitPayout(escrow: bigint, feeBps: number, minJobFee: bigint, w
 
 /** `economics::records_deposit`; `undefined` on overflow. */
 export function recordsDeposit(resultRent: bigint, outputRent: bigint, committeeSize: number): bigint | undefined {
-  const r = wasm().records_deposit(resultRent, outputRent, committeeSize);
+  const r = u64(wasm().records_deposit(resultRent, outputRent, committeeSize));
   return r === U64_MAX ? undefined : r;
 }
 
 /** `economics::required_lock`. */
 export function requiredLock(minWorkerStake: bigint, escrow: bigint, committeeSize: number): bigint {
-  return wasm().required_lock(minWorkerStake, escrow, committeeSize);
+  return u64(wasm().required_lock(minWorkerStake, escrow, committeeSize));
 }
 
 /** Account sizes the chain charges rent on. */
