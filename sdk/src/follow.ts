@@ -73,10 +73,12 @@ export async function* followJob(jobId: string, o: FollowOptions): AsyncGenerato
       for await (const e of events(res.body!)) {
         if (e.event === "job") {
           failures = 0;
-          // A reconnect repeats the current view: say each change once.
-          if (e.data === last) continue;
-          last = e.data;
+          // A reconnect repeats the current view (at a later slot): say
+          // each change once.
           const view = JSON.parse(e.data) as JobView;
+          const key = JSON.stringify({ ...view, current_slot: 0 });
+          if (key === last) continue;
+          last = key;
           yield view;
           if (TERMINAL.has(view.status)) return;
         } else if (e.event === "error") {

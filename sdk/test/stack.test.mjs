@@ -4,7 +4,8 @@
 // and a doctored transaction, price a job as the protocol does.
 
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
+import { createServer, request } from "node:http";
+import { createServer as createTcpServer } from "node:net";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -12,6 +13,7 @@ import { address, generateKeyPairSigner, getAddressDecoder, getBase64Encoder, ge
 import {
   checkPostJob,
   createClient,
+  EdgerunError,
   estimate,
   followJob,
   getOutput,
@@ -19,6 +21,7 @@ import {
   postJob,
   protocol,
   RelayError,
+  TimeoutError,
   UnexpectedTransactionError,
   waitForJob,
 } from "../dist/index.js";
@@ -171,6 +174,31 @@ describe("@edgerun/sdk on a local stack", { skip: why ?? false, timeout: 600_000
     }
   });
 
+  it("follows through a dropped event stream, and times out and gives up as asked", { timeout: 120_000 }, async () => {
+    const proxy = await cuttingRelay(stack.relay, 2);
+    try {
+      // A job that runs for a while (or runs out of fuel: a result too).
+      const posted = await postJob({ relay: stack.relay, apiKey: stack.apiKey, wasm: wasm("cpu-loop"), input: "30000000", maxInstructions: 1_000_000_000n });
+      const views = [];
+      for await (const view of followJob(posted.jobId, { relay: proxy.url })) views.push(view);
+      const seen = views.map((v) => v.status);
+      assert.equal(seen.at(-1), "Finalized", `statuses ${seen}`);
+      assert.ok(proxy.streams() >= 3, `two streams were cut and a third ended it (${proxy.streams()} streams)`);
+      // Each change once, though every reconnect repeats the current view.
+      const keys = views.map((v) => JSON.stringify({ ...v, current_slot: 0 }));
+      assert.ok(keys.every((k, i) => i === 0 || k !== keys[i - 1]), `no view repeated (${seen})`);
+    } finally {
+      await proxy.close();
+    }
+    const slow = await postJob({ relay: stack.relay, apiKey: stack.apiKey, wasm: wasm("json-redact"), input: profile, maxInstructions: FUEL });
+    await assert.rejects(waitForJob(slow.jobId, { relay: stack.relay, timeoutMs: 1 }), (e) => e instanceof TimeoutError && e.code === "timeout");
+    // A relay that is not there: said, after the retries asked for.
+    const gone = `http://127.0.0.1:${await closedPort()}`;
+    const start = Date.now();
+    await assert.rejects(waitForJob(slow.jobId, { relay: gone, maxRetries: 2, timeoutMs: 30_000 }), (e) => e instanceof EdgerunError && e.code === "unreachable");
+    assert.ok(Date.now() - start >= 250 + 500, "it backed off between attempts");
+  });
+
   it("gives the relay's refusals as RelayError with its code", { timeout: 60_000 }, async () => {
     const code = async (p, status, c) =>
       assert.rejects(p, (e) => e instanceof RelayError && e.status === status && e.code === c);
@@ -275,3 +303,45 @@ async function swappingRelay(relay, client) {
     close: () => new Promise((ok) => server.close(ok)),
   };
 }
+
+/// A relay in front of `relay` whose first `cuts` job event streams end
+/// right after their first whole `event: job`, before the job is done.
+async function cuttingRelay(relay, cuts) {
+  let streams = 0;
+  const target = new URL(relay);
+  const server = createServer((req, res) => {
+    const events = req.url.endsWith("/events");
+    const n = events ? ++streams : 0;
+    const up = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      let text = "";
+      r.on("data", (chunk) => {
+        if (res.writableEnded) return;
+        res.write(chunk);
+        text += chunk.toString();
+        if (events && n <= cuts && /event: job\n(data:.*\n)+\n/.test(text)) {
+          r.destroy();
+          res.end();
+        }
+      });
+      r.on("end", () => res.writableEnded || res.end());
+    });
+    req.pipe(up);
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    streams: () => streams,
+    close: () => new Promise((ok) => (server.closeAllConnections(), server.close(ok))),
+  };
+}
+
+/// A loopback port nothing listens on.
+const closedPort = () =>
+  new Promise((ok) => {
+    const s = createTcpServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
