@@ -3,6 +3,9 @@ import type { Rpc } from "./chain.js";
 import { estimate, type Estimate, type EstimateOptions } from "./estimate.js";
 import { followJob, waitForJob } from "./follow.js";
 import { getOutput } from "./output.js";
+import { cancelJob } from "./cancel.js";
+import { verifyCommittee, type CommitteeCheck } from "./verify.js";
+import type { TransactionPartialSigner } from "@solana/kit";
 import { type JobSigner, postJob, type PostedJob, type PostJobOptions } from "./post.js";
 import type { JobView } from "./relay.js";
 
@@ -25,6 +28,8 @@ export interface Client {
   waitForJob(jobId: string, o?: { timeoutMs?: number; signal?: AbortSignal }): Promise<JobView>;
   getOutput(jobId: string, o?: { signal?: AbortSignal }): Promise<Uint8Array>;
   estimate(o: Bound<EstimateOptions>): Promise<Estimate>;
+  verifyCommittee(jobId: string, o?: { signal?: AbortSignal }): Promise<CommitteeCheck>;
+  cancelJob(jobId: string, signer: TransactionPartialSigner, o?: { signal?: AbortSignal }): Promise<string>;
 }
 
 export function createClient(c: ClientConfig): Client {
@@ -40,5 +45,7 @@ export function createClient(c: ClientConfig): Client {
     waitForJob: (jobId, o) => waitForJob(jobId, { relay: c.relay, ...o }),
     getOutput: (jobId, o) => getOutput(jobId, { ...at, ...o }),
     estimate: (o) => estimate({ relay: c.relay, rpc: c.rpc, ...o }),
+    verifyCommittee: (jobId, o) => verifyCommittee(jobId, { ...at, ...o }),
+    cancelJob: (jobId, signer, o) => cancelJob(jobId, signer, { ...at, ...o }),
   };
 }

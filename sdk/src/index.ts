@@ -20,6 +20,8 @@ export { postJob, checkPostJob, type PostJobOptions, type PostedJob, type JobSig
 export { followJob, waitForJob, type FollowOptions, type WaitOptions } from "./follow.js";
 export { getOutput, type OutputOptions } from "./output.js";
 export { estimate, SIGNATURE_FEE, type Estimate, type EstimateOptions } from "./estimate.js";
+export { verifyCommittee, programData, type CommitteeCheck, type Draw, type VerifyOptions } from "./verify.js";
+export { cancelJob, type CancelOptions } from "./cancel.js";
 export { readJob, jobAddress } from "./chain.js";
 export type { JobView, Seat, ChainConfig, RelayInfo } from "./relay.js";
 export * from "./errors.js";

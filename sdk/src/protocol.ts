@@ -27,6 +27,11 @@ interface Exports {
   ix_accounts(index: number): number;
   post_job_fields_len(): number;
   post_job_fields(ptr: number, len: number, out: number): number;
+  ix_cancel_job(): number;
+  ix_discriminator(index: number, out: number): number;
+  committee_event_len(): number;
+  committee_event(ptr: number, len: number, out: number): number;
+  select_draws(seed: number, jobId: number, snap: number, len: number, expected: number, first: number, count: number, out: number): number;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -190,6 +195,9 @@ export interface JobAccount {
   priorityFeeLamports: bigint;
   quorumReachedSlot: bigint;
   daDeadlineSlot: bigint;
+  /** The committee's randomness, once set. */
+  seed: string;
+  seedSet: boolean;
 }
 
 /** A Job account's data, or `undefined` if the bytes are not a Job. */
@@ -214,6 +222,8 @@ export function decodeJob(data: Uint8Array): JobAccount | undefined {
     priorityFeeLamports: v.getBigUint64(144, true),
     quorumReachedSlot: v.getBigUint64(152, true),
     daDeadlineSlot: v.getBigUint64(160, true),
+    seed: toHex(o.subarray(168, 200)),
+    seedSet: o[200] === 1,
   };
 }
 
@@ -254,4 +264,55 @@ export function decodePostJob(data: Uint8Array): PostJobArgs | undefined {
     nonce: v.getBigUint64(112, true),
     priorityFeeLamports: v.getBigUint64(120, true),
   };
+}
+
+/** cancel_job's instruction data (it has no arguments: the discriminator). */
+export function cancelJobData(): Uint8Array {
+  const [ok, out] = withBytes([], 8, (_, o) => wasm().ix_discriminator(wasm().ix_cancel_job(), o));
+  if (ok !== 0) throw new Error("the protocol has no cancel_job");
+  return out;
+}
+
+/** An event that seated workers, decoded from a `Program data:` buffer. */
+export type CommitteeEvent =
+  | { kind: "assigned"; jobId: string; snapshotHash: string; workers: Uint8Array[] }
+  | { kind: "reassigned"; jobId: string; snapshotHash: string; newWorker: Uint8Array; oldWorker: Uint8Array };
+
+/** WorkersAssigned / WorkerReassigned from log data; `null` for another edgerun event, `undefined` for bytes that are none. */
+export function committeeEvent(data: Uint8Array): CommitteeEvent | null | undefined {
+  const len = wasm().committee_event_len();
+  const [kind, o] = withBytes([data], len, ([p], out) => wasm().committee_event(p!, data.length, out));
+  if (kind < 0) return undefined;
+  if (kind === 0) return null;
+  const jobId = toHex(o.subarray(0, 32));
+  const snapshotHash = toHex(o.subarray(32, 64));
+  const n = o[64]!;
+  const workers = Array.from({ length: n }, (_, i) => o.slice(72 + 32 * i, 104 + 32 * i));
+  return kind === 1
+    ? { kind: "assigned", jobId, snapshotHash, workers }
+    : { kind: "reassigned", jobId, snapshotHash, newWorker: workers[0]!, oldWorker: workers[1]! };
+}
+
+/** Why a draw could not be recomputed. */
+export type DrawFailure = "not_a_snapshot" | "snapshot_hash_mismatch" | "draw_failed";
+
+/**
+ * `count` draws from `firstDraw` over the snapshot (checked to hash to
+ * `snapshotHash`), as `selection::select` makes them.
+ */
+export function selectDraws(
+  seed: Uint8Array,
+  jobId: Uint8Array,
+  snapshot: Uint8Array,
+  snapshotHash: Uint8Array,
+  firstDraw: number,
+  count: number,
+): { candidates: number; workers: Uint8Array[] } | { failure: DrawFailure } {
+  const [r, o] = withBytes([seed, jobId, snapshot, snapshotHash], 32 * count, ([s, j, b, h], out) =>
+    wasm().select_draws(s!, j!, b!, snapshot.length, h!, firstDraw, count, out),
+  );
+  if (r === -1) return { failure: "not_a_snapshot" };
+  if (r === -2) return { failure: "snapshot_hash_mismatch" };
+  if (r < 0) return { failure: "draw_failed" };
+  return { candidates: r, workers: Array.from({ length: count }, (_, i) => o.slice(32 * i, 32 * i + 32)) };
 }

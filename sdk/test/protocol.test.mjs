@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { protocol } from "../dist/index.js";
+import { programData, protocol } from "../dist/index.js";
 import { fingerprint, FINGERPRINT, sources } from "../scripts/sources.mjs";
 
 const sdk = new URL("..", import.meta.url).pathname;
@@ -81,5 +81,26 @@ describe("the protocol wasm", { timeout: 30_000 }, () => {
     assert.equal(protocol.isPostJob(new Uint8Array(8)), false);
     assert.equal(protocol.decodePostJob(new Uint8Array(200)), undefined);
     assert.equal(protocol.postJobAccounts(), 4, "client, config, job, system program");
+  });
+
+  it("reads only the program's own log data, and decodes only edgerun events", () => {
+    const program = "Prog1111111111111111111111111111111111111111";
+    const data = Buffer.from("hello").toString("base64");
+    const logs = [
+      `Program ${program} invoke [1]`,
+      `Program data: ${data}`,
+      "Program Other11111111111111111111111111111111111 invoke [2]",
+      "Program log: upload success",
+      `Program data: ${data}`, // another program's: ignored
+      "Program Other11111111111111111111111111111111111 success",
+      `Program ${program} success`,
+      `Program data: ${data}`, // after it returned: ignored
+    ];
+    const got = programData(logs, program);
+    assert.equal(got.length, 1);
+    assert.equal(Buffer.from(got[0]).toString(), "hello");
+    assert.equal(protocol.committeeEvent(new Uint8Array(got[0])), undefined, "not an edgerun event");
+    assert.equal(protocol.cancelJobData().length, 8);
+    assert.equal(protocol.isPostJob(protocol.cancelJobData()), false);
   });
 });

@@ -23,6 +23,7 @@ import {
   RelayError,
   TimeoutError,
   UnexpectedTransactionError,
+  verifyCommittee,
   waitForJob,
 } from "../dist/index.js";
 import { jobsDir, missing, repo, startStack, until } from "./stack.mjs";
@@ -36,6 +37,7 @@ describe("@edgerun/sdk on a local stack", { skip: why ?? false, timeout: 600_000
   let stack;
   let signer;
   let info;
+  let finalizedJob;
 
   before(async () => {
     stack = await startStack();
@@ -54,6 +56,7 @@ describe("@edgerun/sdk on a local stack", { skip: why ?? false, timeout: 600_000
     const before = BigInt((await stack.rpcCall("getBalance", [signer.address])).value);
     const posted = await edgerun.postJob({ wasm: wasm("json-redact"), input: profile, tier: "bronze", maxInstructions: FUEL });
     assert.match(posted.jobId, /^[0-9a-f]{64}$/);
+    finalizedJob = posted.jobId;
     assert.match(posted.signature, /^[1-9A-HJ-NP-Za-km-z]{64,88}$/);
     assert.equal(posted.bundleUrl, `${stack.relay}/v1/bundles/${posted.bundleHash}`);
     assert.equal(posted.escrowLamports, 10_000_000n, "Bronze's default escrow");
@@ -197,6 +200,50 @@ describe("@edgerun/sdk on a local stack", { skip: why ?? false, timeout: 600_000
     const start = Date.now();
     await assert.rejects(waitForJob(slow.jobId, { relay: gone, maxRetries: 2, timeoutMs: 30_000 }), (e) => e instanceof EdgerunError && e.code === "unreachable");
     assert.ok(Date.now() - start >= 250 + 500, "it backed off between attempts");
+  });
+
+  it("recomputes the committee from the seed and the snapshot, and flags a snapshot that is not the one named", { timeout: 60_000 }, async () => {
+    assert.ok(finalizedJob, "the first test posted a job");
+    const view = await (await fetch(`${stack.relay}/v1/jobs/${finalizedJob}`)).json();
+    const edgerun = createClient({ relay: stack.relay, rpc: stack.rpc });
+    const ok = await edgerun.verifyCommittee(finalizedJob);
+    assert.equal(ok.verified, true, JSON.stringify(ok.draws, (_, v) => (typeof v === "bigint" ? String(v) : v)));
+    assert.equal(ok.seed, view.seed);
+    assert.equal(ok.draws[0].kind, "committee");
+    assert.equal(ok.draws[0].firstDraw, 0);
+    assert.deepEqual(ok.draws[0].recorded, view.committee.map((s) => s.worker).slice(0, 3));
+    assert.ok(ok.draws[0].candidates >= 3, `${ok.draws[0].candidates} candidates`);
+    // A relay serving another eligible set under the hash: not verified.
+    const proxy = await snapshotChangingRelay(stack.relay);
+    try {
+      const bad = await verifyCommittee(finalizedJob, { relay: proxy.url, rpc: stack.rpc });
+      assert.equal(bad.verified, false);
+      assert.deepEqual(bad.draws[0].recomputed, { failure: "snapshot_hash_mismatch" });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("cancels a job its client posted while it waits for a committee, refunding the escrow", { timeout: 120_000 }, async () => {
+    const edgerun = createClient({ relay: stack.relay, rpc: stack.rpc, signer });
+    // Silver seats 5 workers; this stack has 3, so the job waits.
+    const posted = await edgerun.postJob({ wasm: wasm("json-redact"), input: profile, tier: "silver", maxInstructions: FUEL });
+    const view = await (await fetch(`${stack.relay}/v1/jobs/${posted.jobId}`)).json();
+    assert.ok(["Posted", "Seeded"].includes(view.status), view.status);
+    const balance = async () => BigInt((await stack.rpcCall("getBalance", [signer.address])).value);
+    const before = await balance();
+    // Only the client may cancel: refused before any fee.
+    const stranger = await generateKeyPairSigner();
+    await assert.rejects(edgerun.cancelJob(posted.jobId, stranger), (e) => e instanceof EdgerunError && e.code === "not_cancellable");
+    const sig = await edgerun.cancelJob(posted.jobId, signer);
+    assert.match(sig, /^[1-9A-HJ-NP-Za-km-z]{64,88}$/);
+    const done = await edgerun.waitForJob(posted.jobId, { timeoutMs: 30_000 });
+    assert.equal(done.status, "Cancelled");
+    assert.equal(done.escrow_lamports, 0);
+    const refunded = (await balance()) - before;
+    assert.ok(refunded >= 100_000_000n - 5_000n, `the escrow came back (balance +${refunded})`);
+    // A finalized job is past cancelling.
+    await assert.rejects(edgerun.cancelJob(finalizedJob, signer), (e) => e.code === "not_cancellable" && /Finalized/.test(e.message));
   });
 
   it("gives the relay's refusals as RelayError with its code", { timeout: 60_000 }, async () => {
@@ -345,3 +392,23 @@ const closedPort = () =>
       s.close(() => ok(port));
     });
   });
+
+/// A relay in front of `relay` that serves every selection snapshot with
+/// its first record's weight raised by one.
+async function snapshotChangingRelay(relay) {
+  const server = createServer(async (req, res) => {
+    const forward = await fetch(relay + req.url, { method: req.method });
+    let body = Buffer.from(await forward.arrayBuffer());
+    if (req.url.startsWith("/v1/selections/") && forward.ok && body.length >= 40) {
+      body = Buffer.from(body);
+      body[32] = (body[32] + 1) & 0xff;
+    }
+    res.writeHead(forward.status, { "content-type": forward.headers.get("content-type") ?? "application/octet-stream" });
+    res.end(body);
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((ok) => server.close(ok)),
+  };
+}

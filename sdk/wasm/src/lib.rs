@@ -10,8 +10,10 @@
 //! not what was asked).
 
 use edgerun_protocol::economics;
+use edgerun_protocol::event::AnyEvent;
+use edgerun_protocol::selection;
 use edgerun_protocol::hash;
-use edgerun_protocol::instruction::{InstructionArgs, Ix, PostJob, decode_args};
+use edgerun_protocol::instruction::{CancelJob, InstructionArgs, Ix, PostJob, decode_args};
 use edgerun_protocol::layout::{Account, view};
 use edgerun_protocol::state::{GlobalConfig, Job, JobResult, OutputAvailability};
 use edgerun_protocol::tier::Tier;
@@ -156,7 +158,7 @@ pub extern "C" fn account_space(kind: u32) -> u32 {
 }
 
 /// Length of [`job_fields`]' output.
-pub const JOB_FIELDS_LEN: u32 = 32 * 4 + 8 + 8 * 4;
+pub const JOB_FIELDS_LEN: u32 = 32 * 4 + 8 + 8 * 4 + 32 + 8;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn job_fields_len() -> u32 {
@@ -167,7 +169,8 @@ pub extern "C" fn job_fields_len() -> u32 {
 /// ([`JOB_FIELDS_LEN`] bytes): job_id, client, bundle_hash,
 /// winning_output_hash (32 each), then status, committee_size, quorum,
 /// assigned_count, draws and 3 zero bytes, then escrow_lamports,
-/// priority_fee_lamports, quorum_reached_slot, da_deadline_slot (u64 LE).
+/// priority_fee_lamports, quorum_reached_slot, da_deadline_slot (u64 LE),
+/// then seed (32) and seed_set (1, then 7 zero bytes).
 /// 0, or -1 if the bytes are not a Job.
 ///
 /// # Safety
@@ -191,6 +194,8 @@ pub unsafe extern "C" fn job_fields(data: *const u8, len: u32, out: *mut u8) -> 
     ] {
         o.extend_from_slice(&v.to_le_bytes());
     }
+    o.extend_from_slice(&j.seed);
+    o.extend_from_slice(&[u8::from(j.seed_set.get()), 0, 0, 0, 0, 0, 0, 0]);
     debug_assert_eq!(o.len(), JOB_FIELDS_LEN as usize);
     unsafe { std::ptr::copy_nonoverlapping(o.as_ptr(), out, o.len()) };
     0
@@ -256,4 +261,116 @@ pub unsafe extern "C" fn post_job_fields(data: *const u8, len: u32, out: *mut u8
     }
     unsafe { std::ptr::copy_nonoverlapping(o.as_ptr(), out, o.len()) };
     0
+}
+
+/// The index of cancel_job in `Ix::ALL`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ix_cancel_job() -> i32 {
+    Ix::ALL.iter().position(|i| *i == CancelJob::IX).map_or(-1, |p| p as i32)
+}
+
+/// Instruction `index`'s 8-byte discriminator into `out`; 0, or -1 for an
+/// unknown index.
+///
+/// # Safety
+/// `out[8]` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ix_discriminator(index: u32, out: *mut u8) -> i32 {
+    match Ix::ALL.get(index as usize) {
+        Some(ix) => {
+            unsafe { std::ptr::copy_nonoverlapping(ix.discriminator().as_ptr(), out, 8) };
+            0
+        }
+        None => -1,
+    }
+}
+
+/// Length of [`committee_event`]'s output.
+pub const COMMITTEE_EVENT_LEN: u32 = 32 + 32 + 8 + 32 * 9;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn committee_event_len() -> u32 {
+    COMMITTEE_EVENT_LEN
+}
+
+/// A `Program data:` buffer decoded as an edgerun event. For the events
+/// that seat workers it writes `out`: job_id, snapshot_hash (32 each), the
+/// number of workers (1, then 7 zero bytes), then 9 worker slots (32
+/// each): WorkersAssigned's committee in draw order (returns 1), or
+/// WorkerReassigned's new worker then the old one (returns 2). Another
+/// edgerun event returns 0; bytes that are no edgerun event, -1.
+///
+/// # Safety
+/// `data..data+len` readable, `out..out+COMMITTEE_EVENT_LEN` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn committee_event(data: *const u8, len: u32, out: *mut u8) -> i32 {
+    let mut o = Vec::with_capacity(COMMITTEE_EVENT_LEN as usize);
+    let (kind, workers): (i32, Vec<[u8; 32]>) = match AnyEvent::decode(unsafe { bytes(data, len) }) {
+        None => return -1,
+        Some(AnyEvent::WorkersAssigned(a)) => {
+            o.extend_from_slice(&a.job_id);
+            o.extend_from_slice(&a.snapshot_hash);
+            let n = (a.count as usize).min(a.workers.len());
+            (1, a.workers[..n].iter().map(|w| w.0).collect())
+        }
+        Some(AnyEvent::WorkerReassigned(r)) => {
+            o.extend_from_slice(&r.job_id);
+            o.extend_from_slice(&r.snapshot_hash);
+            (2, vec![r.new_worker.0, r.old_worker.0])
+        }
+        Some(_) => return 0,
+    };
+    o.extend_from_slice(&[workers.len() as u8, 0, 0, 0, 0, 0, 0, 0]);
+    for w in &workers {
+        o.extend_from_slice(w);
+    }
+    o.resize(COMMITTEE_EVENT_LEN as usize, 0);
+    unsafe { std::ptr::copy_nonoverlapping(o.as_ptr(), out, o.len()) };
+    kind
+}
+
+/// Recomputes `count` draws from `first_draw` as the scheduler makes them
+/// (`selection::select` over the parsed snapshot, nothing excluded, as
+/// the snapshot already leaves seated workers out), after checking the
+/// snapshot's hash is `expected`. Writes the workers to `out[count * 32]`
+/// and returns the number of candidates; -1 the bytes are not a snapshot,
+/// -2 they hash to something else than `expected`, -3 the draw fails
+/// (too few candidates).
+///
+/// # Safety
+/// `seed[32]`, `job_id[32]`, `expected[32]`, `snap..snap+len` readable,
+/// `out[count * 32]` writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn select_draws(
+    seed: *const u8,
+    job_id: *const u8,
+    snap: *const u8,
+    len: u32,
+    expected: *const u8,
+    first_draw: u32,
+    count: u32,
+    out: *mut u8,
+) -> i32 {
+    let seed: &[u8; 32] = unsafe { bytes(seed, 32) }.try_into().expect("32");
+    let id: &[u8; 32] = unsafe { bytes(job_id, 32) }.try_into().expect("32");
+    let expected: &[u8; 32] = unsafe { bytes(expected, 32) }.try_into().expect("32");
+    let Ok(eligible) = selection::parse_snapshot(unsafe { bytes(snap, len) }) else {
+        return -1;
+    };
+    match selection::snapshot_hash(&eligible) {
+        Ok(h) if &h == expected => {}
+        _ => return -2,
+    }
+    let (Ok(first), Ok(count)) = (u8::try_from(first_draw), u8::try_from(count)) else {
+        return -3;
+    };
+    match selection::select(seed, id, &eligible, &[], count, first) {
+        Ok(picked) => {
+            for (i, w) in picked.as_slice().iter().enumerate() {
+                unsafe { std::ptr::copy_nonoverlapping(w.as_ptr(), out.add(32 * i), 32) };
+            }
+            eligible.len() as i32
+        }
+        Err(_) => -3,
+    }
 }
