@@ -24,5 +24,7 @@ export { verifyCommittee, programData, type CommitteeCheck, type Draw, type Veri
 export { cancelJob, type CancelOptions } from "./cancel.js";
 export { readJob, jobAddress } from "./chain.js";
 export type { JobView, Seat, ChainConfig, RelayInfo } from "./relay.js";
+export { decodeAccount, decodeEvent, type DecodedAccount, type DecodedEvent, type IdlType } from "./idl.js";
+export * as idl from "./idl.generated.js";
 export * from "./errors.js";
 export * as protocol from "./protocol.js";

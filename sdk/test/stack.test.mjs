@@ -13,6 +13,9 @@ import { address, generateKeyPairSigner, getAddressDecoder, getBase64Encoder, ge
 import {
   checkPostJob,
   createClient,
+  decodeAccount,
+  decodeEvent,
+  programData,
   EdgerunError,
   estimate,
   followJob,
@@ -222,6 +225,43 @@ describe("@edgerun/sdk on a local stack", { skip: why ?? false, timeout: 600_000
     } finally {
       await proxy.close();
     }
+  });
+
+  it("decodes the chain's Job account and the job's events by the IDL, as the protocol's own layout reads them", { timeout: 60_000 }, async () => {
+    assert.ok(finalizedJob, "the first test posted a job");
+    const view = await (await fetch(`${stack.relay}/v1/jobs/${finalizedJob}`)).json();
+    const acct = await stack.rpcCall("getAccountInfo", [view.address, { encoding: "base64", commitment: "confirmed" }]);
+    const data = new Uint8Array(Buffer.from(acct.value.data[0], "base64"));
+    const byIdl = decodeAccount(data);
+    const byWasm = protocol.decodeJob(data);
+    assert.equal(byIdl?.name, "Job");
+    const j = byIdl.value;
+    assert.equal(protocol.toHex(j.job_id), byWasm.jobId);
+    assert.equal(protocol.toHex(j.winning_output_hash), byWasm.winningOutputHash);
+    assert.equal(protocol.toHex(j.seed), byWasm.seed);
+    assert.equal([j.status, j.committee_size, j.quorum, j.assigned_count, j.draws].join(), [byWasm.status, byWasm.committeeSize, byWasm.quorum, byWasm.assignedCount, byWasm.draws].join());
+    assert.equal(j.client, signer.address);
+    assert.deepEqual(j.assigned_workers.slice(0, 3), view.committee.map((s) => s.worker));
+    // The events of the job's transactions, in order.
+    const sigs = (await stack.rpcCall("getSignaturesForAddress", [view.address, { commitment: "confirmed" }])).reverse();
+    const names = [];
+    for (const s of sigs.filter((s) => s.err === null)) {
+      const tx = await stack.rpcCall("getTransaction", [s.signature, { encoding: "json", commitment: "confirmed", maxSupportedTransactionVersion: 0 }]);
+      for (const d of programData(tx.meta.logMessages, info.program_id)) {
+        const e = decodeEvent(d);
+        assert.ok(e, "every edgerun log data decodes");
+        names.push(e.name);
+        if (e.name === "WorkersAssigned") {
+          const w = protocol.committeeEvent(d);
+          assert.deepEqual(e.value.workers.slice(0, e.value.count), w.workers.map((b) => getAddressDecoder().decode(b)));
+          assert.equal(protocol.toHex(e.value.snapshot_hash), w.snapshotHash);
+        }
+      }
+    }
+    for (const n of ["JobPosted", "JobSeeded", "WorkersAssigned", "JobQuorumReached", "OutputDeclared", "JobFinalized"]) {
+      assert.ok(names.includes(n), `${n} among ${names}`);
+    }
+    assert.ok(names.indexOf("JobPosted") < names.indexOf("JobFinalized"));
   });
 
   it("cancels a job its client posted while it waits for a committee, refunding the escrow", { timeout: 120_000 }, async () => {
