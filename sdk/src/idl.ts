@@ -85,24 +85,19 @@ function decode(name: string, data: Uint8Array, exact: boolean): unknown {
   return value;
 }
 
-/** An account's data by its discriminator; `undefined` if it is none of the program's or does not fit. */
-export function decodeAccount(data: Uint8Array): DecodedAccount | undefined {
-  const name = match(ACCOUNT_DISCRIMINATORS, data);
+/** Decodes `data` as the entry of `table` whose discriminator it starts with, filling it exactly. */
+function decodeBy<T>(table: Record<string, readonly number[]>, data: Uint8Array): T | undefined {
+  const name = match(table, data);
   if (!name) return undefined;
   try {
-    return { name, value: decode(name, data, true) } as DecodedAccount;
+    return { name, value: decode(name as string, data, true) } as T;
   } catch {
     return undefined;
   }
 }
 
+/** An account's data by its discriminator; `undefined` if it is none of the program's or does not fit. */
+export const decodeAccount = (data: Uint8Array) => decodeBy<DecodedAccount>(ACCOUNT_DISCRIMINATORS, data);
+
 /** A `Program data:` buffer as an edgerun event; `undefined` if it is none. */
-export function decodeEvent(data: Uint8Array): DecodedEvent | undefined {
-  const name = match(EVENT_DISCRIMINATORS, data);
-  if (!name) return undefined;
-  try {
-    return { name, value: decode(name, data, true) } as DecodedEvent;
-  } catch {
-    return undefined;
-  }
-}
+export const decodeEvent = (data: Uint8Array) => decodeBy<DecodedEvent>(EVENT_DISCRIMINATORS, data);

@@ -16,7 +16,8 @@ export const edgerun = process.env.EDGERUN_BIN ?? join(repo, "target/debug/edger
 export const jobsDir = join(repo, "target/jobs");
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const freePort = () =>
+/// A loopback port nothing listens on (now).
+export const freePort = () =>
   new Promise((ok) => {
     const s = createServer();
     s.listen(0, "127.0.0.1", () => {
@@ -47,6 +48,15 @@ export function missing() {
 
 /// Starts `edgerun up --workers 3` and resolves once its relay serves
 /// /v1/info; `stop()` ends it by PID (SIGTERM, then SIGKILL).
+/// `server` listening on a free loopback port: `{url, close}`.
+export async function listen(server) {
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((ok) => (server.closeAllConnections?.(), server.close(ok))),
+  };
+}
+
 export async function startStack(args = ["--workers", "3"]) {
   const home = mkdtempSync(join(tmpdir(), "edgerun-sdk-"));
   const rpcPort = await freePort();

@@ -5,7 +5,6 @@
 
 import assert from "node:assert/strict";
 import { createServer, request } from "node:http";
-import { createServer as createTcpServer } from "node:net";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -29,7 +28,7 @@ import {
   verifyCommittee,
   waitForJob,
 } from "../dist/index.js";
-import { jobsDir, missing, repo, startStack, until } from "./stack.mjs";
+import { freePort, jobsDir, listen, missing, repo, startStack, until } from "./stack.mjs";
 
 const why = missing();
 const wasm = (name) => readFileSync(join(jobsDir, `${name}.wasm`));
@@ -199,7 +198,7 @@ describe("@edgerun/sdk on a local stack", { skip: why ?? false, timeout: 600_000
     const slow = await postJob({ relay: stack.relay, apiKey: stack.apiKey, wasm: wasm("json-redact"), input: profile, maxInstructions: FUEL });
     await assert.rejects(waitForJob(slow.jobId, { relay: stack.relay, timeoutMs: 1 }), (e) => e instanceof TimeoutError && e.code === "timeout");
     // A relay that is not there: said, after the retries asked for.
-    const gone = `http://127.0.0.1:${await closedPort()}`;
+    const gone = `http://127.0.0.1:${await freePort()}`;
     const start = Date.now();
     await assert.rejects(waitForJob(slow.jobId, { relay: gone, maxRetries: 2, timeoutMs: 30_000 }), (e) => e instanceof EdgerunError && e.code === "unreachable");
     assert.ok(Date.now() - start >= 250 + 500, "it backed off between attempts");
@@ -384,11 +383,7 @@ async function swappingRelay(relay, client) {
     res.writeHead(forward.status, { "content-type": forward.headers.get("content-type") ?? "application/octet-stream" });
     res.end(answer);
   });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((ok) => server.close(ok)),
-  };
+  return listen(server);
 }
 
 /// A relay in front of `relay` whose first `cuts` job event streams end
@@ -415,23 +410,8 @@ async function cuttingRelay(relay, cuts) {
     });
     req.pipe(up);
   });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    streams: () => streams,
-    close: () => new Promise((ok) => (server.closeAllConnections(), server.close(ok))),
-  };
+  return { ...(await listen(server)), streams: () => streams };
 }
-
-/// A loopback port nothing listens on.
-const closedPort = () =>
-  new Promise((ok) => {
-    const s = createTcpServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
 
 /// A relay in front of `relay` that serves every selection snapshot with
 /// its first record's weight raised by one.
@@ -439,16 +419,9 @@ async function snapshotChangingRelay(relay) {
   const server = createServer(async (req, res) => {
     const forward = await fetch(relay + req.url, { method: req.method });
     let body = Buffer.from(await forward.arrayBuffer());
-    if (req.url.startsWith("/v1/selections/") && forward.ok && body.length >= 40) {
-      body = Buffer.from(body);
-      body[32] = (body[32] + 1) & 0xff;
-    }
+    if (req.url.startsWith("/v1/selections/") && forward.ok && body.length >= 40) body[32] = (body[32] + 1) & 0xff;
     res.writeHead(forward.status, { "content-type": forward.headers.get("content-type") ?? "application/octet-stream" });
     res.end(body);
   });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((ok) => server.close(ok)),
-  };
+  return listen(server);
 }
