@@ -110,12 +110,22 @@ pub struct PostArgs {
     /// The paying customer's keypair (default: <home>/keys/customer.json).
     #[arg(long)]
     keypair: Option<PathBuf>,
+    /// Wait until the job is Finalized (or Cancelled), printing each step.
+    #[arg(long)]
+    wait: bool,
+    /// With --wait: download the output here, verified against the hash
+    /// on chain.
+    #[arg(long, value_name = "OUT", requires = "wait")]
+    download: Option<PathBuf>,
+    /// With --wait: give up after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout_s: u64,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
 }
 
-fn tier_of(t: TierArg) -> Tier {
+pub fn tier_of(t: TierArg) -> Tier {
     match t {
         TierArg::Bronze => Tier::Bronze,
         TierArg::Silver => Tier::Silver,
@@ -220,6 +230,13 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
     let bundle = edgerun_runtime::build_bundle(&wasm, &input, &limits)
         .with_context(|| format!("{} is not a valid edgerun job", args.wasm.display()))?;
     let escrow = args.escrow.unwrap_or(tier_of(args.tier).default_escrow());
+    // The price from the chain's config, and the balance to pay it, before
+    // a byte is uploaded.
+    let price = crate::customer::price(ctx, escrow, args.priority_fee).await?;
+    crate::customer::check_balance(ctx, &customer.pubkey(), &price).await?;
+    if !args.json {
+        price.print();
+    }
     let spec = JobSpec::for_bundle(
         &customer.pubkey(),
         rand::random(),
@@ -288,6 +305,15 @@ pub async fn post(ctx: &Ctx, args: PostArgs) -> Result<()> {
         println!("status       {}", job_status::name(job.status));
         println!("account      {}", out["job_account"].as_str().unwrap());
         println!("signature    {signature}");
+    }
+    if args.wait {
+        let status = crate::customer::wait(ctx, &job_id, args.timeout_s, args.json).await?;
+        if status != job_status::name(job_status::FINALIZED) {
+            bail!("job {} ended {status}, with no output", hex(&job_id));
+        }
+        if let Some(path) = &args.download {
+            get(ctx, &hex(&job_id), path).await?;
+        }
     }
     Ok(())
 }
@@ -392,19 +418,12 @@ pub async fn status(ctx: &Ctx, job: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// `edgerun get`.
-pub async fn get(ctx: &Ctx, job: &str, path: &Path) -> Result<()> {
-    let job_id = parse_hash(job, "the job id")?;
-    let chain = chain(ctx).await?;
-    let job = fetch_job(&chain, &job_id).await?;
-    let Some(output) = chain.output(&job_id).await? else {
-        bail!(
-            "job {} has no published output yet (status {}); try again after it reaches AwaitingDA or Finalized (`edgerun status {}`)",
-            hex(&job_id),
-            job_status::name(job.status),
-            hex(&job_id)
-        );
-    };
+/// The published output's bytes, from its pointer (or this relay), with
+/// BLAKE3 checked against the hash on chain; an error if it differs.
+pub async fn download_verified(
+    ctx: &Ctx,
+    output: &edgerun_protocol::state::OutputAvailability,
+) -> Result<Vec<u8>> {
     let url = decode_pointer(&output.pointer)
         .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
         .map(str::to_string)
@@ -421,7 +440,7 @@ pub async fn get(ctx: &Ctx, job: &str, path: &Path) -> Result<()> {
     let mut stream = resp.bytes_stream();
     use futures_util::StreamExt;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.context("the download broke off; run `edgerun get` again")?;
+        let chunk = chunk.context("the download broke off; run the command again")?;
         hasher.update(&chunk);
         bar.inc(chunk.len() as u64);
         body.extend_from_slice(&chunk);
@@ -435,6 +454,24 @@ pub async fn get(ctx: &Ctx, job: &str, path: &Path) -> Result<()> {
             hex(&output.output_hash)
         );
     }
+    Ok(body)
+}
+
+/// `edgerun get`.
+pub async fn get(ctx: &Ctx, job: &str, path: &Path) -> Result<()> {
+    let job_id = parse_hash(job, "the job id")?;
+    let chain = chain(ctx).await?;
+    let job = fetch_job(&chain, &job_id).await?;
+    let Some(output) = chain.output(&job_id).await? else {
+        bail!(
+            "job {} has no published output yet (status {}); try again after it reaches AwaitingDA or Finalized (`edgerun status {}`)",
+            hex(&job_id),
+            job_status::name(job.status),
+            hex(&job_id)
+        );
+    };
+    let body = download_verified(ctx, &output).await?;
+    let got = output.output_hash;
     let tmp = path.with_extension("edgerun-partial");
     std::fs::write(&tmp, &body).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;

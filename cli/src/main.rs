@@ -3,7 +3,11 @@
 //! ```text
 //! edgerun up                                   # local chain (+ relay) on 127.0.0.1
 //! edgerun deploy --program-keypair p.json --admin a.json --rpc URL   # a cluster
-//! edgerun post --wasm job.wasm --input in.json --tier bronze
+//! edgerun estimate --tier bronze                # the price, from the chain's config
+//! edgerun post --wasm job.wasm --input in.json --tier bronze --wait --download out.json
+//! edgerun verify <JOB_ID>                      # output hash + committee redrawn
+//! edgerun cancel <JOB_ID>                      # while Posted or Seeded
+//! edgerun jobs                                 # the customer's jobs
 //! edgerun status <JOB_ID>
 //! edgerun get <JOB_ID> -o out.bin
 //! edgerun worker --keypair worker.json         # a native worker
@@ -15,6 +19,7 @@
 
 mod agents;
 mod commands;
+mod customer;
 mod deploy;
 mod edge;
 mod stake;
@@ -87,6 +92,52 @@ enum Cmd {
     Edge(edge::EdgeCmd),
     /// Run the scheduler: seed, assign, crank quorum, finalize, penalties and reassignments.
     Scheduler(agents::SchedulerArgs),
+    /// What a job costs on this chain now: escrow, protocol fee, what each worker earns, deposits.
+    Estimate {
+        /// Service tier (its default escrow).
+        #[arg(long, value_enum, default_value = "bronze")]
+        tier: TierArg,
+        /// Escrow in lamports (sets the tier) instead.
+        #[arg(long)]
+        escrow: Option<u64>,
+        /// Priority fee in lamports.
+        #[arg(long = "priority-fee", value_name = "LAMPORTS", default_value_t = 0)]
+        priority_fee: u64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a job you posted while it is Posted or Seeded: escrow, deposit and priority fee come back.
+    Cancel {
+        /// The job id (64 hex characters).
+        job: String,
+        /// The job's client keypair (default: <home>/keys/customer.json).
+        #[arg(long)]
+        keypair: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a job: its output against the hash on chain, and its committee redrawn from the seed and the snapshots.
+    Verify {
+        /// The job id (64 hex characters).
+        job: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The jobs a client posted on this chain, newest first.
+    Jobs {
+        /// Whose jobs (default: the --keypair's, else <home>/keys/customer.json).
+        #[arg(long)]
+        client: Option<solana_address::Address>,
+        /// A keypair whose jobs to list.
+        #[arg(long)]
+        keypair: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Download a finished job's output and verify its hash.
     Get {
         /// The job id (64 hex characters).
@@ -130,6 +181,22 @@ fn main() -> ExitCode {
             Cmd::Post(args) => commands::post(&ctx, args).await,
             Cmd::Status { job, json } => commands::status(&ctx, &job, json).await,
             Cmd::Get { job, output } => commands::get(&ctx, &job, &output).await,
+            Cmd::Estimate {
+                tier,
+                escrow,
+                priority_fee,
+                json,
+            } => {
+                let escrow = escrow.unwrap_or(commands::tier_of(tier).default_escrow());
+                customer::estimate(&ctx, escrow, priority_fee, json).await
+            }
+            Cmd::Cancel { job, keypair, json } => customer::cancel(&ctx, &job, keypair, json).await,
+            Cmd::Verify { job, json } => customer::verify(&ctx, &job, json).await,
+            Cmd::Jobs {
+                client,
+                keypair,
+                json,
+            } => customer::jobs(&ctx, client, keypair, json).await,
             Cmd::Worker(args) => agents::worker(&ctx, args).await,
             Cmd::Scheduler(args) => agents::scheduler(&ctx, args).await,
             Cmd::Edge(cmd) => edge::run(&ctx, cmd).await,

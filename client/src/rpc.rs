@@ -268,6 +268,40 @@ impl Chain {
         Ok(out)
     }
 
+    /// The jobs `client` posted (a size filter and a memcmp on the Job's
+    /// client field), in no particular order.
+    pub async fn jobs_of(&self, client: &Address) -> Result<Vec<Job>, ChainError> {
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::DataSize(Job::SPACE as u64),
+                RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                    8 + core::mem::offset_of!(Job, client),
+                    client.to_bytes().to_vec(),
+                )),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(self.rpc.commitment()),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        let accounts = self
+            .rpc
+            .get_program_ui_accounts_with_config(&self.program, config)
+            .await
+            .map_err(self.unavailable("getProgramAccounts"))?;
+        let mut out = Vec::new();
+        for (address, ui) in accounts {
+            let data = ui.data.decode().ok_or_else(|| ChainError::Decode {
+                address,
+                cause: "account data is not base64".into(),
+            })?;
+            out.extend(self.decode::<Job>(&address, Some((&self.program, &data[..])))?);
+        }
+        Ok(out)
+    }
+
     /// Jobs whose status is one of `statuses`.
     pub async fn jobs(&self, statuses: &[u8]) -> Result<Vec<Job>, ChainError> {
         self.all::<Job>(8 + core::mem::offset_of!(Job, status), statuses)

@@ -7,7 +7,7 @@
 use edgerun_protocol::event::AnyEvent;
 use edgerun_protocol::hash::{Hash, hex};
 use edgerun_protocol::layout::{Account, view};
-use edgerun_protocol::selection;
+use edgerun_protocol::selection::audit;
 use edgerun_protocol::state::{GlobalConfig, Job};
 use serde_json::{Value, json};
 
@@ -260,7 +260,6 @@ pub fn program_events(logs: &[String], program: &str) -> Vec<AnyEvent> {
 pub struct Draw {
     /// "committee" or "replacement".
     pub kind: &'static str,
-    pub slot: u64,
     pub snapshot_hash: String,
     pub candidates: usize,
     pub first_draw: u8,
@@ -276,103 +275,44 @@ impl Draw {
 
 /// Recomputes every draw of a job's committee from its seed and the
 /// eligible-set snapshots its events name (fetched by `snapshot`, checked
-/// against their BLAKE3 here): the initial committee with draws
-/// `0..size`, each reassignment with the draws after. The selection code
-/// is the protocol crate's, the same the scheduler runs.
+/// against their BLAKE3 here), with the protocol's own audit
+/// (`edgerun_protocol::selection::audit`, the scheduler's selection code).
 pub async fn recompute<F, Fut>(seed: &Hash, id: &Hash, steps: &[Step], mut snapshot: F) -> Vec<Draw>
 where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<u8>, String>>,
 {
-    let mut draws: u8 = 0;
     let mut out = Vec::new();
-    for step in steps {
-        let mut assigned = None;
-        let mut replaced: Vec<(&[u8; 32], [u8; 32])> = Vec::new();
-        for e in &step.events {
-            match e {
-                AnyEvent::WorkersAssigned(a) => assigned = Some(a),
-                AnyEvent::WorkerReassigned(r) => replaced.push((&r.snapshot_hash, r.new_worker.0)),
-                _ => {}
-            }
-        }
-        let mut one = |kind, snap: &[u8; 32], recorded: Vec<[u8; 32]>| {
-            let first = draws;
-            draws = draws.saturating_add(recorded.len() as u8);
-            (kind, *snap, first, recorded)
+    for draw in audit::recorded_draws(steps.iter().map(|s| s.events.as_slice())) {
+        let (candidates, recomputed) = match snapshot(hex(&draw.snapshot_hash)).await {
+            Err(e) => (0, Err(e)),
+            Ok(bytes) => match audit::redraw(seed, id, &draw, &bytes) {
+                Ok((picked, n)) => (n, Ok(picked.iter().map(address).collect())),
+                Err(audit::RedrawError::WrongSnapshot { actual }) => (
+                    0,
+                    Err(format!(
+                        "the relay's snapshot hashes to {}, not to {}: it is not the set the scheduler named",
+                        hex(&actual),
+                        hex(&draw.snapshot_hash)
+                    )),
+                ),
+                Err(e) => (0, Err(e.to_string())),
+            },
         };
-        let mut planned = Vec::new();
-        if let Some(a) = assigned {
-            let n = (a.count as usize).min(a.workers.len());
-            planned.push(one(
-                "committee",
-                &a.snapshot_hash,
-                a.workers[..n].iter().map(|w| w.0).collect(),
-            ));
-        }
-        if let Some((snap, _)) = replaced.first() {
-            let snap = **snap;
-            planned.push(one(
-                "replacement",
-                &snap,
-                replaced.iter().map(|(_, w)| *w).collect(),
-            ));
-        }
-        for (kind, snap, first, recorded) in planned {
-            let bytes = snapshot(hex(&snap)).await;
-            let (candidates, recomputed) = match bytes {
-                Err(e) => (0, Err(e)),
-                Ok(bytes) => select(seed, id, &snap, &bytes, first, recorded.len()),
-            };
-            out.push(Draw {
-                kind,
-                slot: step.slot,
-                snapshot_hash: hex(&snap),
-                candidates,
-                first_draw: first,
-                recorded: recorded.iter().map(address).collect(),
-                recomputed,
-            });
-        }
+        out.push(Draw {
+            kind: if draw.replacement {
+                "replacement"
+            } else {
+                "committee"
+            },
+            snapshot_hash: hex(&draw.snapshot_hash),
+            candidates,
+            first_draw: draw.first_draw,
+            recorded: draw.workers.iter().map(address).collect(),
+            recomputed,
+        });
     }
     out
-}
-
-fn select(
-    seed: &Hash,
-    id: &Hash,
-    snap: &Hash,
-    bytes: &[u8],
-    first: u8,
-    count: usize,
-) -> (usize, Result<Vec<String>, String>) {
-    let eligible = match selection::parse_snapshot(bytes) {
-        Ok(e) => e,
-        Err(e) => return (0, Err(format!("the snapshot does not parse: {e:?}"))),
-    };
-    match selection::snapshot_hash(&eligible) {
-        Ok(h) if &h == snap => {}
-        Ok(h) => {
-            return (
-                eligible.len(),
-                Err(format!(
-                    "the relay's snapshot hashes to {}, not to {}: it is not the set the scheduler named",
-                    hex(&h),
-                    hex(snap)
-                )),
-            );
-        }
-        Err(e) => {
-            return (
-                eligible.len(),
-                Err(format!("the snapshot is not sorted: {e:?}")),
-            );
-        }
-    }
-    let picked = selection::select(seed, id, &eligible, &[], count as u8, first)
-        .map(|s| s.as_slice().iter().map(address).collect())
-        .map_err(|e| format!("the draw fails on this snapshot: {e:?}"));
-    (eligible.len(), picked)
 }
 
 /// The program's Job accounts, newest first, of one client (`client`) or
@@ -416,7 +356,7 @@ mod tests {
     use bytemuck::Zeroable;
     use edgerun_protocol::event::{Event, WorkerReassigned, WorkersAssigned};
     use edgerun_protocol::layout::Pubkey;
-    use edgerun_protocol::selection::{Candidate, snapshot_bytes};
+    use edgerun_protocol::selection::{self, Candidate, snapshot_bytes};
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         let mut f = std::pin::pin!(f);

@@ -457,10 +457,10 @@ fn VerifyCommittee(
                 }
                 if let Some(bad) = got.iter().find(|d| !d.matches()) {
                     return Err(match &bad.recomputed {
-                        Err(e) => format!("Committee not verified: the {} at slot {}: {e}", bad.kind, bad.slot),
+                        Err(e) => format!("Committee not verified: the {} from draw {}: {e}", bad.kind, bad.first_draw),
                         Ok(r) => format!(
-                            "Committee mismatch: the {} at slot {} seated {:?}, but the seed and snapshot draw {:?}",
-                            bad.kind, bad.slot, bad.recorded, r
+                            "Committee mismatch: the {} from draw {} seated {:?}, but the seed and snapshot draw {:?}",
+                            bad.kind, bad.first_draw, bad.recorded, r
                         ),
                     });
                 }

@@ -451,3 +451,108 @@ mod tests {
         }
     }
 }
+
+/// Checking a job's committee after the fact: the draws the program
+/// recorded (its WorkersAssigned and WorkerReassigned events, transaction
+/// by transaction) redrawn from the seed over the snapshots they name.
+/// The portal's "Verify committee" and `edgerun verify` both run this.
+#[cfg(feature = "alloc")]
+pub mod audit {
+    use alloc::vec::Vec;
+
+    use super::{SelectionError, SnapshotError, parse_snapshot, select, snapshot_hash};
+    use crate::event::AnyEvent;
+    use crate::hash::Hash;
+
+    /// One draw as the program recorded it.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct RecordedDraw {
+        /// A reassignment's replacements, not the first committee.
+        pub replacement: bool,
+        /// The eligible-set snapshot the scheduler named.
+        pub snapshot_hash: Hash,
+        /// The draw number it starts at.
+        pub first_draw: u8,
+        /// The workers the program seated, in draw order.
+        pub workers: Vec<[u8; 32]>,
+    }
+
+    /// Why a recorded draw could not be redrawn to the same workers.
+    #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+    pub enum RedrawError {
+        #[error("the snapshot is not one: {0}")]
+        Snapshot(#[from] SnapshotError),
+        #[error("the snapshot bytes hash to {actual:02x?}, not to the hash the event names")]
+        WrongSnapshot { actual: Hash },
+        #[error("the draw fails on this snapshot: {0}")]
+        Selection(#[from] SelectionError),
+    }
+
+    /// The draws recorded in a job's transactions, oldest first: each
+    /// transaction's events in order (a WorkersAssigned is the committee,
+    /// draws `0..count`; a transaction's WorkerReassigned events are one
+    /// draw of replacements continuing the sequence).
+    pub fn recorded_draws<'a>(
+        transactions: impl IntoIterator<Item = &'a [AnyEvent]>,
+    ) -> Vec<RecordedDraw> {
+        let mut next: u8 = 0;
+        let mut out = Vec::new();
+        let mut push = |replacement, snapshot_hash, workers: Vec<[u8; 32]>| {
+            let first_draw = next;
+            next = next.saturating_add(workers.len() as u8);
+            out.push(RecordedDraw {
+                replacement,
+                snapshot_hash,
+                first_draw,
+                workers,
+            });
+        };
+        for events in transactions {
+            for e in events {
+                if let AnyEvent::WorkersAssigned(a) = e {
+                    let n = (a.count as usize).min(a.workers.len());
+                    push(
+                        false,
+                        a.snapshot_hash,
+                        a.workers[..n].iter().map(|w| w.0).collect(),
+                    );
+                }
+            }
+            let replaced: Vec<&crate::event::WorkerReassigned> = events
+                .iter()
+                .filter_map(|e| match e {
+                    AnyEvent::WorkerReassigned(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+            if let Some(first) = replaced.first() {
+                push(
+                    true,
+                    first.snapshot_hash,
+                    replaced.iter().map(|r| r.new_worker.0).collect(),
+                );
+            }
+        }
+        out
+    }
+
+    /// Redraws `draw` from `seed` over `snapshot` (checked against the hash
+    /// the event names): the workers the protocol picks, and how many
+    /// candidates the snapshot held. Equal to `draw.workers` when the
+    /// scheduler drew honestly.
+    pub fn redraw(
+        seed: &Hash,
+        job_id: &Hash,
+        draw: &RecordedDraw,
+        snapshot: &[u8],
+    ) -> Result<(Vec<[u8; 32]>, usize), RedrawError> {
+        let eligible = parse_snapshot(snapshot)?;
+        let actual = snapshot_hash(&eligible)?;
+        if actual != draw.snapshot_hash {
+            return Err(RedrawError::WrongSnapshot { actual });
+        }
+        let count = u8::try_from(draw.workers.len()).unwrap_or(u8::MAX);
+        let picked = select(seed, job_id, &eligible, &[], count, draw.first_draw)?;
+        Ok((picked.as_slice().to_vec(), eligible.len()))
+    }
+}
