@@ -135,6 +135,11 @@ enum Cmd {
         /// e2e.
         what: String,
     },
+    /// The TypeScript SDK's tests (node --test) against a local stack (`test`).
+    Sdk {
+        /// test.
+        what: String,
+    },
     /// Run setup, then every test suite (or only the named ones).
     Test {
         /// Do not run setup first.
@@ -233,6 +238,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Cmd::Portal { what } => match what.as_str() {
             "e2e" => portal::e2e(),
             other => anyhow::bail!("unknown portal suite {other:?}; there is: e2e"),
+        },
+        Cmd::Sdk { what } => match what.as_str() {
+            "test" => www::sdk_test(),
+            other => anyhow::bail!("unknown sdk suite {other:?}; there is: test"),
         },
         Cmd::Www { what } => match what.as_str() {
             "e2e" => www::e2e(),

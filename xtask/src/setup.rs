@@ -103,6 +103,18 @@ pub fn steps() -> Vec<Step> {
             by_hand: |ctx| format!("cd {} && npm ci --no-audit --no-fund", ctx.repo.display()),
         },
         Step {
+            name: "sdk-npm",
+            version: "sdk/package-lock.json: @solana/kit 8.4.0, typescript",
+            check: |ctx| npm_dir_present(&ctx.repo.join("sdk")),
+            install: |ctx, log| install_npm_dir(&ctx.repo.join("sdk"), log),
+            by_hand: |ctx| {
+                format!(
+                    "cd {} && npm ci --no-audit --no-fund",
+                    ctx.repo.join("sdk").display()
+                )
+            },
+        },
+        Step {
             name: "browsers",
             version: "Debian chromium + firefox-esr",
             check: |_| Ok(browsers_present()),
@@ -568,6 +580,24 @@ fn wasm_bindgen_present(_: &Ctx) -> Result<bool> {
 const STAMP: &str = "node_modules/.edgerun-lock-stamp";
 
 /// What the stamp holds: a hash of package-lock.json as `npm ci` installed it.
+/// The SDK's own node_modules (`sdk/package-lock.json`), installed as
+/// `npm ci` left it.
+fn npm_dir_present(dir: &Path) -> Result<bool> {
+    npm()?;
+    let stamp = fs::read_to_string(dir.join(STAMP)).unwrap_or_default();
+    Ok(stamp == lock_stamp(dir)? && dir.join("node_modules/.bin/tsc").exists())
+}
+
+fn install_npm_dir(dir: &Path, log: &Log) -> Result<()> {
+    log.run(
+        npm()?
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir),
+    )?;
+    let stamp = dir.join(STAMP);
+    fs::write(&stamp, lock_stamp(dir)?).with_context(|| format!("cannot write {}", stamp.display()))
+}
+
 fn lock_stamp(repo: &Path) -> Result<String> {
     let path = repo.join("package-lock.json");
     let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -116,6 +116,10 @@ pub fn suites() -> Vec<Suite> {
         // demo workloads, the calculator against the protocol's figures,
         // phone widths, every link; the demo route's bounds.
         Suite::cargo("www-e2e", &["xtask", "www", "e2e"], minutes(15)),
+        // The TypeScript SDK (node --test) against `edgerun up --workers 3`:
+        // post with a kit signer and with the API key, follow, get and
+        // verify, verify the committee, cancel, decoders from the IDL.
+        Suite::cargo("sdk", &["xtask", "sdk", "test"], minutes(10)),
     ]
 }
 

@@ -149,3 +149,50 @@ fn run_node(script: &str, args: &[PathBuf]) -> Result<bool> {
         .with_context(|| format!("running {}", proc::show(&cmd)))?
         .success())
 }
+
+/// `cargo xtask sdk test`: builds `edgerun`, the program and the jobs, then
+/// runs the TypeScript SDK's own suite (`npm test` in `sdk/`: its build,
+/// then `node --test` against `edgerun up --workers 3`).
+pub fn sdk_test() -> Result<bool> {
+    crate::jobs::build()?;
+    if !program::cargo_in_repo(&["build", "-p", "edgerun-cli", "--bin", "edgerun"], &[])? {
+        bail!("building edgerun failed (see above)");
+    }
+    crate::program::build()?;
+    let sdk = paths::repo_root().join("sdk");
+    if !sdk.join("node_modules/.bin/tsc").exists() {
+        bail!("the SDK's node_modules are missing: run `cargo xtask setup sdk-npm`");
+    }
+    let mut cmd = Command::new("npm");
+    cmd.arg("test")
+        .current_dir(&sdk)
+        .env("EDGERUN_BIN", paths::target_dir().join("debug/edgerun"))
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("running {}", proc::show(&cmd)))?;
+    // node's TAP summary ("# pass N", "# fail M") as the line the test
+    // driver counts.
+    let (mut pass, mut fail) = (0u64, 0u64);
+    let stdout = child.stdout.take().expect("piped");
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line?;
+        println!("{line}");
+        let n = |p: &str| {
+            line.strip_prefix(p)
+                .and_then(|r| r.trim().parse::<u64>().ok())
+        };
+        if let Some(v) = n("# pass ") {
+            pass = v;
+        }
+        if let Some(v) = n("# fail ") {
+            fail = v;
+        }
+    }
+    let ok = child.wait()?.success();
+    println!(
+        "test result: {}. {pass} passed; {fail} failed; 0 ignored",
+        if ok && fail == 0 { "ok" } else { "FAILED" }
+    );
+    Ok(ok && fail == 0)
+}
