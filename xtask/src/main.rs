@@ -135,6 +135,8 @@ enum Cmd {
         /// e2e.
         what: String,
     },
+    /// Run every curl example of docs/api.md against a local stack, checking each output.
+    ApiDocs,
     /// The TypeScript SDK's tests (node --test) against a local stack (`test`).
     Sdk {
         /// test.
@@ -239,6 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             "e2e" => portal::e2e(),
             other => anyhow::bail!("unknown portal suite {other:?}; there is: e2e"),
         },
+        Cmd::ApiDocs => www::api_docs(),
         Cmd::Sdk { what } => match what.as_str() {
             "test" => www::sdk_test(),
             other => anyhow::bail!("unknown sdk suite {other:?}; there is: test"),

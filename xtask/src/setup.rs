@@ -22,6 +22,8 @@ pub const STABLE: &str = "1.99.0";
 /// The nightly that builds sbpf-linker and the on-chain program.
 pub const NIGHTLY: &str = "nightly-2026-08-10";
 pub const SBPF_LINKER: &str = "0.2.6";
+/// The BLAKE3 command line docs/api.md's curl examples verify outputs with.
+pub const B3SUM: &str = "1.8.7";
 pub const WASM_BINDGEN: &str = "0.2.130";
 /// binaryen's major version (wasm-opt prints `version 132`).
 pub const BINARYEN: &str = "132";
@@ -103,6 +105,16 @@ pub fn steps() -> Vec<Step> {
             by_hand: |ctx| format!("cd {} && npm ci --no-audit --no-fund", ctx.repo.display()),
         },
         Step {
+            name: "b3sum",
+            version: "1.8.7 (docs/api.md's examples verify outputs with it)",
+            check: |_| {
+                let out = try_stdout_of(Command::new(paths::tool_bin("b3sum")).arg("--version"));
+                Ok(out.is_some_and(|o| o.trim() == format!("b3sum {B3SUM}")))
+            },
+            install: |ctx, log| log.run(&mut b3sum_install(ctx)),
+            by_hand: |ctx| show(&b3sum_install(ctx)),
+        },
+        Step {
             name: "sdk-npm",
             version: "sdk/package-lock.json: @solana/kit 8.4.0, typescript",
             check: |ctx| npm_dir_present(&ctx.repo.join("sdk")),
@@ -143,6 +155,18 @@ pub fn browser_paths() -> (PathBuf, PathBuf) {
 
 /// Errors unless both browsers answer `--version` (the browser suites
 /// need them; `cargo xtask setup browsers` installs them).
+/// An installed tool of `<tools>/bin`, or what to run to get it.
+pub fn require_tool(name: &str) -> Result<()> {
+    if paths::tool_bin(name).is_file() {
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "{} is missing: run `cargo xtask setup {name}`",
+            paths::tool_bin(name).display()
+        ))
+    }
+}
+
 pub fn require_browsers() -> Result<()> {
     if browsers_present() {
         return Ok(());
@@ -491,6 +515,14 @@ fn sbpf_linker_install(ctx: &Ctx) -> Command {
     let mut cmd = cargo_install(ctx, NIGHTLY);
     // --force: the check failed, so whatever is installed is not what we want.
     cmd.arg(format!("sbpf-linker@{SBPF_LINKER}"))
+        .args(["--locked", "--force", "--root"])
+        .arg(&ctx.tools);
+    cmd
+}
+
+fn b3sum_install(ctx: &Ctx) -> Command {
+    let mut cmd = cargo_install(ctx, STABLE);
+    cmd.arg(format!("b3sum@{B3SUM}"))
         .args(["--locked", "--force", "--root"])
         .arg(&ctx.tools);
     cmd

@@ -120,6 +120,8 @@ pub fn suites() -> Vec<Suite> {
         // post with a kit signer and with the API key, follow, get and
         // verify, verify the committee, cancel, decoders from the IDL.
         Suite::cargo("sdk", &["xtask", "sdk", "test"], minutes(10)),
+        // Every curl example of docs/api.md, run and its output checked.
+        Suite::cargo("api-docs", &["xtask", "api-docs"], minutes(10)),
     ]
 }
 

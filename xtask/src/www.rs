@@ -196,3 +196,19 @@ pub fn sdk_test() -> Result<bool> {
     );
     Ok(ok && fail == 0)
 }
+
+/// `cargo xtask api-docs`: every example in docs/api.md, run in order in
+/// one bash against `edgerun up --workers 3`, each output checked against
+/// its `expect` pattern (docs/tests/api.mjs).
+pub fn api_docs() -> Result<bool> {
+    crate::setup::require_tool("b3sum")?;
+    let (edgerun, _) = stack_parts()?;
+    run_node(
+        "docs/tests/api.mjs",
+        &[
+            edgerun,
+            paths::target_dir().join("jobs"),
+            paths::tools_dir().join("bin"),
+        ],
+    )
+}
