@@ -154,6 +154,8 @@ fn run_node(script: &str, args: &[PathBuf]) -> Result<bool> {
 /// runs the TypeScript SDK's own suite (`npm test` in `sdk/`: its build,
 /// then `node --test` against `edgerun up --workers 3`).
 pub fn sdk_test() -> Result<bool> {
+    // One of its tests runs the SDK in Chromium.
+    crate::setup::require_browsers()?;
     crate::jobs::build()?;
     if !program::cargo_in_repo(&["build", "-p", "edgerun-cli", "--bin", "edgerun"], &[])? {
         bail!("building edgerun failed (see above)");
