@@ -4,6 +4,7 @@
 // (`cargo build -p edgerun-cli --bin edgerun`; the program from `cargo
 // xtask build-program`, the jobs from `cargo xtask build-jobs`).
 
+import { rpcPortPair } from "../../worker-web/tests/stack.mjs";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -59,7 +60,7 @@ export async function listen(server) {
 
 export async function startStack(args = ["--workers", "3"]) {
   const home = mkdtempSync(join(tmpdir(), "edgerun-sdk-"));
-  const rpcPort = await freePort();
+  const rpcPort = await rpcPortPair();
   let relayPort = await freePort();
   while (relayPort === rpcPort || relayPort === rpcPort + 1) relayPort = await freePort();
   const rpc = `http://127.0.0.1:${rpcPort}`;

@@ -53,6 +53,23 @@ export const freePort = () =>
 
 /// Polls `probe` every 250 ms until it gives something truthy; fails after
 /// `seconds`.
+/// Whether `port` on 127.0.0.1 can be listened on now.
+const isFree = (port) =>
+  new Promise((ok) => {
+    const s = createServer();
+    s.once("error", () => ok(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => ok(true)));
+  });
+
+/// A JSON-RPC port whose next port (the chain's WebSocket) is free too: a
+/// stack just stopped may still hold a port a random pick lands next to.
+export async function rpcPortPair() {
+  for (;;) {
+    const port = await freePort();
+    if (port < 65535 && (await isFree(port + 1))) return port;
+  }
+}
+
 export async function until(what, seconds, probe) {
   const end = Date.now() + seconds * 1000;
   for (;;) {
@@ -83,7 +100,7 @@ export function base58(bytes) {
 /// with them.
 export async function localStack(edgerun, jobsDir, name) {
   const home = mkdtempSync(join(tmpdir(), `edgerun-${name}-`));
-  const rpcPort = await freePort();
+  const rpcPort = await rpcPortPair();
   let relayPort = await freePort();
   while (relayPort === rpcPort || relayPort === rpcPort + 1) relayPort = await freePort();
   const RPC = `http://127.0.0.1:${rpcPort}`;
