@@ -4,7 +4,7 @@
 //! Config; a balance check; the relay prepares post_job, the portal checks
 //! that transaction, the wallet signs, the chain takes it.
 
-use edgerun_protocol::economics::{records_deposit, split_payout_with_minimum};
+use edgerun_protocol::economics::{JobCost, job_cost};
 use edgerun_protocol::hash::hex;
 use edgerun_protocol::layout::Account as _;
 use edgerun_protocol::state::{Job, JobResult, OutputAvailability};
@@ -24,62 +24,40 @@ const TEMPLATES: [(&str, &str); 2] = [
 const MEMORY: u32 = 64 << 20;
 const OUTPUT: u32 = 1 << 20;
 const DEFAULT_FUEL: u64 = 1_000_000_000;
-/// A signature's fee.
-const TX_FEE: u64 = 5_000;
 
 /// What a tier costs on this chain.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Price {
     pub tier: Tier,
-    pub escrow: u64,
-    pub fee: u64,
-    /// Each agreeing worker's share when the whole committee agrees / when
-    /// only a quorum does.
-    pub all_agree: u64,
-    pub quorum_only: u64,
-    /// Rent of the committee's records, held by the job; what the records
-    /// do not use comes back at the end.
-    pub records: u64,
-    /// Rent of the Job account (kept: the job stays on chain as evidence).
-    pub job_rent: u64,
+    pub cost: JobCost,
 }
 
-impl Price {
-    pub fn total(&self) -> u64 {
-        self.escrow + self.records + self.job_rent + TX_FEE
-    }
-}
-
-/// Every tier's price from the chain's Config and rent.
+/// Every tier's price from the chain's Config and rent
+/// (`economics::job_cost`, as every client computes it).
 async fn prices() -> Result<Vec<Price>, String> {
     let c = api::chain().await?;
     let config = chain::config(&c.rpc, &c.program, &c.config).await?;
     let p = config.params;
-    let (job_rent, result_rent, output_rent) = (
-        chain::rent(&c.rpc, Job::SPACE).await?,
+    let rents = (
         chain::rent(&c.rpc, JobResult::SPACE).await?,
         chain::rent(&c.rpc, OutputAvailability::SPACE).await?,
+        chain::rent(&c.rpc, Job::SPACE).await?,
     );
     Tier::ALL
         .into_iter()
         .map(|tier| {
             let committee = tier.committee();
             let escrow = tier.default_escrow().max(p.min_escrow_lamports.get());
-            let (bps, min_fee) = (p.protocol_fee_bps.get(), p.min_job_fee_lamports.get());
-            let all = split_payout_with_minimum(escrow, bps, min_fee, committee.size)
-                .map_err(|e| format!("{e:?}"))?;
-            let quorum = split_payout_with_minimum(escrow, bps, min_fee, committee.quorum)
-                .map_err(|e| format!("{e:?}"))?;
-            Ok(Price {
-                tier,
+            let cost = job_cost(
                 escrow,
-                fee: all.fee,
-                all_agree: all.per_winner,
-                quorum_only: quorum.per_winner,
-                records: records_deposit(result_rent, output_rent, committee.size)
-                    .ok_or("the records deposit overflows")?,
-                job_rent,
-            })
+                0,
+                p.protocol_fee_bps.get(),
+                p.min_job_fee_lamports.get(),
+                (committee.size, committee.quorum),
+                rents,
+            )
+            .map_err(|e| format!("the chain's fee does not compute: {e:?}"))?;
+            Ok(Price { tier, cost })
         })
         .collect()
 }
@@ -250,7 +228,7 @@ pub fn PostPage() -> impl IntoView {
                     .find(|p| p.tier == tier_now)
                     .ok_or("no price for this tier")?;
                 let have = chain::balance(&c.rpc, &account.address).await?;
-                let need = price.total() + priority_fee;
+                let need = price.cost.total() + priority_fee;
                 if have < need {
                     return Err(format!(
                         "Insufficient balance: your wallet holds {}, and a {} job needs {} (escrow, deposits, priority fee and the network fee). Add SOL to {} and try again; nothing was posted.",
@@ -266,7 +244,7 @@ pub fn PostPage() -> impl IntoView {
                     &input,
                     &tier_now.sla_name().to_lowercase(),
                     &account.address,
-                    price.escrow,
+                    price.cost.escrow,
                     priority_fee,
                     (MEMORY, fuel, OUTPUT),
                 )
@@ -293,7 +271,7 @@ pub fn PostPage() -> impl IntoView {
                 let a = &prepared.args;
                 if hex(&a.job_id) != posted.job_id
                     || hex(&a.bundle_hash) != bundle_hash
-                    || a.escrow_lamports.get() != price.escrow
+                    || a.escrow_lamports.get() != price.cost.escrow
                     || a.limits.max_instructions.get() != fuel
                     || a.priority_fee_lamports.get() != priority_fee
                 {
@@ -301,7 +279,7 @@ pub fn PostPage() -> impl IntoView {
                 }
                 step.set(Some(format!(
                     "Sign in your wallet: {} escrow{} for job {}…",
-                    lamports(price.escrow),
+                    lamports(price.cost.escrow),
                     if priority_fee > 0 { format!(" and a {} priority fee", lamports(priority_fee)) } else { String::new() },
                     &posted.job_id[..16]
                 )));
@@ -419,14 +397,14 @@ pub fn PostPage() -> impl IntoView {
                             <th>"Each agreeing worker earns"</th><th>"Deposits"</th><th>"You need"</th>
                         </tr></thead>
                         <tbody>
-                            {list.into_iter().map(|p| view! {
+                            {list.into_iter().map(|Price { tier, cost: c }| view! {
                                 <tr>
-                                    <td>{p.tier.sla_name()}</td>
-                                    <td>{lamports(p.escrow)}</td>
-                                    <td>{lamports(p.fee)}</td>
-                                    <td>{format!("{} (all agree) to {} (quorum only)", lamports(p.all_agree), lamports(p.quorum_only))}</td>
-                                    <td>{format!("{} records (unused part refunded) + {} job account", lamports(p.records), lamports(p.job_rent))}</td>
-                                    <td>{lamports(p.total())}</td>
+                                    <td>{tier.sla_name()}</td>
+                                    <td>{lamports(c.escrow)}</td>
+                                    <td>{lamports(c.fee)}</td>
+                                    <td>{format!("{} (all agree) to {} (quorum only)", lamports(c.per_worker_all_agree), lamports(c.per_worker_quorum_only))}</td>
+                                    <td>{format!("{} records (unused part refunded) + {} job account", lamports(c.records_deposit), lamports(c.job_rent))}</td>
+                                    <td>{lamports(c.total())}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

@@ -172,6 +172,67 @@ pub const fn split_payout_with_minimum(
     })
 }
 
+/// The network's fee for a transaction with one signature (the client's
+/// post_job).
+pub const SIGNATURE_FEE: u64 = 5_000;
+
+/// What posting a job costs its client, and what its escrow pays, given
+/// the chain's terms and rents: the one price every client shows (portal,
+/// CLI, website, SDK, the relay's demo budget).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobCost {
+    pub escrow: u64,
+    pub priority_fee: u64,
+    /// The protocol fee, to the treasury.
+    pub fee: u64,
+    /// Each agreeing worker's share when the whole committee agrees …
+    pub per_worker_all_agree: u64,
+    /// … and when only the quorum does.
+    pub per_worker_quorum_only: u64,
+    /// The treasury's take when the whole committee agrees (fee, division
+    /// remainder and priority fee).
+    pub treasury_all_agree: u64,
+    /// Rent of the committee's records, held by the job (the unused part
+    /// comes back).
+    pub records_deposit: u64,
+    /// The Job account's rent (kept: the job stays on chain as evidence).
+    pub job_rent: u64,
+}
+
+impl JobCost {
+    /// Everything the client's account must hold to post.
+    pub const fn total(&self) -> u64 {
+        self.escrow + self.priority_fee + self.records_deposit + self.job_rent + SIGNATURE_FEE
+    }
+}
+
+/// The [`JobCost`] of an escrow for a committee of `size` with `quorum`,
+/// under `fee_bps` and `min_job_fee`, with the chain's rent of a
+/// JobResult, an OutputAvailability and a Job.
+#[allow(clippy::too_many_arguments)]
+pub fn job_cost(
+    escrow: u64,
+    priority_fee: u64,
+    fee_bps: u16,
+    min_job_fee: u64,
+    (size, quorum): (u8, u8),
+    (result_rent, output_rent, job_rent): (u64, u64, u64),
+) -> Result<JobCost, EconomicsError> {
+    let all = split_payout_with_minimum(escrow, fee_bps, min_job_fee, size)?;
+    let q = split_payout_with_minimum(escrow, fee_bps, min_job_fee, quorum)?;
+    Ok(JobCost {
+        escrow,
+        priority_fee,
+        fee: all.fee,
+        per_worker_all_agree: all.per_winner,
+        per_worker_quorum_only: q.per_winner,
+        treasury_all_agree: all.treasury().saturating_add(priority_fee),
+        records_deposit: records_deposit(result_rent, output_rent, size)
+            .ok_or(EconomicsError::Overflow)?,
+        job_rent,
+    })
+}
+
 /// [`split_payout_with_minimum`] without a minimum fee: `escrow * fee_bps /
 /// 10_000` to the treasury, the rest shared.
 pub const fn split_payout(
@@ -382,6 +443,30 @@ mod records_tests {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_job_cost_accounts_for_every_lamport() {
+        let c = job_cost(10_000_000, 1_000, 250, 10_000, (3, 2), (100, 200, 300)).unwrap();
+        assert_eq!(c.fee, 250_000);
+        assert_eq!(
+            c.fee + 3 * c.per_worker_all_agree + (c.treasury_all_agree - c.fee - c.priority_fee),
+            10_000_000
+        );
+        assert_eq!(c.per_worker_quorum_only, 9_750_000 / 2);
+        assert_eq!(c.records_deposit, 3 * 100 + 200);
+        assert_eq!(c.total(), 10_000_000 + 1_000 + 500 + 300 + SIGNATURE_FEE);
+        // The minimum fee applies to a small escrow.
+        assert_eq!(
+            job_cost(100_000, 0, 250, 10_000, (3, 2), (0, 0, 0))
+                .unwrap()
+                .fee,
+            10_000
+        );
+        assert_eq!(
+            job_cost(1, 0, 250, 0, (0, 0), (0, 0, 0)),
+            Err(EconomicsError::NoWinners)
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
 

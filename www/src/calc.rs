@@ -15,8 +15,7 @@ pub const fn rent_exempt(bytes: usize) -> u64 {
     (bytes as u64 + 128) * 3_480 * 2
 }
 
-/// The network's fee for a transaction with one signature.
-pub const SIGNATURE_FEE: u64 = 5_000;
+pub use economics::SIGNATURE_FEE;
 
 /// The same, for the page.
 #[unsafe(no_mangle)]
