@@ -335,45 +335,24 @@ async fn fetch_job(chain: &Chain, job_id: &Hash) -> Result<Job> {
 /// "slashed": [...], "penalized": [...], "treasury_lamports"}`.
 async fn settlement(ctx: &Ctx, job_id: &Hash) -> Result<serde_json::Value> {
     use edgerun_protocol::event::AnyEvent;
-    let rpc = ctx.rpc();
-    let job_account = job_pda(&ctx.program().await?, job_id).0;
-    let signatures = rpc
-        .get_signatures_for_address(&job_account)
-        .await
-        .context("getSignaturesForAddress for the job account")?;
-    let config = solana_rpc_client_api::config::RpcTransactionConfig {
-        encoding: Some(solana_transaction_status_client_types::UiTransactionEncoding::Json),
-        commitment: Some(CommitmentConfig::confirmed()),
-        max_supported_transaction_version: Some(0),
-    };
     let (mut paid, mut slashed, mut penalized, mut released) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut treasury = 0u64;
     let who = |k: &edgerun_protocol::layout::Pubkey| Address::new_from_array(k.0).to_string();
-    for s in signatures.iter().filter(|s| s.err.is_none()) {
-        let signature: solana_signature::Signature = s.signature.parse()?;
-        let tx = rpc
-            .get_transaction_with_config(&signature, config)
-            .await
-            .with_context(|| format!("getTransaction {signature}"))?;
-        let logs: Vec<String> = tx
-            .transaction
-            .meta
-            .and_then(|m| Option::<Vec<String>>::from(m.log_messages))
-            .unwrap_or_default();
-        for event in edgerun_client::events_from_logs(&logs) {
+    for (slot, events) in crate::customer::history(ctx, job_id).await? {
+        for event in events {
             match event {
-                AnyEvent::JobFinalized(e) if e.job_id == *job_id => {
+                AnyEvent::JobFinalized(e) => {
                     treasury += e.treasury_lamports.get();
                     paid.push((e.winners, e.per_winner_lamports.get()));
                 }
-                AnyEvent::WorkerSlashed(e) if e.job_id == *job_id => slashed.push(
-                    serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get(), "slot": s.slot}),
+                AnyEvent::WorkerSlashed(e) => slashed.push(
+                    serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get(), "slot": slot}),
                 ),
-                AnyEvent::WorkerPenalized(e) if e.job_id == *job_id => penalized.push(
-                    serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get(), "slot": s.slot}),
+                AnyEvent::WorkerPenalized(e) => penalized.push(
+                    serde_json::json!({"worker": who(&e.worker), "lamports": e.amount.get(), "slot": slot}),
                 ),
-                AnyEvent::SeatReleased(e) if e.job_id == *job_id => released.push(who(&e.worker)),
+                AnyEvent::SeatReleased(e) => released.push(who(&e.worker)),
                 _ => {}
             }
         }

@@ -5,7 +5,7 @@
 //! snapshots the relay serves, with the protocol's own audit).
 
 use anyhow::{Context, Result, bail};
-use edgerun_protocol::economics::{records_deposit, split_payout_with_minimum};
+use edgerun_protocol::economics::{JobCost, SIGNATURE_FEE, job_cost};
 use edgerun_protocol::event::AnyEvent;
 use edgerun_protocol::layout::Account as _;
 use edgerun_protocol::selection::audit;
@@ -21,28 +21,21 @@ use solana_transaction::Transaction;
 
 use crate::commands::{Ctx, parse_hash};
 
-/// The network's fee for one signature.
-const SIGNATURE_FEE: u64 = 5_000;
-
-/// What a job costs on this chain now.
+/// What a job costs on this chain now (`economics::job_cost`, the price
+/// every client shows), with its tier and the fee terms it was computed
+/// under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Price {
     pub tier: Tier,
-    pub escrow: u64,
-    pub fee: u64,
     pub fee_bps: u16,
     pub min_fee: u64,
-    pub per_worker_all: u64,
-    pub per_worker_quorum: u64,
-    pub records: u64,
-    pub job_rent: u64,
-    pub priority_fee: u64,
+    pub cost: JobCost,
 }
 
 impl Price {
     /// Everything the client's account must hold to post.
     pub fn total(&self) -> u64 {
-        self.escrow + self.records + self.job_rent + self.priority_fee + SIGNATURE_FEE
+        self.cost.total()
     }
 
     pub fn json(&self) -> Value {
@@ -51,15 +44,15 @@ impl Price {
             "tier": self.tier.sla_name(),
             "committee": c.size,
             "quorum": c.quorum,
-            "escrow_lamports": self.escrow,
-            "protocol_fee_lamports": self.fee,
+            "escrow_lamports": self.cost.escrow,
+            "protocol_fee_lamports": self.cost.fee,
             "protocol_fee_bps": self.fee_bps,
             "min_job_fee_lamports": self.min_fee,
-            "per_worker_all_agree_lamports": self.per_worker_all,
-            "per_worker_quorum_only_lamports": self.per_worker_quorum,
-            "records_deposit_lamports": self.records,
-            "job_rent_lamports": self.job_rent,
-            "priority_fee_lamports": self.priority_fee,
+            "per_worker_all_agree_lamports": self.cost.per_worker_all_agree,
+            "per_worker_quorum_only_lamports": self.cost.per_worker_quorum_only,
+            "records_deposit_lamports": self.cost.records_deposit,
+            "job_rent_lamports": self.cost.job_rent,
+            "priority_fee_lamports": self.cost.priority_fee,
             "total_lamports": self.total(),
         })
     }
@@ -72,24 +65,22 @@ impl Price {
             c.size,
             c.quorum
         );
-        println!(
-            "escrow        {} lamports (pays the committee)",
-            self.escrow
-        );
+        let k = &self.cost;
+        println!("escrow        {} lamports (pays the committee)", k.escrow);
         println!(
             "protocol fee  {} lamports ({} bps, at least {}), to the treasury",
-            self.fee, self.fee_bps, self.min_fee
+            k.fee, self.fee_bps, self.min_fee
         );
         println!(
             "each worker   {} lamports if all agree, {} if only a quorum does",
-            self.per_worker_all, self.per_worker_quorum
+            k.per_worker_all_agree, k.per_worker_quorum_only
         );
         println!(
             "deposits      {} lamports records (unused part refunded) + {} Job account",
-            self.records, self.job_rent
+            k.records_deposit, k.job_rent
         );
-        if self.priority_fee > 0 {
-            println!("priority fee  {} lamports", self.priority_fee);
+        if k.priority_fee > 0 {
+            println!("priority fee  {} lamports", k.priority_fee);
         }
         println!(
             "you need      {} lamports (with the {SIGNATURE_FEE}-lamport signature fee)",
@@ -112,27 +103,26 @@ pub async fn price(ctx: &Ctx, escrow: u64, priority_fee: u64) -> Result<Price> {
     }
     let tier = Tier::for_escrow(escrow);
     let c = tier.committee();
-    let (bps, min_fee) = (p.protocol_fee_bps.get(), p.min_job_fee_lamports.get());
-    let econ = |e| anyhow::anyhow!("the chain's fee does not compute: {e:?}");
-    let all = split_payout_with_minimum(escrow, bps, min_fee, c.size).map_err(econ)?;
-    let quorum = split_payout_with_minimum(escrow, bps, min_fee, c.quorum).map_err(econ)?;
-    let records = records_deposit(
+    let (fee_bps, min_fee) = (p.protocol_fee_bps.get(), p.min_job_fee_lamports.get());
+    let rents = (
         chain.rent(JobResult::SPACE).await?,
         chain.rent(OutputAvailability::SPACE).await?,
-        c.size,
+        chain.rent(Job::SPACE).await?,
+    );
+    let cost = job_cost(
+        escrow,
+        priority_fee,
+        fee_bps,
+        min_fee,
+        (c.size, c.quorum),
+        rents,
     )
-    .context("the records deposit overflows")?;
+    .map_err(|e| anyhow::anyhow!("the chain's fee does not compute: {e:?}"))?;
     Ok(Price {
         tier,
-        escrow,
-        fee: all.fee,
-        fee_bps: bps,
+        fee_bps,
         min_fee,
-        per_worker_all: all.per_winner,
-        per_worker_quorum: quorum.per_winner,
-        records,
-        job_rent: chain.rent(Job::SPACE).await?,
-        priority_fee,
+        cost,
     })
 }
 
@@ -313,8 +303,8 @@ pub async fn jobs(
 }
 
 /// The edgerun events of every successful transaction of the job's
-/// account, oldest first, one list per transaction.
-async fn history(ctx: &Ctx, job_id: &[u8; 32]) -> Result<Vec<Vec<AnyEvent>>> {
+/// account, oldest first: each transaction's slot and this job's events.
+pub async fn history(ctx: &Ctx, job_id: &[u8; 32]) -> Result<Vec<(u64, Vec<AnyEvent>)>> {
     let rpc = ctx.rpc();
     let account = edgerun_client::job_pda(&ctx.program().await?, job_id).0;
     let mut signatures = rpc
@@ -339,12 +329,13 @@ async fn history(ctx: &Ctx, job_id: &[u8; 32]) -> Result<Vec<Vec<AnyEvent>>> {
             .meta
             .and_then(|m| Option::<Vec<String>>::from(m.log_messages))
             .unwrap_or_default();
-        out.push(
+        out.push((
+            s.slot,
             edgerun_client::events_from_logs(&logs)
                 .into_iter()
                 .filter(|e| e.job_id() == job_id)
                 .collect(),
-        );
+        ));
     }
     Ok(out)
 }
@@ -367,7 +358,7 @@ pub async fn verify(ctx: &Ctx, job: &str, as_json: bool) -> Result<()> {
     }
     // The committee.
     let txs = history(ctx, &job_id).await?;
-    let draws = audit::recorded_draws(txs.iter().map(Vec::as_slice));
+    let draws = audit::recorded_draws(txs.iter().map(|(_, events)| events.as_slice()));
     if draws.is_empty() {
         bail!("the chain records no draw for job {} yet", hex(&job_id));
     }
