@@ -84,6 +84,8 @@ pub struct AppState {
     /// The landing page's demo jobs (`POST /v1/demo/{workload}`; `None`:
     /// off).
     pub demo: Option<Arc<routes::www::Demo>>,
+    /// `GET /v1/config`'s last read of the chain.
+    pub config_view: Arc<routes::www::Cached<routes::www::ConfigView>>,
     /// Sponsors volunteers' stakes (`POST /v1/volunteers`; `None`: off).
     pub sponsor: Option<routes::volunteers::Sponsor>,
     /// The chain's JSON-RPC URL for browsers, as `GET /v1/info` names it.
@@ -138,6 +140,7 @@ impl AppState {
             site: None,
             sponsor: None,
             demo: None,
+            config_view: Arc::default(),
             public_rpc: None,
             fee_payer: None,
             online: Arc::default(),

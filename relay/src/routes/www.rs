@@ -21,7 +21,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use edgerun_client::JobSpec;
-use edgerun_protocol::economics::records_deposit;
+use edgerun_protocol::economics::job_cost;
 use edgerun_protocol::hash::hex;
 use edgerun_protocol::layout::Account;
 use edgerun_protocol::state::{Job, JobResult, OutputAvailability};
@@ -45,7 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The program's Config as clients read it (`GET /v1/config`).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ConfigView {
     pub address: String,
     pub protocol_fee_bps: u16,
@@ -74,10 +74,23 @@ pub struct ConfigView {
     tag = "service"
 )]
 async fn get_config(State(state): State<AppState>) -> Result<Json<ConfigView>, RelayError> {
-    let chain = state.chain.as_ref().ok_or(RelayError::NoChain)?;
+    let chain = state.chain.clone().ok_or(RelayError::NoChain)?;
+    // Anyone may ask, as often as they like: the chain is read at most once
+    // per CONFIG_TTL however many ask (the RPC bill does not follow them).
+    let view = state
+        .config_view
+        .get(CONFIG_TTL, || read_config(chain))
+        .await?;
+    Ok(Json(view))
+}
+
+/// How long a read Config is served before the chain is read again.
+pub const CONFIG_TTL: Duration = Duration::from_secs(5);
+
+async fn read_config(chain: crate::chain::Chain) -> Result<ConfigView, RelayError> {
     let c = chain.config().await?;
     let p = c.params;
-    Ok(Json(ConfigView {
+    Ok(ConfigView {
         address: edgerun_client::config_pda(&chain.program).0.to_string(),
         protocol_fee_bps: p.protocol_fee_bps.get(),
         min_job_fee_lamports: p.min_job_fee_lamports.get(),
@@ -92,7 +105,39 @@ async fn get_config(State(state): State<AppState>) -> Result<Json<ConfigView>, R
         max_instructions: p.max_instructions.get(),
         max_output_bytes: p.max_output_bytes.get(),
         paused: p.paused.get(),
-    }))
+    })
+}
+
+/// A value read at most once per time-to-live: concurrent askers wait for
+/// the one read in flight instead of starting their own.
+pub struct Cached<T> {
+    slot: tokio::sync::Mutex<Option<(Instant, T)>>,
+}
+
+impl<T> Default for Cached<T> {
+    fn default() -> Self {
+        Cached {
+            slot: tokio::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl<T: Clone> Cached<T> {
+    pub async fn get<F, Fut, E>(&self, ttl: Duration, read: F) -> Result<T, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let mut slot = self.slot.lock().await;
+        if let Some((at, v)) = slot.as_ref()
+            && at.elapsed() < ttl
+        {
+            return Ok(v.clone());
+        }
+        let v = read().await?;
+        *slot = Some((Instant::now(), v.clone()));
+        Ok(v)
+    }
 }
 
 /// How much the demo may cost the operator.
@@ -280,18 +325,26 @@ async fn post_demo(
         ))
     })?;
     let escrow = DEMO_TIER.default_escrow();
-    let size = DEMO_TIER.committee().size;
     let cost = *demo
         .cost
         .get_or_try_init(|| async {
-            let (job, result, output) = (
-                chain.rent(Job::SPACE).await?,
+            let p = chain.config().await?.params;
+            let c = DEMO_TIER.committee();
+            let rents = (
                 chain.rent(JobResult::SPACE).await?,
                 chain.rent(OutputAvailability::SPACE).await?,
+                chain.rent(Job::SPACE).await?,
             );
-            let records = records_deposit(result, output, size)
-                .ok_or_else(|| RelayError::Internal("the records deposit overflows".into()))?;
-            Ok::<u64, RelayError>(escrow + records + job + 5_000)
+            job_cost(
+                escrow,
+                0,
+                p.protocol_fee_bps.get(),
+                p.min_job_fee_lamports.get(),
+                (c.size, c.quorum),
+                rents,
+            )
+            .map(|c| c.total())
+            .map_err(|e| RelayError::Internal(format!("the demo's cost does not compute: {e:?}")))
         })
         .await?;
     demo.reserve(ip, cost)?;
@@ -350,6 +403,30 @@ mod tests {
             used: Mutex::new(Used::default()),
             cost: tokio::sync::OnceCell::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_cached_value_is_read_once_per_ttl_however_many_ask() {
+        let cache: Arc<Cached<u32>> = Arc::default();
+        let reads = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ask = |ttl| {
+            let (cache, reads) = (cache.clone(), reads.clone());
+            async move {
+                cache
+                    .get(ttl, || async move {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        Ok::<_, ()>(reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
+                    })
+                    .await
+            }
+        };
+        // 50 at once: one read.
+        let all =
+            futures_util::future::join_all((0..50).map(|_| ask(Duration::from_secs(60)))).await;
+        assert!(all.iter().all(|v| *v == Ok(1)));
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Past the ttl: read again.
+        assert_eq!(ask(Duration::ZERO).await, Ok(2));
     }
 
     #[test]
