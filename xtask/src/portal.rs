@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use crate::{paths, proc, program, worker_web};
+use crate::{paths, proc, worker_web};
 
 /// Where the build lands.
 pub fn out_dir() -> PathBuf {
@@ -56,11 +56,7 @@ pub fn build() -> Result<PathBuf> {
 /// --workers 3` (portal/tests/portal.mjs; screenshots into docs/img/).
 pub fn e2e() -> Result<bool> {
     crate::setup::require_browsers()?;
-    crate::jobs::build()?;
-    if !program::cargo_in_repo(&["build", "-p", "edgerun-cli", "--bin", "edgerun"], &[])? {
-        bail!("building edgerun failed (see above)");
-    }
-    crate::program::build()?;
+    worker_web::stack_binaries()?;
     worker_web::build()?;
     let out = build()?;
     let target = paths::target_dir();

@@ -193,15 +193,22 @@ pub fn vectors() -> Result<bool> {
         .success())
 }
 
-/// `cargo xtask browser e2e`: browser workers against `edgerun up
-/// --workers 0` (worker-web/tests/e2e.mjs).
-pub fn e2e() -> Result<bool> {
-    crate::setup::require_browsers()?;
+/// What a local-stack test runs: the demo jobs, the `edgerun` binary
+/// (debug) and the program.
+pub fn stack_binaries() -> Result<()> {
     crate::jobs::build()?;
     if !program::cargo_in_repo(&["build", "-p", "edgerun-cli", "--bin", "edgerun"], &[])? {
         bail!("building edgerun failed (see above)");
     }
     crate::program::build()?;
+    Ok(())
+}
+
+/// `cargo xtask browser e2e`: browser workers against `edgerun up
+/// --workers 0` (worker-web/tests/e2e.mjs).
+pub fn e2e() -> Result<bool> {
+    crate::setup::require_browsers()?;
+    stack_binaries()?;
     build()?;
     let target = paths::target_dir();
     let mut cmd = Command::new(node()?);
@@ -280,11 +287,7 @@ pub fn edge_vectors() -> Result<bool> {
 pub fn edge_e2e() -> Result<bool> {
     require_workerd()?;
     crate::setup::require_browsers()?;
-    crate::jobs::build()?;
-    if !program::cargo_in_repo(&["build", "-p", "edgerun-cli", "--bin", "edgerun"], &[])? {
-        bail!("building edgerun failed (see above)");
-    }
-    crate::program::build()?;
+    stack_binaries()?;
     let out = build()?;
     let target = paths::target_dir();
     for script in ["edge-up.mjs", "edge-e2e.mjs"] {

@@ -130,11 +130,7 @@ pub fn bench() -> Result<bool> {
 /// the jobs, worker-web (the demo verifies outputs with it), the portal
 /// (the demo links to it) and the site.
 fn stack_parts() -> Result<(PathBuf, PathBuf)> {
-    crate::jobs::build()?;
-    if !program::cargo_in_repo(&["build", "-p", "edgerun-cli", "--bin", "edgerun"], &[])? {
-        bail!("building edgerun failed (see above)");
-    }
-    crate::program::build()?;
+    worker_web::stack_binaries()?;
     worker_web::build()?;
     crate::portal::build()?;
     let out = build()?;
@@ -156,11 +152,7 @@ fn run_node(script: &str, args: &[PathBuf]) -> Result<bool> {
 pub fn sdk_test() -> Result<bool> {
     // One of its tests runs the SDK in Chromium.
     crate::setup::require_browsers()?;
-    crate::jobs::build()?;
-    if !program::cargo_in_repo(&["build", "-p", "edgerun-cli", "--bin", "edgerun"], &[])? {
-        bail!("building edgerun failed (see above)");
-    }
-    crate::program::build()?;
+    worker_web::stack_binaries()?;
     let sdk = paths::repo_root().join("sdk");
     if !sdk.join("node_modules/.bin/tsc").exists() {
         bail!("the SDK's node_modules are missing: run `cargo xtask setup sdk-npm`");
